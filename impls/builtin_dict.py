@@ -1,0 +1,22 @@
+"""The builtin `dict`, the baseline every other map is compared with."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from mapbench.registry import MapInfo
+
+
+class BuiltinDict(dict):  # type: ignore[type-arg]
+    """CPython's `dict`, unchanged but for a no-op `close()` to satisfy the map protocol."""
+
+    # No per-instance __dict__: the object keeps dict's exact memory layout and size.
+    __slots__ = ()
+    key_types: ClassVar[tuple[type, ...]] = (object,)
+    value_types: ClassVar[tuple[type, ...]] = (object,)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+MAPS = (MapInfo("dict", BuiltinDict, "CPython's builtin dict (baseline)"),)

@@ -1,0 +1,42 @@
+"""mapbench: benchmark and regression-test hash-map implementations."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from mapbench.errors import MapbenchError, UsageError
+from mapbench.measurement import Measurement
+from mapbench.protocol import (
+    BatchOps,
+    Map,
+    Persistent,
+    Presizable,
+    ProbeStats,
+    ProbeStatsReporter,
+    Snapshottable,
+    ThreadSafe,
+    capabilities_of,
+)
+from mapbench.registry import MapInfo, MapSpec, MapSpecError, create, parse_spec, registry
+
+__all__ = [
+    "BatchOps",
+    "Map",
+    "MapInfo",
+    "MapSpec",
+    "MapSpecError",
+    "MapbenchError",
+    "Measurement",
+    "Persistent",
+    "Presizable",
+    "ProbeStats",
+    "ProbeStatsReporter",
+    "Snapshottable",
+    "ThreadSafe",
+    "UsageError",
+    "__version__",
+    "capabilities_of",
+    "create",
+    "parse_spec",
+    "registry",
+]

@@ -1,0 +1,192 @@
+"""What a map is, and the optional capabilities a map may offer.
+
+Every map is a `Map`; capabilities are small `runtime_checkable` protocols that callers test with
+`isinstance(m, ProbeStatsReporter)` instead of scattered `hasattr` calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, Union, runtime_checkable
+
+Key = Union[int, str, bytes]
+Value = Union[int, bytes]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+@runtime_checkable
+class Map(Protocol):
+    """A mutable mapping that mapbench can measure.
+
+    `key_types` and `value_types` declare what the map stores; anything else raises `TypeError`
+    naming the supported types. Every built-in map supports at least `int` (64-bit), `str` and
+    `bytes` keys and `int`/`bytes` values.
+    """
+
+    key_types: ClassVar[tuple[type, ...]]
+    value_types: ClassVar[tuple[type, ...]]
+
+    def __getitem__(self, key: Any) -> Any: ...
+    def __setitem__(self, key: Any, value: Any) -> None: ...
+    def __delitem__(self, key: Any) -> None: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def get(self, key: Any, default: Any = None) -> Any: ...
+    def clear(self) -> None: ...
+    def update(self, other: Any = (), /, **kwargs: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProbeStats:
+    """Exact probe statistics of a table, as counted by its own code.
+
+    A "probe" is one inspected slot for open addressing, one bucket for bucketed tables and one
+    group for group-probing tables (`probe_unit` says which). Histograms are indexed by probe
+    length: `hit_histogram[3]` is how many stored keys are found after exactly 3 probes.
+    """
+
+    size: int
+    capacity: int
+    probe_unit: str
+    hit_histogram: tuple[int, ...]
+    miss_histogram: tuple[int, ...]
+    tombstones: int = 0
+    resizes: int = 0
+    longest_insert_ns: int | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
+    source: Literal["measured", "modelled"] = "measured"
+
+    @property
+    def load_factor(self) -> float:
+        return self.size / self.capacity if self.capacity else 0.0
+
+    @property
+    def hit_mean(self) -> float:
+        return _histogram_mean(self.hit_histogram)
+
+    @property
+    def miss_mean(self) -> float:
+        return _histogram_mean(self.miss_histogram)
+
+    @property
+    def hit_max(self) -> int:
+        return _histogram_max(self.hit_histogram)
+
+    @property
+    def miss_max(self) -> int:
+        return _histogram_max(self.miss_histogram)
+
+
+def _histogram_mean(histogram: Sequence[int]) -> float:
+    count = sum(histogram)
+    return sum(length * n for length, n in enumerate(histogram)) / count if count else 0.0
+
+
+def _histogram_max(histogram: Sequence[int]) -> int:
+    return max((length for length, n in enumerate(histogram) if n), default=0)
+
+
+@runtime_checkable
+class ProbeStatsReporter(Protocol):
+    """A map that can report exact probe statistics of its current table."""
+
+    def probe_stats(self) -> ProbeStats: ...
+
+
+@runtime_checkable
+class ThreadSafe(Protocol):
+    """A map whose operations may be called from many threads at once.
+
+    Only thread-safe maps define `thread_safe`; its presence is the declaration.
+    """
+
+    thread_safe: Literal[True]
+
+
+@runtime_checkable
+class Persistent(Protocol):
+    """A map whose contents live in a file and survive the process."""
+
+    @property
+    def path(self) -> str: ...
+
+    def flush(self) -> None: ...
+
+
+@runtime_checkable
+class BatchOps(Protocol):
+    """A map that inserts, looks up and deletes many keys in one call (no per-call overhead).
+
+    `keys` and `values` are buffers of 64-bit signed integers (e.g. `array('q')`).
+    """
+
+    def insert_many(self, keys: Any, values: Any) -> None: ...
+    def lookup_many(self, keys: Any) -> int: ...
+    def delete_many(self, keys: Any) -> int: ...
+
+
+@runtime_checkable
+class Presizable(Protocol):
+    """A map that can reserve room for `n` entries ahead of inserting them."""
+
+    def reserve(self, n: int) -> None: ...
+
+
+@runtime_checkable
+class Snapshottable(Protocol):
+    """A map that hands out a consistent read-only view unaffected by later writes."""
+
+    def snapshot(self) -> Mapping[Any, Any]: ...
+
+
+CAPABILITIES: dict[str, type] = {
+    "probe-stats": ProbeStatsReporter,
+    "thread-safe": ThreadSafe,
+    "persistent": Persistent,
+    "batch": BatchOps,
+    "presizable": Presizable,
+    "snapshot": Snapshottable,
+}
+
+
+def capabilities_of(m: object) -> tuple[str, ...]:
+    """Names of the optional capabilities `m` offers, in a fixed order."""
+    return tuple(name for name, proto in CAPABILITIES.items() if isinstance(m, proto))
+
+
+def check_key(m: Map, key: object) -> None:
+    """Raise `TypeError` naming the supported types (or `OverflowError`) if `m` cannot store `key`."""
+    _check(key, m.key_types, "key")
+
+
+def check_value(m: Map, value: object) -> None:
+    """Raise `TypeError` (naming the supported types) if `m` cannot store `value`."""
+    _check(value, m.value_types, "value")
+
+
+def _check(obj: object, allowed: tuple[type, ...], what: str) -> None:
+    # bool is an int subclass but a different key in spirit; maps reject it explicitly.
+    if isinstance(obj, bool) or not isinstance(obj, allowed):
+        names = ", ".join(t.__name__ for t in allowed)
+        raise TypeError(f"unsupported {what} type {type(obj).__name__!r}; supported: {names}")
+    if isinstance(obj, int) and not INT64_MIN <= obj <= INT64_MAX:
+        raise OverflowError(f"{what} {obj} is outside the 64-bit signed integer range")
+
+
+def iter_update_items(other: Any = (), **kwargs: Any) -> Iterable[tuple[Any, Any]]:
+    """The (key, value) pairs `dict.update(other, **kwargs)` would apply, in order."""
+    if isinstance(other, Mapping):
+        yield from other.items()
+    elif hasattr(other, "keys"):
+        for k in other.keys():
+            yield k, other[k]
+    else:
+        for pair in other:
+            k, v = pair
+            yield k, v
+    yield from kwargs.items()
