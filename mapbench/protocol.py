@@ -178,7 +178,7 @@ def _check(obj: object, allowed: tuple[type, ...], what: str) -> None:
         raise OverflowError(f"{what} {obj} is outside the 64-bit signed integer range")
 
 
-def iter_update_items(other: Any = (), **kwargs: Any) -> Iterable[tuple[Any, Any]]:
+def iter_update_items(other: Any = (), /, **kwargs: Any) -> Iterable[tuple[Any, Any]]:
     """The (key, value) pairs `dict.update(other, **kwargs)` would apply, in order."""
     if isinstance(other, Mapping):
         yield from other.items()

@@ -1,0 +1,79 @@
+"""Developer tasks: `python3 -m nox -s tests` (every Python), `lint`, `typecheck`, `demo`, ...
+
+pyenv's shims (`python3.12` on PATH) fail inside the virtual environments nox builds, so the real
+interpreters under /root/.pyenv/versions come first on PATH; a missing one is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# The full suite, slow end-to-end tests included, runs on this one; the others run the fast suite.
+PRIMARY_PYTHON = "3.12"
+PYENV_ROOT = os.environ.get("PYENV_ROOT", "/root/.pyenv")
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _real_interpreter_dirs() -> dict[str, str]:
+    """The bin directory of the newest installed patch release of each supported Python."""
+    found = {}
+    for version in PYTHONS:
+        candidates = sorted(
+            glob.glob(f"{PYENV_ROOT}/versions/{version}.*/bin/python{version}"),
+            key=lambda p: [int(x) for x in p.split("/")[-3].split(".") if x.isdigit()],
+        )
+        if candidates:
+            found[version] = os.path.dirname(candidates[-1])
+    return found
+
+
+INTERPRETERS = _real_interpreter_dirs()
+os.environ["PATH"] = os.pathsep.join([*INTERPRETERS.values(), os.environ.get("PATH", "")])
+for _missing in sorted(set(PYTHONS) - set(INTERPRETERS)):
+    print(
+        f"nox: Python {_missing} not found under {PYENV_ROOT}/versions; its sessions are skipped",
+        file=sys.stderr,
+    )
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite against the installed package (slow end-to-end tests on the primary Python)."""
+    session.install(".[test,asv,browser]")
+    args = session.posargs or (["-m", "not slow"] if session.python != PRIMARY_PYTHON else [])
+    # Run from tests/ so that the checkout's mapbench/ folder cannot shadow the installed package.
+    session.chdir("tests")
+    session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *args)
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the core package."""
+    session.install("mypy", "pandas-stubs", ".[test]")
+    session.run("mypy")
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def demo(session: nox.Session) -> None:
+    """The Quickstart's main job: a quick benchmark run of every map, ending in an HTML report."""
+    session.install(".")
+    out = "results/demo"
+    session.run("mapbench", "run", "--quick", "--output", out, *session.posargs)
+    session.run("mapbench", "report", out, "-o", f"{out}/report.html")
+    session.log(f"report: {os.path.abspath(out)}/report.html")

@@ -1,0 +1,60 @@
+"""The command line: `mapbench list` and how bad input is reported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mapbench.cli import main
+
+
+def test_list_shows_builtins_with_capabilities(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "thread-safe" in lines["sharded"]
+    assert "thread-safe, snapshot" in lines["cow"]
+    assert lines["dict"].split()[2] == "yes"
+
+
+def test_list_json_includes_user_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("class M(dict):\n    key_types = (object,)\n    value_types = (object,)\n"
+                    "    thread_safe = True\n    def close(self): pass\n")  # fmt: skip
+    assert main(["list", "--json", "--map", f"{path}:M"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows[f"{path}:M"]["source"] == "spec"
+    assert rows[f"{path}:M"]["capabilities"] == ["thread-safe"]
+    assert rows["cow"]["capabilities"] == ["thread-safe", "snapshot"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["list", "--map", "nosuchmap"], "unknown map 'nosuchmap'"),
+        (["list", "--map", "sharded,bogus=1"], "has no option bogus"),
+        (["list", "--map", "nomodule_zz:Map"], "cannot import 'nomodule_zz'"),
+    ],
+)
+def test_bad_names_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1, "one line, no traceback"
+
+
+def test_console_script_and_module_agree() -> None:
+    as_module = subprocess.run(
+        [sys.executable, "-m", "mapbench", "list", "--json"], capture_output=True, text=True
+    )
+    assert as_module.returncode == 0, as_module.stderr
+    assert {row["name"] for row in json.loads(as_module.stdout)} >= {"dict", "sharded", "cow"}
+    bad = subprocess.run([sys.executable, "-m", "mapbench", "nosuchcommand"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
