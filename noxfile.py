@@ -1,4 +1,4 @@
-"""Developer tasks: `python3 -m nox -s tests` (every Python), `lint`, `typecheck`, `demo`, ...
+"""Developer tasks: `python3 -m nox -s tests` (every Python), `lint`, `typecheck`, `demo`...
 
 pyenv's shims (`python3.12` on PATH) fail inside the virtual environments nox builds, so the real
 interpreters under /root/.pyenv/versions come first on PATH; a missing one is skipped with a message.
@@ -46,7 +46,7 @@ for _missing in sorted(set(PYTHONS) - set(INTERPRETERS)):
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite against the installed package (slow end-to-end tests on the primary Python)."""
+    """The tests against the installed package (slow end-to-end ones on the primary Python)."""
     session.install(".[test,asv,browser]")
     args = session.posargs or (["-m", "not slow"] if session.python != PRIMARY_PYTHON else [])
     # Run from tests/ so that the checkout's mapbench/ folder cannot shadow the installed package.

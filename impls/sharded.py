@@ -58,7 +58,7 @@ class ShardedMap:
 
     def __iter__(self) -> Iterator[Any]:
         # Each shard is copied under its lock so that concurrent writers cannot break iteration.
-        for shard, lock in zip(self._shards, self._locks):
+        for shard, lock in zip(self._shards, self._locks, strict=True):
             with lock:
                 keys = list(shard)
             yield from keys
@@ -67,7 +67,7 @@ class ShardedMap:
         return f"ShardedMap(shards={len(self._shards)}, size={len(self)})"
 
     def clear(self) -> None:
-        for shard, lock in zip(self._shards, self._locks):
+        for shard, lock in zip(self._shards, self._locks, strict=True):
             with lock:
                 shard.clear()
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, Union, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-Key = Union[int, str, bytes]
-Value = Union[int, bytes]
+Key = int | str | bytes
+Value = int | bytes
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -160,7 +160,7 @@ def capabilities_of(m: object) -> tuple[str, ...]:
 
 
 def check_key(m: Map, key: object) -> None:
-    """Raise `TypeError` naming the supported types (or `OverflowError`) if `m` cannot store `key`."""
+    """Raise `TypeError` (or `OverflowError` for a too-large int) if `m` cannot store `key`."""
     _check(key, m.key_types, "key")
 
 
@@ -183,7 +183,7 @@ def iter_update_items(other: Any = (), /, **kwargs: Any) -> Iterable[tuple[Any, 
     if isinstance(other, Mapping):
         yield from other.items()
     elif hasattr(other, "keys"):
-        for k in other.keys():
+        for k in other.keys():  # noqa: SIM118 - duck-typed like dict.update, not a dict
             yield k, other[k]
     else:
         for pair in other:

@@ -55,6 +55,8 @@ def test_console_script_and_module_agree() -> None:
     )
     assert as_module.returncode == 0, as_module.stderr
     assert {row["name"] for row in json.loads(as_module.stdout)} >= {"dict", "sharded", "cow"}
-    bad = subprocess.run([sys.executable, "-m", "mapbench", "nosuchcommand"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "mapbench", "nosuchcommand"], capture_output=True, text=True
+    )
     assert bad.returncode == 2
     assert "invalid choice" in bad.stderr and "Traceback" not in bad.stderr

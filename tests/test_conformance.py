@@ -172,7 +172,9 @@ def test_iteration_yields_each_key_once(make_map: MakeMap) -> None:
 def test_rejects_unsupported_types_clearly(make_map: MakeMap) -> None:
     m = make_map()
     foreign_keys = [k for k in FOREIGN_OBJECTS if not supports(m.key_types, type(k))]
-    foreign_values = [v for v in [*FOREIGN_OBJECTS, "str value"] if not supports(m.value_types, type(v))]
+    foreign_values = [
+        v for v in [*FOREIGN_OBJECTS, "str value"] if not supports(m.value_types, type(v))
+    ]
     for bad in foreign_keys:
         with pytest.raises(TypeError, match="supported"):
             m[bad] = 1

@@ -54,6 +54,7 @@ def test_concurrent_writers_lose_no_update(make_map: Callable[[], Map]) -> None:
                 m[t * 100_000 + i] = i
                 if i % 3 == 0:
                     del m[t * 100_000 + i]
+
         return write
 
     def reader() -> None:
@@ -87,6 +88,7 @@ def test_concurrent_batch_updates_are_atomic_per_key(make_map: Callable[[], Map]
         def update() -> None:
             for i in range(50):
                 m.update({f"{t}:{i}:{j}": t for j in range(5)})
+
         return update
 
     run_threads([updater(t) for t in range(THREADS)])
