@@ -1,7 +1,7 @@
 """Developer tasks: `python3 -m nox -s tests` (every Python), `lint`, `typecheck`, `demo`...
 
-pyenv's shims (`python3.12` on PATH) fail inside the virtual environments nox builds, so the real
-interpreters under /root/.pyenv/versions come first on PATH; a missing one is skipped with a message.
+pyenv's shims (`python3.12` on PATH) fail inside the virtual environments nox builds, so the
+real interpreters under /root/.pyenv/versions come first on PATH; a missing one is skipped.
 """
 
 from __future__ import annotations
