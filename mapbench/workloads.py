@@ -1,0 +1,578 @@
+"""Named, deterministic workloads: what one benchmark run does to a map, keys built up front.
+
+A `Workload` is bound to a map factory, a size and a key kind by `prepare()`, which returns a
+`Case`. All keys, values and operation plans are generated in `prepare()`; `Case.reset()`
+(untimed) brings the map to the state `Case.run()` (the timed region, nothing else) expects.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import islice
+from time import perf_counter_ns
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from mapbench.errors import MapbenchError
+from mapbench.protocol import CAPABILITIES, Key, Map, Presizable, Snapshottable
+
+KEY_KINDS = ("seq-int", "random-int", "short-str", "long-str", "bytes")
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+
+# Operation codes of a plan (mixed, churn and concurrent workloads).
+READ, INSERT, DELETE = 0, 1, 2
+
+_CHUNK = (
+    4096  # keys drawn per step; fixed, so make_keys(kind, n) is a prefix of make_keys(kind, 2n)
+)
+
+T = TypeVar("T")
+MapFactory = Callable[[], Map]
+
+
+class WorkloadError(MapbenchError, ValueError):
+    """An unknown workload or key kind, a bad size, or a map lacking a required capability."""
+
+
+def make_value(i: int) -> int:
+    """The value stored with the i-th key: a plain int that every map accepts."""
+    return i
+
+
+def make_keys(kind: str, n: int, seed: int = 0) -> list[Key]:
+    """`n` distinct keys of `kind`, the same for the same (kind, n, seed) in every process."""
+    if kind not in KEY_KINDS:
+        raise WorkloadError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}")
+    if n < 0:
+        raise WorkloadError(f"key count must be >= 0, not {n}")
+    if kind == "seq-int":
+        return list(range(n))
+    seen: set[Key] = set()
+    keys: list[Key] = []
+    # A str seed is hashed with SHA-512 by `random`, so it does not depend on PYTHONHASHSEED.
+    for key in _stream(kind, random.Random(f"mapbench-keys/{kind}/{seed}")):
+        if len(keys) == n:
+            break
+        if key not in seen:
+            seen.add(key)
+            keys.append(key)
+    return keys
+
+
+def _stream(kind: str, rng: random.Random) -> Iterator[Key]:
+    """An endless stream of (possibly repeated) random keys of `kind`, drawn in fixed chunks."""
+    while True:
+        if kind == "random-int":
+            ints = array("q")
+            ints.frombytes(rng.randbytes(8 * _CHUNK))
+            if sys.byteorder == "big":  # same keys on every machine
+                ints.byteswap()
+            yield from ints.tolist()
+        elif kind == "bytes":
+            raw = rng.randbytes(16 * _CHUNK)
+            yield from (raw[i : i + 16] for i in range(0, len(raw), 16))
+        else:
+            width = 10 if kind == "short-str" else 64  # hex characters per key
+            text = rng.randbytes(width // 2 * _CHUNK).hex()
+            yield from (text[i : i + width] for i in range(0, len(text), width))
+
+
+def _shuffled(items: Sequence[T], seed: int, salt: str) -> list[T]:
+    out = list(items)
+    random.Random(f"mapbench-order/{salt}/{seed}").shuffle(out)
+    return out
+
+
+def _span(seq: Sequence[T], start: int, stop: int) -> Sequence[T]:
+    # The whole run iterates the list itself; only latency batches pay for a (short) slice.
+    return seq if start == 0 and stop == len(seq) else seq[start:stop]
+
+
+def _timed(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
+    """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`."""
+    clock = perf_counter_ns
+    out = []
+    for start in range(0, ops, batch):
+        stop = min(start + batch, ops)
+        t0 = clock()
+        run_range(start, stop)
+        out.append(clock() - t0)
+    return out
+
+
+class Case:
+    """One workload bound to one map factory, size and key kind; keys are built before any run.
+
+    Subclasses implement `_run_range(start, stop)`, which performs operations `start..stop-1` of a
+    run; ranges are called in order from 0 after each `reset()`.
+    """
+
+    fill = True  # reset() loads `keys` into the map
+    destructive = True  # run() changes the map, so reset() must build a fresh one
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], ops: int) -> None:
+        self.make_map = make_map
+        self.keys = keys
+        self.values = [make_value(i) for i in range(len(keys))]
+        self.ops = ops
+        self._map: Map | None = first
+        self._filled = False
+        self._dirty = False
+
+    @property
+    def map(self) -> Map:
+        """The map `run()` acts on."""
+        if self._map is None:
+            raise RuntimeError("the case is closed")
+        return self._map
+
+    def reset(self) -> None:
+        """Untimed: bring the map to the state `run()` expects (fresh after a destructive run)."""
+        if self._dirty or self._map is None:
+            self._replace_map()
+        if self.fill and not self._filled:
+            self.map.update(zip(self.keys, self.values, strict=True))
+            self._filled = True
+
+    def run(self) -> None:
+        """The timed region: all `ops` operations, nothing else."""
+        self._dirty = self.destructive
+        self._run_range(0, self.ops)
+
+    def latencies(self, batch: int = 1) -> list[int]:
+        """Run once more, timing each batch of `batch` operations (ns, timer overhead included)."""
+        self._dirty = self.destructive
+        return _timed(self._run_range, self.ops, batch)
+
+    def close(self) -> None:
+        """Release the map (closes it); the case cannot run afterwards."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+    def _replace_map(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._map = self.make_map()
+        self._filled = self._dirty = False
+
+    def _run_range(self, start: int, stop: int) -> None:
+        raise NotImplementedError
+
+
+class InsertCase(Case):
+    """Insert every key into an empty map, optionally reserved to the final size first."""
+
+    fill = False
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], presize: bool) -> None:
+        super().__init__(make_map, first, keys, len(keys))
+        self.presize = presize
+
+    def reset(self) -> None:
+        super().reset()
+        # `fill` is off, so `_filled` is free to mean "reserved" for this fresh map.
+        if self.presize and not self._filled:
+            if not isinstance(self.map, Presizable):
+                raise WorkloadError("insert-presized needs a map with reserve(n)")
+            self.map.reserve(len(self.keys))
+            self._filled = True
+
+    def _run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        for k, v in zip(
+            _span(self.keys, start, stop), _span(self.values, start, stop), strict=True
+        ):
+            m[k] = v
+
+
+class LookupCase(Case):
+    """Look up `probes` (stored keys for hits, absent keys for misses) in a filled map."""
+
+    destructive = False
+
+    def __init__(
+        self, make_map: MapFactory, first: Map, keys: list[Key], probes: list[Key], hit: bool
+    ) -> None:
+        super().__init__(make_map, first, keys, len(probes))
+        self.probes = probes
+        self.hit = hit
+
+    def _run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        if self.hit:
+            for k in _span(self.probes, start, stop):
+                m[k]
+        else:
+            for k in _span(self.probes, start, stop):
+                k in m  # noqa: B015 - the lookup is the point
+
+
+class DeleteCase(Case):
+    """Delete every stored key, in a shuffled order, from a filled map."""
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], order: list[Key]) -> None:
+        super().__init__(make_map, first, keys, len(order))
+        self.order = order
+
+    def _run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        for k in _span(self.order, start, stop):
+            del m[k]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A fixed sequence of operations: `codes[i]` (READ/INSERT/DELETE) applied to `keys[i]`."""
+
+    codes: list[int]
+    keys: list[Key]
+
+    def apply(self, m: Map, start: int, stop: int) -> None:
+        """Perform operations `start..stop-1` on `m` (reads must hit, deletes must find the key)."""
+        for code, k in zip(
+            _span(self.codes, start, stop), _span(self.keys, start, stop), strict=True
+        ):
+            if code == READ:
+                m[k]
+            elif code == INSERT:
+                m[k] = 1
+            else:
+                del m[k]
+
+
+def mixed_plan(
+    rng: random.Random, present: list[Key], fresh: list[Key], ops: int, read_fraction: float
+) -> Plan:
+    """Reads of present keys; writes alternate inserting a fresh key and deleting a present one.
+
+    The size stays within one of the start, and every read hits, because presence is tracked
+    while the plan is built (untimed).
+    """
+    present = list(present)
+    fresh_iter = iter(fresh)
+    codes: list[int] = []
+    keys: list[Key] = []
+    insert_next = True
+    for _ in range(ops):
+        if present and rng.random() < read_fraction:
+            codes.append(READ)
+            keys.append(present[rng.randrange(len(present))])
+        elif insert_next or not present:
+            codes.append(INSERT)
+            key = next(fresh_iter)
+            keys.append(key)
+            present.append(key)
+            insert_next = False
+        else:
+            i = rng.randrange(len(present))
+            present[i], present[-1] = present[-1], present[i]
+            codes.append(DELETE)
+            keys.append(present.pop())
+            insert_next = True
+    return Plan(codes, keys)
+
+
+class PlanCase(Case):
+    """Apply one precomputed plan to a filled map (mixed read/write and churn workloads)."""
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], plan: Plan) -> None:
+        super().__init__(make_map, first, keys, len(plan.codes))
+        self.plan = plan
+
+    def _run_range(self, start: int, stop: int) -> None:
+        self.plan.apply(self.map, start, stop)
+
+
+class IterateCase(Case):
+    """Iterate over every key of a filled map."""
+
+    destructive = False
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key]) -> None:
+        super().__init__(make_map, first, keys, len(keys))
+        self._iter: Iterator[Any] = iter(())
+
+    def _run_range(self, start: int, stop: int) -> None:
+        if start == 0:
+            self._iter = iter(self.map)
+        for _ in islice(self._iter, stop - start):
+            pass
+
+
+class SnapshotCase(Case):
+    """Take one consistent copy of a filled map: `snapshot()` if offered, else a dict copy."""
+
+    destructive = False
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key]) -> None:
+        super().__init__(make_map, first, keys, 1)
+        self.snapshot: Mapping[Any, Any] | None = None
+
+    def reset(self) -> None:
+        self.snapshot = None  # freed here, not inside the next timed run
+        super().reset()
+
+    def _run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        for _ in range(start, stop):
+            if isinstance(m, Snapshottable):
+                self.snapshot = m.snapshot()
+            else:  # dict() copies a real Mapping at C speed; other maps only promise iteration
+                self.snapshot = dict(m) if isinstance(m, Mapping) else {k: m[k] for k in m}
+
+
+class ConcurrentCase(Case):
+    """`threads` worker threads apply their own mixed plans to one shared, filled map at once.
+
+    Each thread reads and deletes only keys of its own partition, so every read hits whatever
+    the interleaving. The workers are started in `prepare()` and wait on a barrier, so thread
+    start-up is never timed; `close()` stops them.
+    """
+
+    def __init__(
+        self, make_map: MapFactory, first: Map, keys: list[Key], plans: list[Plan]
+    ) -> None:
+        super().__init__(make_map, first, keys, sum(len(p.codes) for p in plans))
+        self.plans = plans
+        self._start = threading.Barrier(len(plans) + 1)
+        self._done = threading.Barrier(len(plans) + 1)
+        self._batch: int | None = None
+        self._times: list[list[int]] = [[] for _ in plans]
+        self._errors: list[BaseException] = []
+        self._stopping = False
+        self._workers = [
+            threading.Thread(target=self._work, args=(t,), daemon=True, name=f"mapbench-{t}")
+            for t in range(len(plans))
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def _work(self, t: int) -> None:
+        plan = self.plans[t]
+        while True:
+            self._start.wait()
+            if self._stopping:
+                return
+            m = self.map
+            try:
+                if self._batch is None:
+                    plan.apply(m, 0, len(plan.codes))
+                else:
+                    self._times[t] = _timed(partial(plan.apply, m), len(plan.codes), self._batch)
+            except BaseException as exc:  # re-raised by the main thread after the run
+                self._errors.append(exc)
+            self._done.wait()
+
+    def _round(self, batch: int | None) -> None:
+        self._dirty = True
+        self._batch = batch
+        self._errors.clear()
+        self._start.wait()
+        self._done.wait()
+        if self._errors:
+            raise self._errors[0]
+
+    def run(self) -> None:
+        self._round(None)
+
+    def latencies(self, batch: int = 1) -> list[int]:
+        """Each thread times its own batches; the lists are concatenated in thread order."""
+        self._round(batch)
+        return [t for times in self._times for t in times]
+
+    def close(self) -> None:
+        if self._workers:
+            self._stopping = True
+            self._start.wait()
+            for worker in self._workers:
+                worker.join()
+            self._workers = []
+        super().close()
+
+
+Builder = Callable[[MapFactory, Map, int, str, int, Mapping[str, Any]], Case]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A named, parametrized unit of work; `prepare()` binds it to a map, size and key kind."""
+
+    name: str
+    description: str
+    requires: tuple[str, ...] = ()
+    build: Builder | None = field(default=None, repr=False, compare=False)
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def supports(self, m: Map) -> bool:
+        """Whether `m` offers every capability this workload requires."""
+        return all(isinstance(m, CAPABILITIES[name]) for name in self.requires)
+
+    def prepare(self, make_map: MapFactory, size: int, key_kind: str, seed: int = 0) -> Case:
+        """Generate keys and plans (untimed) and bind them to a first map from `make_map`."""
+        if not isinstance(size, int) or size < 1:
+            raise WorkloadError(f"workload size must be a positive integer, not {size!r}")
+        if key_kind not in KEY_KINDS:
+            raise WorkloadError(f"unknown key kind {key_kind!r}; known: {', '.join(KEY_KINDS)}")
+        assert self.build is not None, "every registered workload has a builder"
+        first = make_map()
+        if not self.supports(first):
+            missing = [r for r in self.requires if not isinstance(first, CAPABILITIES[r])]
+            first.close()
+            raise WorkloadError(
+                f"workload {self.name!r} needs a map with {', '.join(missing)}; "
+                f"{type(first).__name__} lacks it"
+            )
+        try:
+            return self.build(make_map, first, size, key_kind, seed, self.params)
+        except BaseException:
+            first.close()
+            raise
+
+
+def _insert(presize: bool) -> Builder:
+    def build(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+        return InsertCase(mm, first, make_keys(kind, n, seed), presize)
+
+    return build
+
+
+def _lookup(hit: bool) -> Builder:
+    def build(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+        both = make_keys(kind, 2 * n, seed)  # the second half is guaranteed absent
+        keys, absent = both[:n], both[n:]
+        probes = _shuffled(keys if hit else absent, seed, "lookup")
+        return LookupCase(mm, first, keys, probes, hit)
+
+    return build
+
+
+def _delete(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    keys = make_keys(kind, n, seed)
+    return DeleteCase(mm, first, keys, _shuffled(keys, seed, "delete"))
+
+
+def _mixed(mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Mapping[str, Any]) -> Case:
+    both = make_keys(kind, 2 * n, seed)
+    rng = random.Random(f"mapbench-plan/mixed/{seed}")
+    plan = mixed_plan(rng, both[:n], both[n:], n, float(p["read_fraction"]))
+    return PlanCase(mm, first, both[:n], plan)
+
+
+def _churn(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    both = make_keys(kind, 2 * n, seed)
+    old, new = _shuffled(both[:n], seed, "churn"), both[n:]
+    codes = [DELETE, INSERT] * n
+    keys: list[Key] = [k for pair in zip(old, new, strict=True) for k in pair]
+    return PlanCase(mm, first, both[:n], Plan(codes, keys))
+
+
+def _iterate(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    return IterateCase(mm, first, make_keys(kind, n, seed))
+
+
+def _snapshot(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    return SnapshotCase(mm, first, make_keys(kind, n, seed))
+
+
+def _concurrent(
+    mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Mapping[str, Any]
+) -> Case:
+    threads = int(p["threads"])
+    if threads < 1:
+        raise WorkloadError(f"threads must be >= 1, not {threads}")
+    both = make_keys(kind, 2 * n, seed)
+    plans = [
+        mixed_plan(
+            random.Random(f"mapbench-plan/concurrent/{seed}/{t}"),
+            both[t:n:threads],
+            both[n + t :: threads],
+            n // threads,
+            float(p["read_fraction"]),
+        )
+        for t in range(threads)
+    ]
+    return ConcurrentCase(mm, first, both[:n], plans)
+
+
+def _params(**params: Any) -> Mapping[str, Any]:
+    return MappingProxyType(params)
+
+
+WORKLOADS: Mapping[str, Workload] = MappingProxyType(
+    {
+        w.name: w
+        for w in (
+            Workload("insert", "insert N keys into an empty map", build=_insert(False)),
+            Workload(
+                "insert-presized",
+                "reserve room for N keys, then insert them",
+                requires=("presizable",),
+                build=_insert(True),
+            ),
+            Workload("lookup-hit", "look up every stored key, shuffled", build=_lookup(True)),
+            Workload("lookup-miss", "look up N absent keys", build=_lookup(False)),
+            Workload("delete", "delete every stored key, shuffled", build=_delete),
+            Workload(
+                "mixed-90-10",
+                "N ops: 90% hit lookups, 10% writes (insert new / delete stored, alternating)",
+                build=_mixed,
+                params=_params(read_fraction=0.9),
+            ),
+            Workload(
+                "mixed-50-50",
+                "N ops: 50% hit lookups, 50% writes (insert new / delete stored, alternating)",
+                build=_mixed,
+                params=_params(read_fraction=0.5),
+            ),
+            Workload("iterate", "iterate over every key", build=_iterate),
+            Workload(
+                "churn",
+                "N times: delete a stored key and insert a new one (steady size, tombstones)",
+                build=_churn,
+            ),
+            Workload(
+                "snapshot",
+                "one consistent copy: snapshot() if offered, else dict(m)",
+                build=_snapshot,
+            ),
+            Workload(
+                "concurrent",
+                "threads apply 90/10 mixed plans to one shared map at once (N ops in total)",
+                requires=("thread-safe",),
+                build=_concurrent,
+                params=_params(threads=4, read_fraction=0.9),
+            ),
+        )
+    }
+)
+
+
+def get_workload(name: str) -> Workload:
+    """The workload called `name`, or a `WorkloadError` naming the known ones."""
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise WorkloadError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}") from None
+
+
+__all__ = [
+    "KEY_KINDS",
+    "SIZES",
+    "WORKLOADS",
+    "Case",
+    "Plan",
+    "Workload",
+    "WorkloadError",
+    "get_workload",
+    "make_keys",
+    "make_value",
+    "mixed_plan",
+]
