@@ -15,6 +15,7 @@ from mapbench.errors import MapbenchError
 # name -> (module, one-line help); the module's `cmd_<name>` runs the command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("mapbench.commands.list_maps", "list the known maps, their capabilities and types"),
+    "run": ("mapbench.commands.run", "time maps on workloads (pyperf) and collect their metrics"),
 }
 
 

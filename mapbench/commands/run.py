@@ -1,0 +1,152 @@
+"""`mapbench run`: time maps on workloads with pyperf, collect metrics, save a results dir."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from mapbench.errors import UsageError
+from mapbench.runner.interpreters import python_version
+from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_jobs, select_maps
+from mapbench.runner.progress import Progress, summary
+from mapbench.runner.suite import DEFAULT, QUICK, Target, current_target, run_suite
+from mapbench.runner.venvs import runtime_for, source_root
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--map",
+        dest="maps",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a map name or spec (e.g. sharded,shards=8 or ./my_map.py:MyMap); default: all",
+    )
+    add(
+        "--workload",
+        dest="workloads",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a workload (repeatable); default: all",
+    )
+    add(
+        "--key-kind",
+        dest="key_kinds",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="seq-int, random-int, short-str, long-str or bytes (repeatable); "
+        f"default: {', '.join(DEFAULT_PLAN.key_kinds)} ({', '.join(QUICK_PLAN.key_kinds)} quick)",
+    )
+    add(
+        "--size",
+        dest="sizes",
+        action="append",
+        default=[],
+        type=int,
+        metavar="N",
+        help=f"number of keys (repeatable); default: {DEFAULT_PLAN.sizes[0]} "
+        f"({QUICK_PLAN.sizes[0]} quick)",
+    )
+    add(
+        "--python",
+        dest="pythons",
+        action="append",
+        default=[],
+        metavar="VERSION|PATH",
+        help="run under this interpreter too, e.g. --python 3.10 --python 3.13 (default: this "
+        "one); others get a cached venv with this mapbench installed",
+    )
+    add(
+        "--quick",
+        action="store_true",
+        help="fewer pyperf processes and one small size: about two minutes for every map",
+    )
+    add(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"deadline of each pass of each benchmark (default {DEFAULT.timeout:g}, "
+        f"quick {QUICK.timeout:g})",
+    )
+    add(
+        "--hash-seed",
+        default="0",
+        metavar="N",
+        help="PYTHONHASHSEED of every benchmark process (default 0; str-key results depend on it)",
+    )
+    add("--seed", type=int, default=0, help="seed of the generated keys (default 0)")
+    add("--no-metrics", action="store_true", help="timing only: skip the collector passes")
+    add(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="results directory (default: results/run-<date>-<time>)",
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.hash_seed.isdigit() or int(args.hash_seed) > 4294967295:
+        raise UsageError(
+            f"--hash-seed must be an integer from 0 to 4294967295, not {args.hash_seed!r}"
+        )
+    plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
+    settings = replace(
+        QUICK if args.quick else DEFAULT,
+        hash_seed=args.hash_seed,
+        collectors=() if args.no_metrics else None,
+    )
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+        settings = replace(settings, timeout=args.timeout)
+    maps, notes = select_maps(args.maps)
+    jobs = make_jobs(
+        maps,
+        _split(args.workloads) or plan.workloads,
+        _split(args.key_kinds) or plan.key_kinds,
+        args.sizes or plan.sizes,
+        args.seed,
+    )
+    targets = _targets(args.pythons)
+    output = args.output or Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    progress = Progress(len(jobs) * len(targets))
+    for note in notes:
+        progress.note(f"not run: {note}")
+    root = source_root()
+    results, skipped = run_suite(
+        jobs,
+        targets,
+        settings,
+        output,
+        commit_dir=str(root) if root else str(Path.cwd()),
+        progress=progress,
+        run_info={"quick": args.quick, "argv": sys.argv[1:]},
+    )
+    print(summary(results, [*notes, *skipped]))
+    print(f"\nresults: {output}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def _split(values: list[str]) -> list[str]:
+    """Repeated options, each possibly comma-separated."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _targets(requests: list[str]) -> list[Target]:
+    if not requests:
+        return [current_target()]
+    targets: dict[str, Target] = {}
+    for request in requests:
+        executable = runtime_for(request)
+        tag = ".".join(python_version(executable).split(".")[:2])
+        if tag in targets:
+            raise UsageError(f"--python {request} is Python {tag} again; give each version once")
+        targets[tag] = Target(tag, executable, request)
+    return list(targets.values())

@@ -1,0 +1,78 @@
+"""Which jobs a run performs: maps x workloads x key kinds x sizes, with the two default plans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mapbench.registry import MapSpecError, parse_spec, registry
+from mapbench.runner.jobs import Job, absolute_spec
+from mapbench.workloads import KEY_KINDS, WORKLOADS, WorkloadError, get_workload
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The workloads, key kinds and sizes a run covers when not told otherwise."""
+
+    workloads: tuple[str, ...]
+    key_kinds: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+
+# Every workload at a size past the L1/L2 caches, on int and str keys (hashing differs).
+DEFAULT_PLAN = Plan(tuple(WORKLOADS), ("random-int", "short-str"), (10_000,))
+# Every workload once, small: a smoke test and a rough picture in about two minutes.
+QUICK_PLAN = Plan(tuple(WORKLOADS), ("random-int",), (1_000,))
+
+
+def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """(label, loadable spec) of each map to run, and notes on registered maps left out.
+
+    With no specs: every available registered map. Registered names are checked here; other
+    `module:callable` specs are only checked for a missing file, never imported in this process
+    (a map that crashes on import must take down a worker, not the run).
+    """
+    if not specs:
+        known = registry()
+        chosen = [(name, name) for name, info in known.items() if info.available]
+        notes = [f"{n}: unavailable: {i.unavailable}" for n, i in known.items() if not i.available]
+        return chosen, notes
+    chosen = []
+    for text in specs:
+        target = text.strip().partition(",")[0]
+        if target in registry():
+            parse_spec(text)  # raises a clear MapSpecError for bad options
+        elif ":" in target:
+            where = target.rpartition(":")[0]
+            if (where.endswith(".py") or "/" in where) and not Path(where).expanduser().is_file():
+                raise MapSpecError(f"no such file {where!r} in map spec {text!r}")
+        else:
+            parse_spec(text)  # unknown name: raises, listing the known maps
+        chosen.append((text.strip(), absolute_spec(text)))
+    return chosen, []
+
+
+def make_jobs(
+    maps: Sequence[tuple[str, str]],
+    workloads: Sequence[str],
+    key_kinds: Sequence[str],
+    sizes: Sequence[int],
+    seed: int = 0,
+) -> list[Job]:
+    """Every combination, map-major, after checking names and sizes."""
+    for name in workloads:
+        get_workload(name)
+    for kind in key_kinds:
+        if kind not in KEY_KINDS:
+            raise WorkloadError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}")
+    for size in sizes:
+        if size < 1:
+            raise WorkloadError(f"size must be a positive integer, not {size}")
+    return [
+        Job(label, spec, w, k, n, seed)
+        for label, spec in maps
+        for w in workloads
+        for k in key_kinds
+        for n in sizes
+    ]

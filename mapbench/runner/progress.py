@@ -1,0 +1,117 @@
+"""What people see while a run goes: one line per finished benchmark, then a summary table."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from mapbench._table import format_table
+from mapbench.runner.isolate import Status
+from mapbench.runner.jobs import Job
+
+_CLEAR = "\r\033[K"  # carriage return, then erase to the end of the line
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How one job went on one interpreter: status, error, timings (s/op) and metric count."""
+
+    job: Job
+    python: str
+    status: Status
+    error: str | None
+    seconds_per_op: tuple[float, ...] = ()
+    metrics: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds_per_op) if self.seconds_per_op else None
+
+
+class Progress:
+    """A counter with elapsed time and an estimate of the rest, written to a stream.
+
+    On a terminal the "running ..." line is redrawn in place; in a log every line stays.
+    """
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._live = self.stream.isatty()
+
+    def start(self, what: str) -> None:
+        if self._live:
+            self._write(f"{_CLEAR}{self._prefix()} running {what}", end="")
+
+    def finish(self, result: CaseResult) -> None:
+        self.done += 1
+        outcome = result.status if result.status != "ok" else format_time(result.median)
+        if result.error:
+            outcome += f": {result.error}"
+        name = f"{result.job.name} [py{result.python}]"
+        self._write(f"{_CLEAR if self._live else ''}{self._prefix()} {name}  {outcome}")
+
+    def note(self, message: str) -> None:
+        self._write((_CLEAR if self._live else "") + message)
+
+    def _prefix(self) -> str:
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        width = len(str(self.total))
+        bar = _bar(self.done / self.total if self.total else 1.0)
+        rest = f" eta {_clock(eta)}" if eta is not None else ""
+        return f"[{self.done:>{width}}/{self.total}] {bar} {_clock(elapsed)}{rest}"
+
+    def _write(self, text: str, end: str = "\n") -> None:
+        print(text, end=end, file=self.stream, flush=True)
+
+
+def summary(results: Sequence[CaseResult], skipped: Sequence[str] = ()) -> str:
+    """A table of every case (median time per operation, or why it failed) and a status count."""
+    rows = [
+        (
+            r.job.label,
+            r.job.workload,
+            r.job.key_kind,
+            r.job.size,
+            r.python,
+            r.status,
+            format_time(r.median),
+            r.metrics,
+            (r.error or "")[:80],
+        )
+        for r in results
+    ]
+    headers = ("map", "workload", "keys", "size", "python", "status", "time/op", "metrics", "error")
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "timeout")}
+    tally = ", ".join(f"{n} {s}" for s, n in counts.items()) + f", {len(skipped)} skipped"
+    lines = [format_table(headers, rows), "", tally]
+    lines += [f"  skipped: {why}" for why in skipped]
+    return "\n".join(lines)
+
+
+def format_time(seconds: float | None) -> str:
+    """Seconds as ns/µs/ms/s with three significant digits; "-" when unknown."""
+    if seconds is None:
+        return "-"
+    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
+        if seconds < scale * 1000:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _bar(fraction: float, width: int = 20) -> str:
+    filled = round(fraction * width)
+    return "#" * filled + "." * (width - filled)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
