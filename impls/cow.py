@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
-from mapbench.protocol import iter_update_items
+from mapbench.protocol import ProbeStats, iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
@@ -86,6 +86,12 @@ class CowMap:
     def snapshot(self) -> Mapping[Any, Any]:
         """A read-only view of the current version; later writes never change it."""
         return MappingProxyType(self._data)
+
+    def probe_stats(self) -> ProbeStats:
+        """Probe statistics of the current snapshot dict (safe: published dicts never change)."""
+        from mapbench.dictprobe import dict_probe_stats  # numpy: load on use
+
+        return dict_probe_stats(self._data)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-from mapbench.protocol import iter_update_items
+from mapbench.protocol import ProbeStats, iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
@@ -88,12 +88,31 @@ class ShardedMap:
 
     def imbalance(self) -> float:
         """Largest shard size over the mean shard size (1.0 is perfectly even)."""
-        sizes = self.shard_sizes()
-        total = sum(sizes)
-        return max(sizes) * len(sizes) / total if total else 1.0
+        return _imbalance(self.shard_sizes())
+
+    def probe_stats(self) -> ProbeStats:
+        """Probe statistics summed over the shards' dicts, with the shard imbalance in `extra`."""
+        from mapbench.dictprobe import dict_probe_stats, merge_probe_stats  # numpy: load on use
+
+        parts = []
+        for shard, lock in zip(self._shards, self._locks, strict=True):
+            with lock:
+                parts.append(dict_probe_stats(shard))
+        sizes = [p.size for p in parts]
+        return merge_probe_stats(
+            parts,
+            shard_imbalance=_imbalance(sizes),
+            shard_size_min=min(sizes),
+            shard_size_max=max(sizes),
+        )
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _imbalance(sizes: list[int]) -> float:
+    total = sum(sizes)
+    return max(sizes) * len(sizes) / total if total else 1.0
 
 
 MAPS = (
