@@ -1,0 +1,25 @@
+"""Compiles the C hash tables in impls/csrc into `mapbench/impls/_cmap*.so` at build time.
+
+The library has no Python C-API: `mapbench.impls.cmaps` loads it with ctypes. Everything else
+about the package is declared in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from setuptools import Extension, setup
+
+CSRC = "impls/csrc"
+SOURCES = [f"{CSRC}/{name}.c" for name in ("cmap", "open", "gobucket", "swiss")]
+
+setup(
+    ext_modules=[
+        Extension(
+            "mapbench.impls._cmap",
+            sources=SOURCES,
+            depends=[f"{CSRC}/cmap.h"],
+            extra_compile_args=[] if sys.platform == "win32" else ["-std=c11", "-O2"],
+        )
+    ]
+)
