@@ -54,41 +54,47 @@ def run_isolated(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         _, err = proc.communicate()
-        tail = _tail(err)
+        tail = _tail(_text(err))
         return Outcome("timeout", None, f"timed out after {timeout:g} s", tail, _since(start))
     except BaseException:  # Ctrl-C: never leave a benchmark running behind us
         _kill_group(proc)
         proc.wait()
         raise
-    tail = _tail(err)
+    text = _text(err)
     if proc.returncode == 0:
-        return Outcome("ok", 0, None, tail, _since(start))
-    return Outcome(
-        "failed", proc.returncode, describe_failure(proc.returncode, tail), tail, _since(start)
-    )
+        return Outcome("ok", 0, None, _tail(text), _since(start))
+    error = describe_failure(proc.returncode, text)
+    return Outcome("failed", proc.returncode, error, _tail(text), _since(start))
 
 
-def describe_failure(returncode: int, stderr_tail: str) -> str:
+def describe_failure(returncode: int, stderr: str) -> str:
     """One line saying why a child failed: a fatal signal, a Python error, or its exit status."""
-    lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
-    fatal = next((line for line in lines if line.startswith("Fatal Python error")), None)
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    fatal = _fatal_error(lines)
     if returncode < 0:
-        name = _signal_name(-returncode)
-        return f"killed by {name}" + (f" ({fatal})" if fatal else "")
-    if fatal:
-        return fatal
+        return f"killed by {_signal_name(-returncode)}" + (f" ({fatal})" if fatal else "")
     # pyperf's manager ends with its own RuntimeError about the worker; the worker's error is
     # the last traceback line before it, which is the more useful one.
     errors = [line for line in lines if _looks_like_exception(line)]
     worker_errors = [e for e in errors if "failed with exit code" not in e]
-    if worker_errors:
-        return worker_errors[-1][:500]
-    if errors:
+    if errors and not worker_errors:
         code = errors[-1].rsplit(" ", 1)[-1]
         if code.lstrip("-").isdigit() and int(code) < 0:
-            return f"worker killed by {_signal_name(-int(code))}"
-        return errors[-1][:500]
+            return f"worker killed by {_signal_name(-int(code))}" + (f" ({fatal})" if fatal else "")
+    if fatal:
+        return fatal
+    if errors:
+        return (worker_errors or errors)[-1][:500]
     return f"exit status {returncode}" + (f": {lines[-1][:300]}" if lines else "")
+
+
+def _fatal_error(lines: list[str]) -> str | None:
+    """faulthandler's "Fatal Python error" line, with the innermost frame it printed after it."""
+    for i, line in enumerate(lines):
+        if line.startswith("Fatal Python error"):
+            frames = [f for f in lines[i + 1 : i + 4] if f.startswith("File ")]
+            return line + (f" at {frames[0]}" if frames else "")
+    return None
 
 
 def _looks_like_exception(line: str) -> bool:
@@ -108,8 +114,11 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _tail(data: bytes | None) -> str:
-    text = (data or b"").decode("utf-8", errors="replace")
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def _tail(text: str) -> str:
     return "\n".join(text.splitlines()[-STDERR_TAIL_LINES:])
 
 

@@ -1,0 +1,199 @@
+"""The pyperf runner: isolation of crashing, hanging and raising maps, and its building blocks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from mapbench.errors import MapbenchError
+from mapbench.runner import Settings, Target, make_jobs, run_suite, select_maps
+from mapbench.runner.isolate import describe_failure, run_isolated
+from mapbench.runner.jobs import HashSeedError, absolute_spec, check_hash_seed
+from mapbench.runner.progress import Progress, format_time
+from mapbench.runner.store import FORMAT, VERSION
+
+BAD_MAPS = textwrap.dedent(
+    """
+    import ctypes
+    import time
+
+
+    class _Base(dict):
+        key_types = (object,)
+        value_types = (object,)
+
+        def close(self):
+            pass
+
+
+    class Segfault(_Base):
+        def __setitem__(self, key, value):
+            ctypes.CFUNCTYPE(None)(0)()  # call through a null function pointer
+
+
+    class Hang(_Base):
+        def __setitem__(self, key, value):
+            while True:
+                time.sleep(0.1)
+
+
+    class Raises(_Base):
+        def __setitem__(self, key, value):
+            raise RuntimeError("boom from the map")
+    """
+)
+
+# The least pyperf accepts: enough to prove the plumbing, not to measure anything.
+TINY = Settings(processes=1, values=1, warmups=0, min_time=0.001, timeout=2.0, collectors=())
+
+
+@pytest.fixture
+def bad_maps(tmp_path: Path) -> Path:
+    path = tmp_path / "bad_maps.py"
+    path.write_text(BAD_MAPS)
+    return path
+
+
+def _current() -> Target:
+    return Target(f"{sys.version_info[0]}.{sys.version_info[1]}", sys.executable)
+
+
+def test_crashing_hanging_and_raising_maps_fail_alone(bad_maps: Path, tmp_path: Path) -> None:
+    specs = ["dict", f"{bad_maps}:Segfault", f"{bad_maps}:Hang", f"{bad_maps}:Raises", "cow"]
+    maps, _ = select_maps(specs)
+    jobs = make_jobs(maps, ["insert"], ["random-int"], [200])
+    out = tmp_path / "out"
+    results, skipped = run_suite(jobs, [_current()], TINY, out, progress=Progress(len(jobs)))
+
+    by_map = {r.job.label.rpartition(":")[2]: r for r in results}
+    assert skipped == []
+    assert by_map["dict"].status == "ok" and by_map["cow"].status == "ok"
+    assert by_map["Segfault"].status == "failed"
+    assert "killed by SIGSEGV" in (by_map["Segfault"].error or "")
+    assert 'bad_maps.py", line 16 in __setitem__' in (by_map["Segfault"].error or "")
+    assert by_map["Hang"].status == "timeout"
+    assert "timed out after 2 s" in (by_map["Hang"].error or "")
+    assert by_map["Raises"].status == "failed"
+    assert "RuntimeError: boom from the map" in (by_map["Raises"].error or "")
+
+    tag = _current().tag
+    saved = json.loads((out / f"metrics-{tag}.json").read_text())
+    assert (saved["format"], saved["version"]) == (FORMAT, VERSION)
+    assert saved["environment"]["hash_seed"] == "0"
+    statuses = {r["map"].rpartition(":")[2]: r["status"] for r in saved["results"]}
+    assert statuses == {
+        "dict": "ok",
+        "Segfault": "failed",
+        "Hang": "timeout",
+        "Raises": "failed",
+        "cow": "ok",
+    }
+    names = {
+        b.get_name()
+        for b in pyperf.BenchmarkSuite.load(str(out / f"pyperf-{tag}.json")).get_benchmarks()
+    }
+    assert names == {"dict/insert/random-int/200", "cow/insert/random-int/200"}
+
+
+def test_unsupported_combinations_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    jobs = make_jobs([("dict", "dict")], ["concurrent"], ["random-int"], [100])
+    results, skipped = run_suite(jobs, [_current()], TINY, tmp_path, progress=Progress(1))
+    assert results == []
+    assert len(skipped) == 1 and "concurrent" in skipped[0] and "capability" in skipped[0]
+
+
+def test_map_that_cannot_be_created_fails_each_case(tmp_path: Path) -> None:
+    path = tmp_path / "broken.py"
+    path.write_text("def make():\n    raise ValueError('no table for you')\n")
+    maps, _ = select_maps([f"{path}:make"])
+    jobs = make_jobs(maps, ["insert", "lookup-hit"], ["random-int"], [100])
+    results, _ = run_suite(jobs, [_current()], TINY, tmp_path / "out", progress=Progress(2))
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert all("ValueError: no table for you" in (r.error or "") for r in results)
+
+
+def test_isolated_child_is_killed_with_its_children_on_timeout() -> None:
+    # The grandchild would outlive a plain kill of the child; the process group dies together.
+    sleeper = "import time; time.sleep(60)"
+    code = (
+        f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {sleeper!r}]); {sleeper}"
+    )
+    outcome = run_isolated([sys.executable, "-c", code], timeout=1.0)
+    assert outcome.status == "timeout" and outcome.elapsed < 10
+
+
+@pytest.mark.parametrize(
+    ("code", "tail", "expected"),
+    [
+        (
+            -11,
+            "Fatal Python error: Segmentation fault\n\nCurrent thread ...",
+            "killed by SIGSEGV (Fatal Python error: Segmentation fault)",
+        ),
+        (1, "Traceback (most recent call last):\n  File x\nKeyError: 'k'", "KeyError: 'k'"),
+        (
+            1,
+            "ValueError: bad\nRuntimeError: /usr/bin/python failed with exit code 1",
+            "ValueError: bad",
+        ),
+        (1, "RuntimeError: /x/python failed with exit code -9", "worker killed by SIGKILL"),
+        (
+            1,
+            "Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):"
+            "\n"
+            '  File "/m.py", line 4 in put\nRuntimeError: /x/python failed with exit code -11',
+            'worker killed by SIGSEGV (Fatal Python error: Segmentation fault at File "/m.py", '
+            "line 4 in put)",
+        ),
+        (3, "", "exit status 3"),
+    ],
+)
+def test_describe_failure(code: int, tail: str, expected: str) -> None:
+    assert describe_failure(code, tail) == expected
+
+
+def test_hash_seed_mismatch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONHASHSEED", "3")
+    check_hash_seed("3")
+    with pytest.raises(HashSeedError, match="PYTHONHASHSEED=3, planned 0"):
+        check_hash_seed("0")
+
+
+def test_relative_file_specs_become_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert absolute_spec("./m.py:Make,size=3") == f"{tmp_path}/m.py:Make,size=3"
+    assert absolute_spec("sharded,shards=8") == "sharded,shards=8"
+    assert absolute_spec("pkg.mod:make") == "pkg.mod:make"
+
+
+def test_plan_rejects_bad_names_with_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(MapbenchError, match="unknown workload 'nope'"):
+        make_jobs([("dict", "dict")], ["nope"], ["random-int"], [10])
+    with pytest.raises(MapbenchError, match="unknown key kind"):
+        make_jobs([("dict", "dict")], ["insert"], ["floats"], [10])
+    with pytest.raises(MapbenchError, match="no such file"):
+        select_maps([f"{tmp_path}/missing.py:Make"])
+    with pytest.raises(MapbenchError, match="unknown map 'nomap'"):
+        select_maps(["nomap"])
+
+
+def test_default_maps_are_the_available_registered_ones() -> None:
+    maps, notes = select_maps([])
+    labels = [label for label, _ in maps]
+    assert {"dict", "sharded", "cow"} <= set(labels)
+    assert all(note.split(":")[0] not in labels for note in notes)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "-"), (4.2e-8, "42 ns"), (1.5e-6, "1.5 µs"), (0.0123, "12.3 ms"), (2.0, "2 s")],
+)
+def test_format_time(seconds: float | None, text: str) -> None:
+    assert format_time(seconds) == text
