@@ -16,6 +16,7 @@ from mapbench.errors import MapbenchError
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("mapbench.commands.list_maps", "list the known maps, their capabilities and types"),
     "run": ("mapbench.commands.run", "time maps on workloads (pyperf) and collect their metrics"),
+    "probe": ("mapbench.commands.probe", "measured probe lengths at a load factor next to theory"),
 }
 
 
