@@ -94,7 +94,7 @@ def _span(seq: Sequence[T], start: int, stop: int) -> Sequence[T]:
     return seq if start == 0 and stop == len(seq) else seq[start:stop]
 
 
-def _timed(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
+def time_batches(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
     """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`."""
     clock = perf_counter_ns
     out = []
@@ -148,7 +148,7 @@ class Case:
     def latencies(self, batch: int = 1) -> list[int]:
         """Run once more, timing each batch of `batch` operations (ns, timer overhead included)."""
         self._dirty = self.destructive
-        return _timed(self._run_range, self.ops, batch)
+        return time_batches(self._run_range, self.ops, batch)
 
     def close(self) -> None:
         """Release the map (closes it); the case cannot run afterwards."""
@@ -366,7 +366,9 @@ class ConcurrentCase(Case):
                 if self._batch is None:
                     plan.apply(m, 0, len(plan.codes))
                 else:
-                    self._times[t] = _timed(partial(plan.apply, m), len(plan.codes), self._batch)
+                    self._times[t] = time_batches(
+                        partial(plan.apply, m), len(plan.codes), self._batch
+                    )
             except BaseException as exc:  # re-raised by the main thread after the run
                 self._errors.append(exc)
             self._done.wait()
@@ -575,4 +577,5 @@ __all__ = [
     "make_keys",
     "make_value",
     "mixed_plan",
+    "time_batches",
 ]
