@@ -1,0 +1,268 @@
+"""The mmap map beyond the conformance suite: persistence, locking, readers, compaction, stats."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mapbench.impls.mmap_map import (
+    MmapLockedError,
+    MmapMap,
+    MmapReader,
+    MmapReadOnlyError,
+    MmapTruncatedError,
+)
+from mapbench.protocol import Persistent, ProbeStatsReporter, capabilities_of
+from mapbench.registry import create
+
+MIXED: dict[Any, Any] = {
+    1: 2,
+    -(2**63): b"min",
+    2**63 - 1: -(2**63),
+    "1": b"str one",
+    b"1": 3,
+    "ключ 🙂": b"\x00" * 100,
+    b"\xff\x00": b"",
+    "": 0,
+    "\udcff lone surrogate": 7,
+}
+
+
+def test_registered_with_capabilities(tmp_path: Path) -> None:
+    m = create(f"mmap,path='{tmp_path / 'r.map'}'")
+    try:
+        assert {"persistent", "probe-stats", "presizable"} <= set(capabilities_of(m))
+        assert isinstance(m, Persistent) and isinstance(m, ProbeStatsReporter)
+    finally:
+        m.close()
+
+
+def test_contents_survive_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as m:
+        m.update(MIXED)
+        for i in range(3000):
+            m[f"k{i}"] = i
+        for i in range(0, 3000, 3):
+            del m[f"k{i}"]
+    expected = {**MIXED, **{f"k{i}": i for i in range(3000) if i % 3}}
+    with MmapMap(path, create=False) as m:
+        assert dict(m.items()) == expected
+        assert all(type(m[k]) is type(v) for k, v in expected.items())
+
+
+def test_another_process_reads_the_same_contents(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as m:
+        m.update(MIXED)
+    code = (
+        "import sys; from mapbench.impls.mmap_map import MmapMap\n"
+        "with MmapMap(sys.argv[1], writer=False) as m: print(repr(sorted(m.items(), key=repr)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == repr(sorted(MIXED.items(), key=repr))
+
+
+def test_temporary_file_is_removed_on_close() -> None:
+    m = MmapMap()
+    path = m.path
+    m[1] = 1
+    assert os.path.exists(path)
+    m.close()
+    assert not os.path.exists(path)
+    m.close()  # closing twice is harmless
+
+
+def test_named_file_is_kept(tmp_path: Path) -> None:
+    with MmapMap(tmp_path / "kept.map") as m:
+        m[1] = 1
+    assert (tmp_path / "kept.map").exists()
+
+
+def test_create_modes(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with pytest.raises(FileNotFoundError):
+        MmapMap(path, create=False)
+    MmapMap(path, create=True).close()
+    with pytest.raises(FileExistsError):
+        MmapMap(path, create=True)
+    MmapMap(path, create=False).close()
+    empty = tmp_path / "empty.map"
+    empty.touch()
+    with pytest.raises(MmapTruncatedError):
+        MmapMap(empty, create=False)
+    MmapMap(empty).close()  # an empty file (e.g. from mkstemp) becomes a new map
+
+
+def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path):
+        with pytest.raises(MmapLockedError, match="another writer"):
+            MmapMap(path)
+        with MmapMap(path, writer=False):  # readers are always welcome
+            pass
+
+
+def test_second_writer_waits_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    first = MmapMap(path)
+    first["x"] = 1
+    got: list[Any] = []
+
+    def wait_for_lock() -> None:
+        with MmapMap(path, wait=True) as second:
+            got.append(second["x"])
+
+    thread = threading.Thread(target=wait_for_lock)
+    thread.start()
+    time.sleep(0.2)
+    assert not got, "the second writer must block while the first holds the lock"
+    first.close()
+    thread.join(timeout=10)
+    assert got == [1]
+
+
+def test_reader_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    MmapMap(path).close()
+    with MmapMap(path, writer=False) as r:
+        assert isinstance(r, MmapReader)
+        for write in (
+            lambda: r.__setitem__(1, 1),
+            lambda: r.__delitem__(1),
+            r.clear,
+            lambda: r.update({1: 1}),
+            lambda: r.reserve(100),
+            r.compact,
+        ):
+            with pytest.raises(MmapReadOnlyError):
+                write()
+
+
+def test_reader_sees_each_flush_and_only_flushed_writes(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
+        w["a"] = 1
+        assert "a" not in r and len(r) == 0, "unflushed writes are invisible to readers"
+        w.flush()
+        assert r["a"] == 1
+        for i in range(5000):  # several resizes: the reader must follow to the new table
+            w[i] = i
+        del w["a"]
+        w.flush()
+        assert len(r) == 5000 and r[4999] == 4999 and "a" not in r
+        assert r.probe_stats().capacity == w.probe_stats().capacity
+
+
+def test_reader_in_another_process_while_writer_commits(tmp_path: Path) -> None:
+    """A reader polling during many commits always sees one complete flushed state."""
+    path = tmp_path / "m.map"
+    code = """
+import sys
+from mapbench.impls.mmap_map import MmapMap
+with MmapMap(sys.argv[1], writer=False) as r:
+    checks = 0
+    while True:
+        n = r.get("round", -1)
+        if n == -2:
+            break
+        if n >= 0:
+            values = [r.get(i) for i in range(0, 400, 7)]
+            assert values == [n] * len(values) or r.get("round") != n, (n, values)
+            checks += 1
+    print(checks)
+"""
+    with MmapMap(path) as w:
+        w["round"] = -1
+        w.flush()
+        reader = subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        for n in range(60):
+            for i in range(400 + 40 * n):  # the table keeps growing while the reader reads
+                w[i] = n
+            w["round"] = n
+            w.flush()
+        w["round"] = -2
+        w.flush()
+        out, _ = reader.communicate(timeout=60)
+    assert reader.returncode == 0
+    assert int(out) > 0
+
+
+def test_compaction_reclaims_space_and_keeps_contents(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as m:
+        for i in range(4000):
+            m[f"key {i}"] = b"v" * 50
+        for i in range(3000):
+            del m[f"key {i}"]
+        before = m.summary()
+        with MmapMap(path, writer=False) as r:
+            m.compact()
+            after = m.summary()
+            assert dict(r.items()) == dict(m.items()), "a reader follows the rename"
+        assert after.dead_bytes < before.dead_bytes // 4
+        assert after.file_bytes < before.file_bytes
+        m["after"] = 1
+    assert os.path.getsize(path) < before.file_bytes
+    with MmapMap(path) as m:
+        assert len(m) == 1001 and m["key 3999"] == b"v" * 50 and m["after"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["m.map"]
+
+
+def test_rejects_bad_types_without_changing_the_file(tmp_path: Path) -> None:
+    with MmapMap(tmp_path / "m.map") as m:
+        with pytest.raises(OverflowError):
+            m[1] = 2**63
+        with pytest.raises(TypeError, match="supported"):
+            m[1] = "str value"
+        with pytest.raises(TypeError, match="supported"):
+            m[1.0] = 1
+        assert len(m) == 0 and 1.0 not in m and True not in m
+
+
+def test_probe_stats_match_a_brute_force_count(tmp_path: Path) -> None:
+    with MmapMap(tmp_path / "m.map", seed=12345) as m:
+        for i in range(3000):
+            m[i * 7919 % 100_003] = i
+        for i in range(0, 3000, 5):
+            del m[i * 7919 % 100_003]
+        stats = m.probe_stats()
+        tags = m._Q[m._base : m._stop : 3].tolist()
+        cap, shift = len(tags), m._shift
+        hits = [0] * (cap + 2)
+        misses = [0] * (cap + 2)
+        for i, t in enumerate(tags):
+            if t & 3:  # walk from the home slot to the key
+                home = t >> shift
+                hits[(i - home) % cap + 1] += 1
+            probes = 1  # from each home, count slots until an empty one, inclusive
+            while tags[(i + probes - 1) % cap]:
+                probes += 1
+            misses[probes] += 1
+        assert list(stats.hit_histogram) == hits[: len(stats.hit_histogram)]
+        assert sum(hits) == stats.size == len(m) == 2400
+        assert list(stats.miss_histogram) == misses[: len(stats.miss_histogram)]
+        assert sum(misses) == stats.capacity == cap
+        assert stats.tombstones == m._tomb and stats.resizes > 0
+
+
+def test_same_seed_same_layout(tmp_path: Path) -> None:
+    def stats(name: str, seed: int) -> Any:
+        with MmapMap(tmp_path / name, seed=seed) as m:
+            for i in range(2000):
+                m[f"s{i}"] = i
+            return m.probe_stats()
+
+    assert stats("a.map", 7) == stats("b.map", 7)
+    assert stats("c.map", 7).hit_histogram != stats("d.map", 8).hit_histogram
