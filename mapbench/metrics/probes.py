@@ -69,8 +69,9 @@ class ProbeLengths(Collector):
             Measurement("load_factor", s.load_factor, "", kind, note=note),
             Measurement("capacity", s.capacity, unit, kind, note=note),
             Measurement("tombstones", s.tombstones, unit, kind, note=note),
-            Measurement("resizes", s.resizes, "", kind, note=note),
         ]
+        if s.resizes:  # dicts do not count their resizes: 0 there means "not counted"
+            out.append(Measurement("resizes", s.resizes, "", kind, note=note))
         if s.longest_insert_ns is not None:
             out.append(Measurement("longest_insert", s.longest_insert_ns / 1e9, "s", "noisy"))
         out += [
