@@ -15,8 +15,12 @@ from mapbench.errors import MapbenchError
 # name -> (module, one-line help); the module's `cmd_<name>` runs the command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("mapbench.commands.list_maps", "list the known maps, their capabilities and types"),
+    "compare": ("mapbench.commands.compare", "compare two result sets; exit 1 on a regression"),
+    "report": ("mapbench.commands.report", "write a self-contained HTML report of results"),
     "run": ("mapbench.commands.run", "time maps on workloads (pyperf) and collect their metrics"),
     "probe": ("mapbench.commands.probe", "measured probe lengths at a load factor next to theory"),
+    "ci": ("mapbench.commands.ci", "compare two commits interleaved; exit 1 on a regression"),
+    "measure": ("mapbench.commands.measure", "every metric of one map on one workload, in a table"),
 }
 
 
