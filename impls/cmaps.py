@@ -146,6 +146,7 @@ class CMap(MutableMapping[Any, Any]):
         incremental: bool = True,
     ) -> None:
         self._h: int | None = None  # set last, so a failed __init__ leaves nothing to free
+        self.scheme = scheme
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}; schemes: {', '.join(SCHEMES)}")
         if isinstance(max_load, bool) or not isinstance(max_load, (int, float)):
@@ -160,7 +161,6 @@ class CMap(MutableMapping[Any, Any]):
         if not isinstance(incremental, bool):
             raise TypeError(f"incremental must be True or False, not {incremental!r}")
         self._lib = library()  # kept so that __del__ works during interpreter shutdown
-        self.scheme = scheme
         self._out = ctypes.c_int64()
         self._outp = ctypes.pointer(self._out)
         self._buf = ctypes.create_string_buffer(_VALUE_BUFFER)

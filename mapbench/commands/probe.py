@@ -94,8 +94,10 @@ def random_keys(n: int, seed: int) -> array[int]:
 
 
 def _build_options(spec: MapSpec, capacity: int) -> dict[str, Any]:
-    factory = spec.info.factory
-    accepted = set(inspect.signature(factory).parameters) if factory is not None else set()
+    try:
+        accepted = set(inspect.signature(spec.info.factory).parameters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # no factory, or a builtin without a signature
+        accepted = set()
     wanted = {"capacity": capacity, "max_load": BUILD_MAX_LOAD}
     return {k: v for k, v in wanted.items() if k in accepted and k not in spec.options}
 
