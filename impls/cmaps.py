@@ -54,6 +54,7 @@ class _Stats(ctypes.Structure):
             "growing",
             "hit_len",
             "miss_len",
+            "max_insert_moves",
         )
     ] + [("max_load", ctypes.c_double)]
 
@@ -309,7 +310,7 @@ class CMap(MutableMapping[Any, Any]):
             counts = (ctypes.c_int64 * max(length, 1))()
             self._lib.cm_hist_copy(h, which, counts, length)
             histograms.append(tuple(counts[:length]))
-        extra: dict[str, float] = {"homes": float(out.buckets)}
+        extra: dict[str, float] = {"homes": out.buckets, "max_insert_moves": out.max_insert_moves}
         if self.scheme == "gobucket":
             extra.update(overflow_buckets=out.overflow_buckets, growing=out.growing)
         else:

@@ -348,6 +348,11 @@ def test_gobucket_evacuates_incrementally_only_when_asked(incremental: bool) -> 
     stats = m.probe_stats()
     assert stats.resizes == 1 and stats.capacity == 8 * 128
     assert stats.extra["growing"] == (1.0 if incremental else 0.0)
+    # Deterministic counterpart of the longest insert: entries moved by one insert.
+    if incremental:
+        assert 0 < stats.extra["max_insert_moves"] <= 4 * 8
+    else:
+        assert stats.extra["max_insert_moves"] == threshold
     assert sum(stats.hit_histogram) == len(m) == threshold + 1
     assert m.lookup_many(array("q", range(threshold + 1))) == threshold + 1
     # Each write evacuates at most two old buckets, so 64 more writes finish the growth.

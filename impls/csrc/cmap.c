@@ -144,7 +144,7 @@ CM_API int64_t cm_key_bytes(const cm_map *m) { return m->key_bytes; }
 
 CM_API int cm_put(cm_map *m, int ktag, int64_t knum, const uint8_t *kdata, int vtag, int64_t vnum,
                   const uint8_t *vdata) {
-    int64_t start = now_ns();
+    int64_t start = now_ns(), moves = m->moves;
     cm_entry q = query(m, ktag, knum, kdata);
     uint8_t *kcopy = NULL, *vcopy = NULL;
     /* Copies are made before the table changes, so running out of memory changes nothing. */
@@ -173,6 +173,7 @@ CM_API int cm_put(cm_map *m, int ktag, int64_t knum, const uint8_t *kdata, int v
     slot->vdata = vcopy;
     int64_t took = now_ns() - start;
     if (took > m->longest_insert_ns) m->longest_insert_ns = took;
+    if (m->moves - moves > m->max_insert_moves) m->max_insert_moves = m->moves - moves;
     return 0;
 }
 
@@ -308,6 +309,7 @@ CM_API int cm_stats(cm_map *m, cm_stats_out *out) {
     out->size = m->size;
     out->resizes = m->resizes;
     out->longest_insert_ns = m->longest_insert_ns;
+    out->max_insert_moves = m->max_insert_moves;
     out->max_load = m->max_load;
     out->hit_len = m->hit.len;
     out->miss_len = m->miss.len;

@@ -45,6 +45,7 @@ typedef struct {
     int64_t growing;          /* gobucket: 1 while old buckets still await evacuation */
     int64_t hit_len;          /* lengths of the histograms that cm_hist copies */
     int64_t miss_len;
+    int64_t max_insert_moves; /* most entries one insert moved (rehash or evacuation) */
     double max_load;
 } cm_stats_out;
 
@@ -80,6 +81,7 @@ struct cm_map {
     double max_load;
     uint64_t k0, k1;
     int64_t size, key_bytes, resizes, longest_insert_ns;
+    int64_t moves, max_insert_moves; /* entries moved by rehashes/evacuation: total, one insert */
     cm_hist hit, miss;
 };
 

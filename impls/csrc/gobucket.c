@@ -143,7 +143,8 @@ static int reserve_chain(go_table *t, bucket *b, int64_t count) {
 }
 
 /* Move old bucket ob's entries to the new array: to bucket ob, or (when doubling) ob + oldn. */
-static int evacuate(go_table *t, int64_t ob) {
+static int evacuate(cm_map *m, int64_t ob) {
+    go_table *t = m->table;
     if (t->evacuated[ob]) return 0;
     bucket *src = &t->old[ob];
     int doubled = t->nbuckets != t->oldn;
@@ -166,6 +167,7 @@ static int evacuate(go_table *t, int64_t ob) {
             t->old_overflow--;
         }
     }
+    m->moves += counts[0] + counts[1];
     t->evacuated[ob] = 1;
     while (t->nevacuate < t->oldn && t->evacuated[t->nevacuate]) t->nevacuate++;
     if (t->nevacuate == t->oldn) drop_old(t);
@@ -173,14 +175,16 @@ static int evacuate(go_table *t, int64_t ob) {
 }
 
 /* Go's growWork: evacuate the old bucket this write needs, then one more in order. */
-static int grow_work(go_table *t, uint64_t hash) {
-    if (evacuate(t, (int64_t)(hash & t->oldmask)) < 0) return -1;
-    return t->old ? evacuate(t, t->nevacuate) : 0;
+static int grow_work(cm_map *m, uint64_t hash) {
+    go_table *t = m->table;
+    if (evacuate(m, (int64_t)(hash & t->oldmask)) < 0) return -1;
+    return t->old ? evacuate(m, t->nevacuate) : 0;
 }
 
-static int finish_growth(go_table *t) {
+static int finish_growth(cm_map *m) {
+    go_table *t = m->table;
     while (t->old)
-        if (evacuate(t, t->nevacuate) < 0) return -1;
+        if (evacuate(m, t->nevacuate) < 0) return -1;
     return 0;
 }
 
@@ -214,14 +218,14 @@ static int start_growth(cm_map *m, int bigger) {
     t->mask = (uint64_t)n - 1;
     t->noverflow = 0;
     m->resizes++;
-    return m->incremental ? 0 : finish_growth(t);
+    return m->incremental ? 0 : finish_growth(m);
 }
 
 static cm_entry *go_insert(cm_map *m, const cm_entry *q, int *created) {
     go_table *t = m->table;
     uint8_t top = tophash(q->hash);
     for (;;) {
-        if (t->old && grow_work(t, q->hash) < 0) return NULL;
+        if (t->old && grow_work(m, q->hash) < 0) return NULL;
         bucket *b = &t->buckets[q->hash & t->mask], *last = b, *free_b = NULL;
         int free_i = 0;
         for (; b; last = b, b = b->overflow) {
@@ -254,7 +258,7 @@ static cm_entry *go_insert(cm_map *m, const cm_entry *q, int *created) {
 static int go_remove(cm_map *m, const cm_entry *q, cm_entry *out) {
     go_table *t = m->table;
     /* Evacuation is only an optimisation for deletes: on failure the key is found where it is. */
-    if (t->old) (void)grow_work(t, q->hash);
+    if (t->old) (void)grow_work(m, q->hash);
     bucket *b;
     int slot;
     int64_t probes;
@@ -269,7 +273,7 @@ static int go_remove(cm_map *m, const cm_entry *q, cm_entry *out) {
 static int go_reserve(cm_map *m, int64_t n) {
     go_table *t = m->table;
     while (over_load(n, t->nbuckets)) {
-        if (finish_growth(t) < 0) return -1;
+        if (finish_growth(m) < 0) return -1;
         int incremental = m->incremental;
         m->incremental = 0;
         int failed = start_growth(m, 1) < 0;

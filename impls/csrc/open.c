@@ -86,6 +86,7 @@ static int rehash(cm_map *m, int64_t cap) {
         cursor c = start(m, &fresh, e->hash);
         while (fresh.slots[c.pos].ktag != CM_EMPTY) advance(&c, fresh.mask);
         fresh.slots[c.pos] = *e;
+        m->moves++;
     }
     free(t->slots);
     *t = fresh;

@@ -148,6 +148,7 @@ static int rehash(cm_map *m, int64_t cap) {
         int64_t j = first_empty(&fresh, t->slots[i].hash);
         fresh.ctrl[j] = t->ctrl[i];
         fresh.slots[j] = t->slots[i];
+        m->moves++;
     }
     free(t->ctrl);
     free(t->slots);
