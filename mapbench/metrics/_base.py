@@ -51,7 +51,7 @@ class Collector:
 
 def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (0 < q <= 100) of an already sorted, non-empty sequence."""
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    rank = max(1, math.ceil(round(q / 100 * len(ordered), 9)))  # 99.9% of 1000 is 999, not 1000
     return ordered[rank - 1]
 
 
