@@ -71,10 +71,12 @@ def _latency(capacity: int) -> dict[str, float]:
 
 def test_rehashing_map_shows_its_spikes_in_p999_and_max() -> None:
     # 15 rebuilds of 256..3840 entries in 4096 inserts: p99.9 (the 5th slowest op) is one.
-    rehashing, presized = _latency(8), _latency(1 << 14)
+    rehashing = _latency(8)
+    # Noise only adds time: the quietest of three presized runs is the fair baseline.
+    presized_p999 = min(_latency(1 << 14)["latency_p999"] for _ in range(3))
     assert rehashing["latency_p999"] > 50 * rehashing["latency_p50"]
     assert rehashing["latency_max"] >= rehashing["latency_p999"]
-    assert rehashing["latency_p999"] > 5 * presized["latency_p999"]
+    assert rehashing["latency_p999"] > 5 * presized_p999
     assert rehashing["latency_spikes"] >= 10
 
 
