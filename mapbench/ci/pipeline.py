@@ -1,0 +1,130 @@
+"""`mapbench ci`: build two commits, measure them interleaved, compare, report, give a verdict.
+
+Output directory layout (every path is stable, so CI can upload and post them):
+    report.html      the full HTML report (verdict summary first)
+    summary.md       the Markdown summary, short enough for a pull-request comment
+    results/base/, results/head/   mapbench metrics JSON of each side (`mapbench report` reads it)
+    site/            the publishable directory: index.html (the report), results/, asv/ when --asv
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapbench.ci import asv_site
+from mapbench.ci.build import build, resolve
+from mapbench.ci.interleave import CaseSpec, Progress, Runner, Side, SideRuns, run_interleaved
+from mapbench.ci.results_io import save_side
+from mapbench.compare import Comparison, Thresholds, compare
+from mapbench.errors import MapbenchError
+from mapbench.reports import render_html
+from mapbench.reports.markdown import markdown_escape, markdown_text
+from mapbench.results import load, problems_as_text
+
+
+@dataclass(frozen=True)
+class CiOptions:
+    """Everything `mapbench ci` was asked to do."""
+
+    repo: Path
+    base: str
+    head: str
+    output: Path
+    work_dir: Path
+    cases: tuple[CaseSpec, ...]
+    rounds: int = 10
+    reps: int = 5
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    timeout: float = 600.0
+    asv: bool = False
+    asv_bench: str = asv_site.DEFAULT_BENCH
+
+
+@dataclass(frozen=True)
+class CiOutcome:
+    """The comparison, the cases that worked at base but broke at head, and the files written."""
+
+    comparison: Comparison
+    broken: tuple[tuple[str, str], ...]  # (case label, error at head)
+    report: Path
+    summary: Path
+    site: Path
+
+    @property
+    def exit_status(self) -> int:
+        """1 on a regression past the thresholds or a case that broke, else 0."""
+        return 1 if self.comparison.exit_status or self.broken else 0
+
+
+def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
+    """The whole pipeline; raises `MapbenchError` on bad revisions or builds."""
+    if options.rounds < 2:
+        raise MapbenchError("--rounds must be at least 2: one round cannot interleave anything")
+    commits = [resolve(options.repo, rev) for rev in (options.base, options.head)]
+    builds = [build(options.repo, c, options.work_dir) for c in commits]
+    sides = (
+        Side("base", builds[0].python, builds[0].commit),
+        Side("head", builds[1].python, builds[1].commit),
+    )
+    with Runner(options.cases, timeout=options.timeout) as runner:
+        base, head = run_interleaved(
+            runner, sides, rounds=options.rounds, reps=options.reps, progress=progress
+        )
+    out = options.output
+    out.mkdir(parents=True, exist_ok=True)
+    method = {"ci": {"rounds": options.rounds, "reps": options.reps, "interleaved": True}}
+    for runs in (base, head):
+        results_dir = out / "results" / runs.side.name
+        shutil.rmtree(results_dir, ignore_errors=True)
+        save_side(runs, options.cases, results_dir, method)
+    outcome = _report(options, base, head)
+    if options.asv:
+        progress("asv: running both commits and publishing its site")
+        asv_site.run_and_publish(options.repo, commits, outcome.site / "asv", options.asv_bench)
+    return outcome
+
+
+def _report(options: CiOptions, base: SideRuns, head: SideRuns) -> CiOutcome:
+    out = options.output
+    sides = {name: load([out / "results" / name]) for name in ("base", "head")}
+    for loaded in sides.values():
+        for line in problems_as_text(loaded.problems):
+            print(line)
+    labels = [f"{r.side.name} {(r.side.commit or '')[:12]}" for r in (base, head)]
+    comparison = compare(sides["base"], sides["head"], options.thresholds, *labels)
+    broken = tuple(
+        (c.label, head.errors[c.label])
+        for c in options.cases
+        if c.label in head.errors and c.label not in base.errors
+    )
+    both = load([out / "results"])
+    title = f"mapbench ci: {labels[0]} vs {labels[1]}"
+    report = render_html(both, out / "report.html", comparison, title=title)
+    summary = out / "summary.md"
+    summary.write_text(_summary_text(comparison, broken, options), encoding="utf-8")
+    site = out / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir()
+    shutil.copy2(report, site / "index.html")
+    shutil.copytree(out / "results", site / "results")
+    return CiOutcome(comparison, broken, report, summary, site)
+
+
+def _summary_text(
+    comparison: Comparison, broken: Sequence[tuple[str, str]], options: CiOptions
+) -> str:
+    """The comparison's summary, plus cases that broke and how the samples were taken."""
+    parts = [markdown_text(comparison).rstrip()]
+    if broken:
+        lines = [f"- `{markdown_escape(label)}`: {markdown_escape(err)}" for label, err in broken]
+        parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))
+    parts.append(
+        f"<sub>mapbench ci: {options.rounds} interleaved rounds (base and head in alternating "
+        f"processes) x {options.reps} runs per side; fails on a regression past "
+        f"{options.thresholds.min_effect:.0%} (time) or any exact-metric increase beyond "
+        f"{options.thresholds.deterministic_tolerance:.0%}.</sub>"
+    )
+    return "\n\n".join(parts) + "\n"

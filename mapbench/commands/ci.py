@@ -1,0 +1,107 @@
+"""`mapbench ci BASE HEAD`: build both commits, measure them interleaved, fail on a regression."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+
+from mapbench.ci.asv_site import DEFAULT_BENCH
+from mapbench.ci.interleave import CaseSpec, progress_to_stderr
+from mapbench.ci.pipeline import CiOptions, run_ci
+from mapbench.compare import Thresholds
+from mapbench.errors import UsageError
+
+DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
+DEFAULT_WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10")
+DEFAULT_KEY_KINDS = ("random-int", "short-str")
+DEFAULT_SIZES = (10_000,)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("base", metavar="BASE", help="the baseline revision (branch, tag, hash, HEAD~1, ...)")
+    add("head", metavar="HEAD", help="the candidate revision")
+    add("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    add("-o", "--output", type=Path, default=Path("ci-report"), help="output directory")
+    add(
+        "--work-dir",
+        type=Path,
+        default=Path(".mapbench-ci"),
+        help="where each commit's venv is built and cached (default: .mapbench-ci)",
+    )
+    for flag, dest, default, kind in (
+        ("--map", "maps", DEFAULT_MAPS, str),
+        ("--workload", "workloads", DEFAULT_WORKLOADS, str),
+        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str),
+        ("--size", "sizes", DEFAULT_SIZES, int),
+    ):
+        add(
+            flag,
+            dest=dest,
+            action="append",
+            type=kind,
+            metavar="X",
+            help=f"repeatable; default: {', '.join(map(str, default))}",
+        )
+    add("--rounds", type=int, default=10, help="interleaved rounds; each runs both sides (10)")
+    add("--reps", type=int, default=5, help="timed runs of each case per worker process (5)")
+    add(
+        "--threshold",
+        type=float,
+        default=0.10,
+        help="relative slowdown of the low-percentile time that fails the build (0.10 = 10%%)",
+    )
+    add(
+        "--exact-tolerance",
+        type=float,
+        default=0.0,
+        help="relative change of an exact metric (probe lengths, allocations) still accepted (0)",
+    )
+    add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
+    add("--statistic", default="p10", help="min, p10, p25 or median of each side (p10)")
+    add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
+    add("--asv", action="store_true", help="also run asv for both commits and publish its site")
+    add(
+        "--asv-bench",
+        default=DEFAULT_BENCH,
+        help=f"asv benchmarks to run (default {DEFAULT_BENCH})",
+    )
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    if args.rounds < 2 or args.reps < 1:
+        raise UsageError("--rounds must be >= 2 and --reps >= 1")
+    cases = tuple(
+        CaseSpec(m, w, size, kind)
+        for m, w, kind, size in itertools.product(
+            args.maps or DEFAULT_MAPS,
+            args.workloads or DEFAULT_WORKLOADS,
+            args.key_kinds or DEFAULT_KEY_KINDS,
+            args.sizes or DEFAULT_SIZES,
+        )
+    )
+    thresholds = Thresholds(
+        min_effect=args.threshold,
+        alpha=args.alpha,
+        statistic=args.statistic,
+        deterministic_tolerance=args.exact_tolerance,
+    )
+    options = CiOptions(
+        repo=args.repo.resolve(),
+        base=args.base,
+        head=args.head,
+        output=args.output,
+        work_dir=args.work_dir.resolve(),
+        cases=cases,
+        rounds=args.rounds,
+        reps=args.reps,
+        thresholds=thresholds,
+        timeout=args.timeout,
+        asv=args.asv,
+        asv_bench=args.asv_bench,
+    )
+    outcome = run_ci(options, progress_to_stderr)
+    print(outcome.summary.read_text(encoding="utf-8"))
+    print(f"report: {outcome.report}\nsummary: {outcome.summary}\nsite: {outcome.site}")
+    return outcome.exit_status
