@@ -1,0 +1,104 @@
+"""Read pyperf JSON files (through pyperf's own loader) into tidy rows.
+
+mapbench names pyperf benchmarks "<map>/<workload>/<key_kind>/<size>" with values in seconds per
+operation; other names are kept whole in `benchmark` and `workload`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from mapbench._result_rows import Outcome, Row, timestamp
+
+# pyperf's unit names -> (metric, unit) as the tidy frame spells them (asv says "seconds").
+_UNITS = {"second": ("time", "seconds"), "byte": ("memory", "bytes"), "integer": ("count", "")}
+
+
+def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
+    """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+    try:
+        suite = pyperf.BenchmarkSuite.load(str(path))
+    except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
+        return [], None, [(str(path), f"pyperf cannot load it: {type(exc).__name__}: {exc}")]
+    rows: list[Row] = []
+    problems: list[tuple[str, str]] = []
+    first_meta: dict[str, Any] = {}
+    for bench in suite.get_benchmarks():
+        meta = dict(bench.get_metadata())
+        first_meta = first_meta or meta
+        context = _context(environment, meta)
+        metric, unit = _UNITS.get(bench.get_unit(), (bench.get_unit(), bench.get_unit()))
+        values = tuple(float(v) for v in bench.get_values())
+        rows.append(
+            Row(
+                source="pyperf",
+                file=str(path),
+                **context,
+                **_name_columns(bench.get_name()),
+                metric=metric,
+                unit=unit,
+                kind="noisy",
+                value=statistics.median(values) if values else float("nan"),
+                samples=values,
+                status="ok" if values else "failed",
+                error="" if values else "pyperf recorded no values (warmups only)",
+            )
+        )
+    if not rows:
+        problems.append((str(path), "pyperf file holds no benchmarks"))
+    return rows, dict(environment) if environment else _pyperf_environment(first_meta), problems
+
+
+def _name_columns(name: str) -> dict[str, Any]:
+    parts = name.split("/")
+    if len(parts) == 4 and parts[3].isdigit():
+        map_name, workload, key_kind, size = parts
+        return {
+            "benchmark": workload,
+            "map": map_name,
+            "workload": workload,
+            "size": int(size),
+            "key_kind": key_kind,
+            "params": "",
+        }
+    return {
+        "benchmark": name,
+        "map": "",
+        "workload": name,
+        "size": None,
+        "key_kind": "",
+        "params": "",
+    }
+
+
+def _context(environment: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the run happened: from the run's environment, else from pyperf's metadata."""
+    env = environment or {}
+    python = str(env.get("python") or str(meta.get("python_version", "")).split(" ")[0])
+    return {
+        "machine": str(env.get("machine") or meta.get("hostname") or ""),
+        "commit": str(env.get("commit") or meta.get("commit") or ""),
+        "commit_date": timestamp(env.get("commit_date")),
+        "python": python,
+        "env": str(env.get("executable") or meta.get("python_executable") or ""),
+    }
+
+
+def _pyperf_environment(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """pyperf's metadata in the shape of mapbench's environment()."""
+    return {
+        "python": str(meta.get("python_version", "")).split(" ")[0],
+        "executable": meta.get("python_executable"),
+        "machine": meta.get("hostname"),
+        "platform": meta.get("platform"),
+        "cpu": meta.get("cpu_model_name"),
+        "cpu_count": meta.get("cpu_count"),
+        "hash_seed": meta.get("python_hash_seed", "not recorded"),
+        "timestamp": meta.get("date"),
+        "pyperf_version": meta.get("perf_version"),
+    }

@@ -1,0 +1,97 @@
+"""`mapbench compare BASE CANDIDATE`: verdicts for CI; exits 1 when something regressed.
+
+Each side is a results directory or file, or a selector (`python=3.12`, `commit=abc`,
+`map=dict`, combined with commas) applied to the results given with `--results`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mapbench._table import format_table
+from mapbench.commands._analysis import (
+    add_threshold_options,
+    load_and_warn,
+    resolve_side,
+    thresholds_from,
+)
+from mapbench.compare import VERDICTS, Comparison, compare
+from mapbench.reports import render_html, render_markdown
+from mapbench.reports.formatting import change, interval, probability, value
+from mapbench.reports.viewmodel import case_with_context
+from mapbench.results import ResultSet, combine
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "base", metavar="BASE", help="results dir/file, or a selector like python=3.12"
+    )
+    parser.add_argument("candidate", metavar="CANDIDATE", help="results dir/file, or a selector")
+    parser.add_argument(
+        "--results",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="results that selector sides are taken from",
+    )
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="SELECTOR",
+        help="narrow both sides, e.g. --where map=dict (repeatable)",
+    )
+    parser.add_argument("--html", metavar="FILE", help="also write the full HTML report")
+    parser.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary")
+    parser.add_argument("--all", action="store_true", help="list unchanged rows too")
+    parser.add_argument("--json", action="store_true", help="machine-readable verdict rows")
+    add_threshold_options(parser)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    pool = load_and_warn(args.results) if args.results else None
+    base = resolve_side(args.base, pool, args.where, "BASE")
+    candidate = resolve_side(args.candidate, pool, args.where, "CANDIDATE")
+    result = compare(base, candidate, thresholds_from(args), args.base, args.candidate)
+    if args.html:
+        render_html(_union(base, candidate, pool), args.html, result, title="mapbench comparison")
+    if args.markdown:
+        render_markdown(result, args.markdown)
+    if args.json:
+        print(result.rows.to_json(orient="records", indent=1))
+    else:
+        print(_text(result, args.all))
+    return result.exit_status
+
+
+def _union(base: ResultSet, candidate: ResultSet, pool: ResultSet | None) -> ResultSet:
+    """What the HTML report shows besides the verdicts: everything given."""
+    return pool if pool is not None else combine([base, candidate])
+
+
+def _text(result: Comparison, show_all: bool) -> str:
+    """A table of the rows that matter (every row with --all), then the counts."""
+    rows = result.rows
+    if not show_all:
+        rows = rows[rows["verdict"] != "no change"]
+    rank = rows["verdict"].map({v: i for i, v in enumerate(VERDICTS)})
+    rows = rows.assign(_rank=rank).sort_values(["_rank", "ratio"], ascending=[True, False])
+    table = [
+        (
+            r["verdict"],
+            case_with_context(r, result.rows),
+            r["metric"],
+            value(r["base"], r["unit"]),
+            value(r["candidate"], r["unit"]),
+            change(r["ratio"]),
+            interval(r["ci_low"], r["ci_high"]),
+            probability(r["q_value"]),
+        )
+        for r in rows.to_dict("records")
+    ]
+    headers = ("verdict", "case", "metric", result.base_label, result.candidate_label, "change",
+               "interval", "q")  # fmt: skip
+    counts = ", ".join(f"{result.count(v)} {v}" for v in VERDICTS)
+    lines = [format_table(headers, table)] if table else []
+    lines.append(f"{len(result.rows)} compared: {counts}")
+    return "\n".join(lines)

@@ -1,0 +1,332 @@
+"""Load asv, pyperf and mapbench result files into one tidy pandas frame.
+
+One row is one metric of one benchmark case in one run. The columns (`COLUMNS`) are documented
+in docs/report.md. Damaged, partial or unknown-version files never stop a load: each becomes a
+`LoadProblem` naming the file and why, and everything readable still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mapbench import _asv_results, _pyperf_results
+from mapbench._result_rows import COLUMNS, Outcome, Row, kind_of_metric, timestamp
+from mapbench.errors import MapbenchError
+
+__all__ = [
+    "COLUMNS",
+    "SELECTABLE",
+    "LoadProblem",
+    "ResultSet",
+    "combine",
+    "kind_of_metric",
+    "load",
+    "looks_like_selector",
+    "parse_selector",
+    "problems_as_text",
+    "where",
+]
+
+# The mapbench metrics JSON format ("format": "mapbench-metrics").
+# History of "version":
+#   1 - first version: environment + results[{map, workload, size, key_kind, params, status,
+#       error, metrics[Measurement.to_json()]}]
+METRICS_FORMAT = "mapbench-metrics"
+METRICS_VERSIONS = (1,)
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A file (or part of one) that could not be loaded, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """The tidy frame, the environment recorded by each run (keyed by `file`), and the problems."""
+
+    frame: pd.DataFrame
+    environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    problems: tuple[LoadProblem, ...] = ()
+
+    def select(self, mask: pd.Series[bool]) -> ResultSet:
+        """The rows where `mask` holds, with the environments of the files they came from."""
+        frame = self.frame[mask].reset_index(drop=True)
+        files = set(frame["file"].unique())
+        envs = {f: e for f, e in self.environments.items() if f in files}
+        return ResultSet(frame, envs, self.problems)
+
+
+def combine(sets: Iterable[ResultSet]) -> ResultSet:
+    """One result set holding the rows, environments and problems of all of `sets`."""
+    sets = list(sets)
+    frames = [s.frame for s in sets if not s.frame.empty]
+    frame = pd.concat(frames, ignore_index=True) if frames else _frame([])
+    environments = {k: v for s in sets for k, v in s.environments.items()}
+    problems = tuple(dict.fromkeys(p for s in sets for p in s.problems))
+    return ResultSet(frame, environments, problems)
+
+
+def problems_as_text(problems: Iterable[LoadProblem]) -> list[str]:
+    """One warning line per problem, for people."""
+    return [f"warning: {p}" for p in problems]
+
+
+def load(paths: Iterable[str | os.PathLike[str]]) -> ResultSet:
+    """Load every result file under `paths` (directories are searched recursively)."""
+    loader = _Loader()
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise MapbenchError(f"no such results file or directory: {p}")
+        loader.load_path(p)
+    return loader.result()
+
+
+class _Loader:
+    """Accumulates rows, environments and problems over many files."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.environments: dict[str, dict[str, Any]] = {}
+        self.problems: list[LoadProblem] = []
+        self.asv_cache: dict[str, dict[str, Any] | str] = {}
+
+    def problem(self, path: Path | str, reason: str) -> None:
+        found = LoadProblem(str(path), reason)
+        if found not in self.problems:  # a shared file's problem is reported once
+            self.problems.append(found)
+
+    def load_path(self, path: Path) -> None:
+        if path.is_file():
+            self.load_file(path)
+            return
+        for file in _json_files(path):
+            self.load_file(file)
+
+    def load_file(self, path: Path) -> None:
+        if path.name in _asv_results.AUXILIARY_FILES:
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problem(path, f"cannot read: {exc}")
+            return
+        except ValueError as exc:
+            self.problem(path, f"not valid JSON (truncated or damaged?): {exc}")
+            return
+        if not isinstance(data, dict):
+            self.problem(path, "not a results file: top level is not a JSON object")
+            return
+        try:
+            self._dispatch(path, data)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            self.problem(path, f"wrong schema: {detail}")
+
+    def _dispatch(self, path: Path, data: dict[str, Any]) -> None:
+        if data.get("format") == METRICS_FORMAT:
+            self._load_metrics(path, data)
+        elif "result_columns" in data or "commit_hash" in data:
+            outcome = _asv_results.load_file(path, data, self.asv_cache)
+            self._take(path, outcome)
+        elif "benchmarks" in data and "metadata" in data:
+            outcome = _pyperf_results.load_file(path, _sibling_environment(path))
+            self._take(path, outcome)
+        else:
+            self.problem(path, "not a recognised results file (asv, pyperf or mapbench metrics)")
+
+    def _take(self, path: Path, outcome: Outcome) -> None:
+        rows, environment, problems = outcome
+        self.rows.extend(rows)
+        if environment is not None:
+            self.environments[str(path)] = environment
+        for where, reason in problems:
+            self.problem(where, reason)
+
+    def _load_metrics(self, path: Path, data: dict[str, Any]) -> None:
+        version = data.get("version")
+        if version not in METRICS_VERSIONS:
+            self.problem(path, f"mapbench metrics format version {version!r} is not supported")
+            return
+        env = data["environment"]
+        if not isinstance(env, dict):
+            raise TypeError("'environment' is not an object")
+        self.environments[str(path)] = env
+        context = _context_from_environment(env)
+        if not isinstance(data["results"], list):
+            raise TypeError("'results' is not a list")
+        for i, result in enumerate(data["results"]):
+            try:
+                if not isinstance(result, dict):
+                    raise TypeError("not an object")
+                self.rows.extend(_metric_rows(str(path), context, result))
+            except (KeyError, TypeError, ValueError) as exc:
+                detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                self.problem(path, f"result #{i} skipped: {detail}")
+
+    def result(self) -> ResultSet:
+        frame = _frame(self.rows)
+        return ResultSet(frame, self.environments, tuple(self.problems))
+
+
+def _json_files(directory: Path) -> Iterator[Path]:
+    """Every *.json file below `directory`, in a stable order (asv's html output excluded)."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".json"):
+                yield Path(root) / name
+
+
+def _sibling_environment(pyperf_path: Path) -> dict[str, Any] | None:
+    """The environment of the metrics file written next to a pyperf file by the same run."""
+    stem = pyperf_path.name.removeprefix("pyperf-")
+    sibling = pyperf_path.with_name(f"metrics-{stem}")
+    if stem == pyperf_path.name or not sibling.is_file():
+        return None
+    try:
+        env = json.loads(sibling.read_text(encoding="utf-8"))["environment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # the metrics file reports its own problem when it is loaded
+    return env if isinstance(env, dict) else None
+
+
+def _context_from_environment(env: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "machine": str(env.get("machine") or ""),
+        "commit": str(env.get("commit") or ""),
+        "commit_date": timestamp(env.get("commit_date")),
+        "python": str(env.get("python") or ""),
+        "env": str(env.get("executable") or ""),
+    }
+
+
+def _metric_rows(path: str, context: dict[str, Any], result: Mapping[str, Any]) -> list[Row]:
+    """Rows of one case of a metrics file; a failed case is one row with its error."""
+    params = result.get("params") or {}
+    if not isinstance(params, dict):
+        raise TypeError("'params' is not an object")
+    case = {
+        **context,
+        "source": "mapbench",
+        "file": path,
+        "benchmark": str(result["workload"]),
+        "map": str(result["map"]),
+        "workload": str(result["workload"]),
+        "size": int(result["size"]),
+        "key_kind": str(result["key_kind"]),
+        "params": _params_text(params),
+        "status": str(result.get("status") or "ok"),
+        "error": str(result.get("error") or ""),
+    }
+    metrics = result.get("metrics") or []
+    if case["status"] != "ok" or not metrics:
+        return [Row(**case, metric="", unit="", kind="", value=math.nan, samples=())]
+    rows = []
+    for m in metrics:
+        samples = tuple(float(s) for s in m.get("samples", ()))
+        kind = str(m.get("kind", "noisy"))
+        if kind not in ("noisy", "deterministic", "modelled"):
+            raise ValueError(f"metric {m.get('name')!r} has unknown kind {kind!r}")
+        rows.append(
+            Row(
+                **case,
+                metric=str(m["name"]),
+                unit=str(m["unit"]),
+                kind=kind,
+                value=float(m["value"]),
+                samples=samples,
+            )
+        )
+    return rows
+
+
+def _params_text(params: Mapping[str, Any]) -> str:
+    """Parameters as one canonical, sortable string: `a=1, b=x`."""
+    return ", ".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def _frame(rows: list[Row]) -> pd.DataFrame:
+    """The tidy frame with its documented dtypes (an empty frame still has every column)."""
+    frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(Row._fields))
+    frame["size"] = frame["size"].astype("Int64")
+    frame["value"] = frame["value"].astype("float64")
+    frame["ci_low"] = frame["ci_low"].astype("float64")
+    frame["ci_high"] = frame["ci_high"].astype("float64")
+    frame["n_samples"] = frame["samples"].map(len).astype("int64")
+    frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
+    return frame
+
+
+# Columns a selector may name; `python` matches by version prefix ("3.12" selects "3.12.1"),
+# `commit` by hash prefix, `size` as a number, everything else exactly.
+SELECTABLE = (
+    "source",
+    "machine",
+    "commit",
+    "python",
+    "env",
+    "benchmark",
+    "map",
+    "workload",
+    "size",
+    "key_kind",
+    "params",
+    "metric",
+    "kind",
+    "file",
+)
+
+
+def parse_selector(text: str) -> dict[str, str]:
+    """`python=3.12,map=dict` -> {"python": "3.12", "map": "dict"}."""
+    criteria: dict[str, str] = {}
+    for part in text.split(","):
+        column, sep, value = part.partition("=")
+        column = column.strip()
+        if not sep or column not in SELECTABLE:
+            known = ", ".join(SELECTABLE)
+            raise MapbenchError(
+                f"bad selector {text!r}: expected column=value with a column in {known}"
+            )
+        criteria[column] = value.strip()
+    return criteria
+
+
+def looks_like_selector(text: str) -> bool:
+    """True for `column=value[,...]` with a known column (a path is tried first by callers)."""
+    return text.partition("=")[0].strip() in SELECTABLE and "=" in text
+
+
+def where(results: ResultSet, criteria: Mapping[str, str]) -> ResultSet:
+    """The rows matching every criterion (see SELECTABLE for how each column matches)."""
+    frame = results.frame
+    mask = pd.Series(True, index=frame.index)
+    for column, value in criteria.items():
+        values = frame[column]
+        if column == "python":
+            mask &= (values == value) | values.str.startswith(value + ".")
+        elif column == "commit":
+            mask &= values.str.lower().str.startswith(value.lower()) & (value != "")
+        elif column == "size":
+            try:
+                mask &= values == int(value)
+            except ValueError:
+                raise MapbenchError(f"size must be an integer, not {value!r}") from None
+        else:
+            mask &= values == value
+    return results.select(mask.fillna(False).astype(bool))

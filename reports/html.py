@@ -1,0 +1,26 @@
+"""The HTML reporter: tidy frame (+ comparison) in, one self-contained file out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mapbench.reports import templating, viewmodel
+
+from mapbench.compare import Comparison
+from mapbench.results import ResultSet
+
+
+def render_html(
+    results: ResultSet,
+    path: str | os.PathLike[str],
+    comparison: Comparison | None = None,
+    title: str = "mapbench report",
+) -> Path:
+    """Write the report to `path`; on any failure no partial file is left behind."""
+
+    def produce() -> str:
+        view = viewmodel.build(results, comparison, title)
+        return templating.environment().get_template("report.html.j2").render(view=view)
+
+    return templating.write_atomically(path, produce)

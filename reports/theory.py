@@ -1,0 +1,28 @@
+"""Modelled probe-length distributions under uniform hashing (Knuth), drawn as "modelled" curves.
+
+With load factor a, an unsuccessful search needs k probes with probability a^(k-1) * (1 - a);
+a successful search repeats the unsuccessful search its key's insertion made at the load b it
+saw, b uniform on [0, a]: P(k) = (a^k / k - a^(k+1) / (k+1)) / a. CPython's dict follows this
+model within about 0.5% (MEASUREMENT.md); linear probing has longer tails than it.
+"""
+
+from __future__ import annotations
+
+
+def miss_probabilities(load: float, longest: int) -> list[float]:
+    """P(probe length = k) for k = 0..longest of an unsuccessful search (k = 0 impossible)."""
+    _check(load)
+    return [0.0] + [load ** (k - 1) * (1 - load) for k in range(1, longest + 1)]
+
+
+def hit_probabilities(load: float, longest: int) -> list[float]:
+    """P(probe length = k) for k = 0..longest of a successful search."""
+    _check(load)
+    if load == 0:
+        return [0.0, 1.0] + [0.0] * (longest - 1)
+    return [0.0] + [(load**k / k - load ** (k + 1) / (k + 1)) / load for k in range(1, longest + 1)]
+
+
+def _check(load: float) -> None:
+    if not 0 <= load < 1:
+        raise ValueError(f"load factor {load} outside [0, 1)")
