@@ -1,0 +1,136 @@
+"""End to end: `mapbench ci` on a real git repository flags a slowed map and passes a no-op commit."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+GIT = [
+    "git",
+    "-c",
+    "user.name=mapbench test",
+    "-c",
+    "user.email=test@invalid",
+    "-c",
+    "commit.gpgsign=false",
+]
+# A small, quick selection; a 2x slowdown clears the 25% threshold by far, noise does not.
+CI_ARGS = [
+    *("--map", "sharded", "--map", "dict"),
+    *("--workload", "lookup-hit", "--workload", "insert"),
+    *("--key-kind", "random-int", "--size", "2000"),
+    *("--rounds", "10", "--reps", "5", "--threshold", "0.25"),
+]
+SLOW_LOOKUP = "        for _ in range(40):  # injected by the test: about 2x slower lookups\n            pass\n"
+
+pytestmark = pytest.mark.slow
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        [*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _copy_checkout(dest: Path) -> None:
+    """The checkout's files as a working tree sees them (tracked plus new, never ignored)."""
+    names = (
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(CHECKOUT),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, names):
+        src = CHECKOUT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
+    """base; slow (sharded lookups ~2x slower); noop (a README edit on top of slow)."""
+    root = tmp_path_factory.mktemp("ci-e2e")
+    repo = root / "repo"
+    repo.mkdir()
+    _copy_checkout(repo)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    sharded = repo / "impls" / "sharded.py"
+    text = sharded.read_text()
+    head = "    def __getitem__(self, key: Any) -> Any:\n"
+    assert head in text, "the test's injection point moved: update SLOW_LOOKUP's anchor"
+    sharded.write_text(text.replace(head, head + SLOW_LOOKUP, 1))
+    _git(repo, "commit", "-q", "-am", "slower sharded lookups")
+    with (repo / "README.md").open("a") as f:
+        f.write("\nA line that changes nothing measurable.\n")
+    _git(repo, "commit", "-q", "-am", "README only")
+    return {"repo": repo, "work": root / "work", "out": root}
+
+
+def _ci(repo: dict[str, Path | str], base: str, head: str, out: str) -> tuple[int, str, Path]:
+    output = Path(repo["out"]) / out
+    done = subprocess.run(
+        [sys.executable, "-m", "mapbench", "ci", base, head, *CI_ARGS]
+        + ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"]), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(repo["out"]),
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, done.stdout, output
+
+
+def test_a_slower_map_fails_the_build_and_is_named(repo: dict[str, Path | str]) -> None:
+    status, stdout, out = _ci(repo, "HEAD~2", "HEAD~1", "slow")
+    assert status == 1, stdout
+    summary = (out / "summary.md").read_text()
+    line = next(line for line in summary.splitlines() if "🔴" in line and "lookup" in line)
+    assert "sharded" in line and "lookup-hit" in line and "time" in line
+    change = re.search(r"\+(\d+(?:\.\d+)?)%", line)
+    assert change and float(change.group(1)) >= 40, line  # ~2x slower, at least +40% seen
+    assert "dict · lookup-hit" not in "".join(ln for ln in summary.splitlines() if "🔴" in ln)
+    report = (out / "report.html").read_text()
+    assert "sharded" in report and "lookup-hit" in report and change.group(0) in report
+    assert (out / "site" / "index.html").is_file()
+    assert list((out / "results" / "head").glob("metrics-*.json"))
+
+
+def test_a_commit_that_changes_nothing_passes(repo: dict[str, Path | str]) -> None:
+    status, stdout, out = _ci(repo, "HEAD~1", "HEAD", "noop")
+    assert status == 0, stdout
+    summary = (out / "summary.md").read_text()
+    assert "No regression" in summary
+    assert "🔴 0 regression" in summary
+
+
+def test_a_bad_revision_is_one_line_and_status_2(repo: dict[str, Path | str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mapbench", "ci", "no-such-branch", "HEAD"]
+        + ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"])],
+        capture_output=True,
+        text=True,
+        cwd=Path(repo["out"]),
+    )
+    assert done.returncode == 2
+    assert "no-such-branch" in done.stderr and "Traceback" not in done.stderr
