@@ -1,0 +1,81 @@
+"""What the asv suites share: the parameter lists, one cached case per process, metric lookup.
+
+Imports only from the installed `mapbench` (asv benchmarks the wheel of each commit). A map
+that is unavailable, lacks a capability or cannot store a key kind raises NotImplementedError
+in setup, which asv records as skipped ("n/a") rather than failed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import os
+
+from mapbench.metrics import collect
+from mapbench.protocol import check_key
+from mapbench.registry import registry
+from mapbench.workloads import WORKLOADS, Case, WorkloadError, get_workload, make_keys
+
+# Every registered map (built-ins and entry points); unavailable ones are skipped in setup, so
+# the parameter list stays the same whichever maps are built on a given commit.
+MAPS = tuple(registry())
+WORKLOAD_NAMES = tuple(WORKLOADS)
+DEFAULT_KEY_KIND = "random-int"
+
+_cases: dict[tuple[str, str, str, int], Case] = {}
+
+
+def open_case(map_name: str, workload: str, key_kind: str, size: int) -> Case:
+    """The prepared case for these parameters, built once per process (keys are not cheap)."""
+    key = (map_name, workload, key_kind, size)
+    if key not in _cases:
+        _cases.clear()  # one live case at a time: each holds a whole table
+        _cases[key] = _prepare(*key)
+    return _cases[key]
+
+
+def _prepare(map_name: str, workload: str, key_kind: str, size: int) -> Case:
+    info = registry().get(map_name)
+    if info is None or not info.available:
+        why = "not registered" if info is None else info.unavailable
+        raise NotImplementedError(f"map {map_name!r} is unavailable here: {why}")
+    probe = info.create()
+    try:
+        check_key(probe, make_keys(key_kind, 1)[0])
+    except (TypeError, OverflowError) as exc:
+        raise NotImplementedError(f"{map_name} cannot store {key_kind} keys: {exc}") from exc
+    finally:
+        probe.close()
+    try:
+        return get_workload(workload).prepare(info.create, size, key_kind)
+    except WorkloadError as exc:  # a capability the map does not have
+        raise NotImplementedError(str(exc)) from exc
+
+
+@atexit.register
+def _close_cases() -> None:
+    # Persistent maps own temporary files; close them even though asv never says goodbye.
+    for case in _cases.values():
+        case.close()
+    _cases.clear()
+
+
+def measure(case: Case, collector: str, metric: str) -> float:
+    """One value of one collector's pass over `case` (the pass resets the case first).
+
+    GC figures need the collector to be on; asv only turns it off for `time_` benchmarks, but
+    a suite must not depend on that.
+    """
+    gc.enable()
+    for m in collect(case, [collector]):
+        if m.name == metric:
+            if m.kind == "modelled":  # asv cannot label a point; the pyperf suite keeps it
+                raise NotImplementedError(f"{metric} is modelled for this map, not measured")
+            return m.value
+    raise NotImplementedError(f"collector {collector!r} reported no {metric!r} for this map")
+
+
+def hash_seed() -> int:
+    """The PYTHONHASHSEED this process runs with, or -1 when unset (str hashes vary per run)."""
+    value = os.environ.get("PYTHONHASHSEED", "")
+    return int(value) if value.isdigit() else -1

@@ -1,0 +1,38 @@
+"""The quick CI subset: `asv run --bench '^ci\\.'` (a few minutes; see docs/suites.md).
+
+Smaller versions of the default suite's benchmarks, so a CI run still draws time, GC pause,
+allocation and probe-length graphs for every map. Names differ from the full suite's, so the
+two never mix in one graph.
+"""
+
+from __future__ import annotations
+
+from . import suite as _suite
+from ._harness import MAPS
+
+
+class TimeWorkloads(_suite.TimeWorkloads):
+    """Seconds per run of insert and hit lookups of 1,000 random int keys."""
+
+    params = (MAPS, ("insert", "lookup-hit"), (1_000,))
+    repeat = (3, 10, 0.5)
+    rounds = 1
+
+
+class GcPauses(_suite.GcPauses):
+    """GC pauses and collections while inserting 1,000 keys."""
+
+    params = (MAPS, ("insert",))
+    size = 1_000
+
+
+class Allocations(_suite.Allocations):
+    """What inserting 1,000 keys allocates."""
+
+    size = 1_000
+
+
+class ProbeLengths(_suite.ProbeLengths):
+    """Probe lengths of a table of 10,000 random int keys."""
+
+    params = (MAPS, ("random-int",), (10_000,))

@@ -1,0 +1,185 @@
+"""Issue 4's numbers for the C maps, printed as Markdown tables for docs/cmap.md.
+
+    python benchmarks/cmap_numbers.py [--quick] [--json numbers.json]
+
+1. Mean probe lengths of linear probing and double hashing at load 0.5/0.75/0.9 next to Knuth's
+   values (deterministic for the seed; theory is modelled).
+2. Batch lookups of 1M int keys: ns/op for every scheme (one C call, no per-call overhead) next to
+   `dict` lookups in a Python loop and per-key calls into the C maps (noisy: min and median of
+   repetitions run interleaved, A B C ... A B C, so that bursts of noise hit every map alike).
+3. The longest single insert while growing from 0 to 1M keys, for gobucket with incremental
+   evacuation on and off and for the other (full-rehash) schemes, plus the deterministic count of
+   entries one insert moved.
+
+A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mapbench.impls.cmaps import SCHEMES, CMap
+
+from mapbench.commands.probe import format_rows, measure_at_load, random_keys
+from mapbench.environment import environment
+from mapbench.measurement import Measurement
+from mapbench.registry import parse_spec
+
+
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def knuth(capacity: int, seed: int) -> tuple[str, list[Measurement]]:
+    rows = [
+        measure_at_load(parse_spec(f"c-{scheme}"), load, capacity, seed)
+        for scheme in ("linear", "double")
+        for load in (0.5, 0.75, 0.9)
+    ]
+    found = [
+        Measurement(f"{r.map}/{what}_mean/load={r.target_load}", value, "probes", kind)
+        for r in rows
+        for what, value, kind in (
+            ("hit", r.hit_mean, "deterministic"),
+            ("miss", r.miss_mean, "deterministic"),
+            ("theory_hit", r.theory_hit_mean, "modelled"),
+            ("theory_miss", r.theory_miss_mean, "modelled"),
+        )
+        if value is not None
+    ]
+    return format_rows(rows), found
+
+
+def _timed(run: Callable[[], object], ops: int) -> float:
+    start = time.perf_counter_ns()
+    run()
+    return (time.perf_counter_ns() - start) / ops
+
+
+def batch_lookups(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
+    keys = random_keys(n, seed)
+    order = array("q", keys)
+    random.Random(seed).shuffle(order)  # look up in an order unrelated to insertion
+    per_call = order[: min(n, 100_000)]
+    maps = {scheme: CMap(scheme) for scheme in SCHEMES}
+    for m in maps.values():
+        m.insert_many(keys, keys)
+    d = dict.fromkeys(keys.tolist(), 0)
+    py_order = order.tolist()
+
+    def dict_loop() -> None:
+        for k in py_order:
+            d[k]
+
+    def per_key(m: CMap) -> Callable[[], None]:
+        def run() -> None:
+            for k in per_call:
+                m[k]
+
+        return run
+
+    runs: dict[str, tuple[Callable[[], object], int]] = {"dict (Python loop)": (dict_loop, n)}
+    for scheme, m in maps.items():
+        runs[f"c-{scheme} lookup_many"] = (lambda m=m: m.lookup_many(order), n)
+    for scheme, m in maps.items():
+        runs[f"c-{scheme} m[k] in a Python loop"] = (per_key(m), len(per_call))
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (run, ops) in runs.items():
+            samples[name].append(_timed(run, ops))
+    for m in maps.values():
+        m.close()
+    rows = [(name, f"{min(s):.1f}", f"{statistics.median(s):.1f}") for name, s in samples.items()]
+    table = markdown(("lookups of 1M int keys", "ns/op (min)", "ns/op (median)"), rows)
+    found = [
+        Measurement(f"{name}/lookup_ns", min(s), "ns", "noisy", tuple(s))
+        for name, s in samples.items()
+    ]
+    return table, found
+
+
+GROWTH = [
+    ("gobucket, incremental evacuation", "gobucket", {"incremental": True}),
+    ("gobucket, evacuation off (full rehash)", "gobucket", {"incremental": False}),
+    *((f"{s} (full rehash)", s, {}) for s in ("linear", "quadratic", "double", "swiss")),
+]
+
+
+def growth(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
+    keys = random_keys(n, seed)
+    longest: dict[str, list[float]] = {label: [] for label, _, _ in GROWTH}
+    insert_ns: dict[str, list[float]] = {label: [] for label, _, _ in GROWTH}
+    shape: dict[str, Any] = {}
+    for _ in range(repeats):
+        for label, scheme, options in GROWTH:
+            m = CMap(scheme, **options)
+            insert_ns[label].append(_timed(lambda m=m: m.insert_many(keys, keys), n))
+            stats = m.probe_stats()
+            m.close()
+            longest[label].append(stats.longest_insert_ns or 0)
+            shape[label] = (stats.resizes, int(stats.extra["max_insert_moves"]))
+    rows = [
+        (
+            label,
+            f"{min(longest[label]) / 1e3:.1f}",
+            f"{statistics.median(longest[label]) / 1e3:.1f}",
+            shape[label][1],
+            shape[label][0],
+            f"{statistics.median(insert_ns[label]):.0f}",
+        )
+        for label, _, _ in GROWTH
+    ]
+    headers = (
+        f"growing 0 to {n:,} keys",
+        "longest insert µs (min)",
+        "longest insert µs (median)",
+        "most entries moved by one insert",
+        "resizes",
+        "ns/insert (median)",
+    )
+    found = [
+        Measurement(f"{label}/longest_insert_ns", min(v), "ns", "noisy", tuple(v))
+        for label, v in longest.items()
+    ] + [
+        Measurement(f"{label}/max_insert_moves", shape[label][1], "entries", "deterministic")
+        for label in longest
+    ]
+    return markdown(headers, rows), found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="100k keys, fewer repetitions")
+    parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    n, repeats = (100_000, 3) if args.quick else (1_000_000, 7)
+    env = environment()
+    print(
+        f"Python {env['python']} on {env['platform']}, {env['cpu_count']} CPUs, {env['timestamp']}"
+    )
+    measurements: list[Measurement] = []
+    for title, (text, found) in (
+        ("Mean probe lengths vs Knuth (capacity 2**20)", knuth(2**20, args.seed)),
+        ("Batch lookups", batch_lookups(n, repeats, args.seed)),
+        ("Longest single insert while growing", growth(n, max(3, repeats // 2), args.seed)),
+    ):
+        print(f"\n## {title}\n\n{text}")
+        measurements += found
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"environment": env, "results": [m.to_json() for m in measurements]}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
