@@ -6,7 +6,20 @@
  * than 6.5 entries, or is rebuilt at the same size when overflow buckets pile up. With incremental
  * evacuation each write first moves the old bucket it needs plus one more, so no single insert pays
  * for the whole table; without it the table is rehashed at once, as most designs do.
+ *
+ * On POSIX systems bucket arrays come straight from mmap: pages arrive zeroed on first touch, and
+ * an old array is handed back to the OS chunk by chunk as evacuation passes it, so neither zeroing
+ * nor freeing a large array lands on one insert (free() of a 50 MB array alone takes milliseconds).
+ * Elsewhere, or with -DCM_NO_MMAP (which the sanitizer build uses), calloc and free.
  */
+#if (defined(__unix__) || defined(__APPLE__)) && !defined(CM_NO_MMAP)
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <sys/mman.h>
+#include <unistd.h>
+#define GO_MMAP 1
+#else
+#define GO_MMAP 0
+#endif
 #include <stdlib.h>
 
 #include "cmap.h"
@@ -30,7 +43,37 @@ typedef struct {
     uint64_t oldmask;
     int64_t oldn, old_overflow, nevacuate;
     uint8_t *evacuated;
+    size_t old_released; /* bytes at the start of the old array already returned to the OS */
 } go_table;
+
+#define RELEASE_CHUNK ((size_t)1 << 16)
+
+/* A zeroed array of n buckets. */
+static bucket *array_alloc(int64_t n) {
+#if GO_MMAP
+    void *p = mmap(NULL, (size_t)n * sizeof(bucket), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    return calloc((size_t)n, sizeof(bucket));
+#endif
+}
+
+/* Return the array's bytes [*released, upto) to the OS; upto == the array's size frees it all. */
+static void array_release(bucket *a, int64_t n, size_t *released, size_t upto) {
+#if GO_MMAP
+    (void)n;
+    if (upto > *released) munmap((char *)a + *released, upto - *released);
+#else
+    if (upto == (size_t)n * sizeof(bucket)) free(a);
+#endif
+    *released = upto;
+}
+
+static void array_free(bucket *a, int64_t n) {
+    size_t released = 0;
+    array_release(a, n, &released, (size_t)n * sizeof(bucket));
+}
 
 static inline uint8_t tophash(uint64_t hash) {
     uint8_t top = (uint8_t)(hash >> 56);
@@ -41,7 +84,7 @@ static int go_init(cm_map *m, int64_t capacity) {
     go_table *t = calloc(1, sizeof *t);
     if (!t) return -1;
     t->nbuckets = cm_pow2_at_least((capacity + SLOTS - 1) / SLOTS, 1);
-    t->buckets = calloc((size_t)t->nbuckets, sizeof *t->buckets);
+    t->buckets = array_alloc(t->nbuckets);
     if (!t->buckets) {
         free(t);
         return -1;
@@ -51,37 +94,41 @@ static int go_init(cm_map *m, int64_t capacity) {
     return 0;
 }
 
-static void free_chains(bucket *array, int64_t n, const uint8_t *skip) {
-    for (int64_t i = 0; i < n; i++) {
-        if (skip && skip[i]) continue;
-        for (bucket *b = array[i].overflow, *next; b; b = next) {
-            next = b->overflow;
-            free(b);
-        }
+static void free_overflow(bucket *head) {
+    for (bucket *b = head->overflow, *next; b; b = next) {
+        next = b->overflow;
+        free(b);
     }
+    head->overflow = NULL;
+}
+
+static void free_new_overflow(go_table *t) {
+    for (int64_t i = 0; i < t->nbuckets; i++) free_overflow(&t->buckets[i]);
 }
 
 static void drop_old(go_table *t) {
-    free_chains(t->old, t->oldn, t->evacuated); /* evacuated chains were freed when moved */
-    free(t->old);
+    for (int64_t i = 0; i < t->oldn; i++) /* evacuated chains were freed when moved */
+        if (!t->evacuated[i]) free_overflow(&t->old[i]);
+    array_release(t->old, t->oldn, &t->old_released, (size_t)t->oldn * sizeof(bucket));
     free(t->evacuated);
     t->old = NULL;
     t->evacuated = NULL;
     t->oldn = t->old_overflow = t->nevacuate = 0;
+    t->old_released = 0;
 }
 
 static void go_destroy(cm_map *m) {
     go_table *t = m->table;
+    free_new_overflow(t);
     if (t->old) drop_old(t);
-    free_chains(t->buckets, t->nbuckets, NULL);
-    free(t->buckets);
+    array_free(t->buckets, t->nbuckets);
     free(t);
 }
 
 static void go_clear(cm_map *m) {
     go_table *t = m->table;
+    free_new_overflow(t);
     if (t->old) drop_old(t);
-    free_chains(t->buckets, t->nbuckets, NULL);
     memset(t->buckets, 0, (size_t)t->nbuckets * sizeof *t->buckets);
     t->noverflow = 0;
 }
@@ -134,7 +181,6 @@ static void append(dest *d, const cm_entry *e, uint8_t top) {
 /* Link enough overflow buckets behind the (empty) new bucket b for count entries. */
 static int reserve_chain(go_table *t, bucket *b, int64_t count) {
     for (int64_t room = SLOTS; room < count; room += SLOTS, b = b->overflow) {
-        if (b->overflow) continue; /* left by an earlier attempt that ran out of memory */
         b->overflow = calloc(1, sizeof *b);
         if (!b->overflow) return -1;
         t->noverflow++;
@@ -155,8 +201,14 @@ static int evacuate(cm_map *m, int64_t ob) {
     /* New buckets ob and ob + oldn receive entries only from here, so they are still empty and
      * all the room is allocated up front: running out of memory leaves the bucket unevacuated. */
     dest to[2] = {{&t->buckets[ob], 0}, {&t->buckets[ob + (doubled ? t->oldn : 0)], 0}};
-    if (reserve_chain(t, to[0].b, counts[0]) < 0 || reserve_chain(t, to[1].b, counts[1]) < 0)
+    int ndest = doubled ? 2 : 1;
+    if (reserve_chain(t, to[0].b, counts[0]) < 0 || reserve_chain(t, to[1].b, counts[1]) < 0) {
+        for (int d = 0; d < ndest; d++) {
+            for (bucket *b = to[d].b->overflow; b; b = b->overflow) t->noverflow--;
+            free_overflow(to[d].b);
+        }
         return -1;
+    }
     for (bucket *b = src, *next; b; b = next) {
         for (int i = 0; i < SLOTS; i++)
             if (b->top[i]) append(&to[doubled && (b->e[i].hash & t->mask) != (uint64_t)ob],
@@ -170,7 +222,12 @@ static int evacuate(cm_map *m, int64_t ob) {
     m->moves += counts[0] + counts[1];
     t->evacuated[ob] = 1;
     while (t->nevacuate < t->oldn && t->evacuated[t->nevacuate]) t->nevacuate++;
-    if (t->nevacuate == t->oldn) drop_old(t);
+    if (t->nevacuate == t->oldn) {
+        drop_old(t);
+        return 0;
+    }
+    size_t passed = (size_t)t->nevacuate * sizeof(bucket) / RELEASE_CHUNK * RELEASE_CHUNK;
+    if (passed > t->old_released) array_release(t->old, t->oldn, &t->old_released, passed);
     return 0;
 }
 
@@ -200,10 +257,10 @@ static int too_many_overflow(const go_table *t) {
 static int start_growth(cm_map *m, int bigger) {
     go_table *t = m->table;
     int64_t n = bigger ? t->nbuckets * 2 : t->nbuckets;
-    bucket *fresh = calloc((size_t)n, sizeof *fresh);
+    bucket *fresh = array_alloc(n);
     uint8_t *evacuated = calloc((size_t)t->nbuckets, 1);
     if (!fresh || !evacuated) {
-        free(fresh);
+        if (fresh) array_free(fresh, n);
         free(evacuated);
         return -1;
     }
