@@ -14,14 +14,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from mapbench.reports import render_html
 
 from mapbench._result_rows import Row
 from mapbench.compare import compare
-from mapbench.reports import render_html
 from mapbench.results import ResultSet, _frame, where
 
 MAPS = ("dict", "sharded", "cow", "gobucket", "linear", "robinhood", "cuckoo", "mmap")
-WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10", "iterate", "churn", "copy")
+WORKLOADS = (
+    "insert",
+    "lookup-hit",
+    "lookup-miss",
+    "delete",
+    "mixed-90-10",
+    "iterate",
+    "churn",
+    "copy",
+)
 SIZES = (1000, 10000, 100000, 1000000)
 KEYS = ("seq-int", "random-int", "short-str", "long-str", "bytes")
 
@@ -40,12 +49,25 @@ def synthetic(rows_wanted: int, seed: int = 0) -> ResultSet:
             samples = tuple(1e-7 * (1 + rng.gamma(2.0, 0.05, 20)))
             rows.append(
                 Row(
-                    source="asv", file=f"results/vm/{commit[:8]}.json", machine="vm",
-                    commit=commit, commit_date=date, python="3.12", env="py3.12",
-                    benchmark="suite.Ops.time_op", map=m, workload=w, size=s, key_kind=k,
-                    params="", metric="time", unit="seconds", kind="noisy",
-                    value=float(np.median(samples)), samples=samples,
-                )  # fmt: skip
+                    source="asv",
+                    file=f"results/vm/{commit[:8]}.json",
+                    machine="vm",
+                    commit=commit,
+                    commit_date=date,
+                    python="3.12",
+                    env="py3.12",
+                    benchmark="suite.Ops.time_op",
+                    map=m,
+                    workload=w,
+                    size=s,
+                    key_kind=k,
+                    params="",
+                    metric="time",
+                    unit="seconds",
+                    kind="noisy",
+                    value=float(np.median(samples)),
+                    samples=samples,
+                )
             )
     return ResultSet(_frame(rows))
 

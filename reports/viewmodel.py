@@ -217,7 +217,9 @@ def _highlights(rows: pd.DataFrame, verdict: str) -> list[Highlight]:
             case=case_with_context(row, rows),
             metric=str(row["metric"]),
             change=formatting.change(row["ratio"]),
-            interval=formatting.interval(row["ci_low"], row["ci_high"]),
+            interval=formatting.interval(row["ci_low"], row["ci_high"])
+            if row["kind"] == "noisy"
+            else "",
             certainty=_certainty(row),
         )
         for row in _records(chosen)
