@@ -77,3 +77,34 @@ def demo(session: nox.Session) -> None:
     session.run("mapbench", "run", "--quick", "--output", out, *session.posargs)
     session.run("mapbench", "report", out, "-o", f"{out}/report.html")
     session.log(f"report: {os.path.abspath(out)}/report.html")
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def bench(session: nox.Session) -> None:
+    """The pyperf suite on this interpreter (`nox -s bench -- --quick` for the two-minute run)."""
+    session.install(".")
+    session.run("mapbench", "run", *session.posargs)
+
+
+@nox.session(name="bench-all", python=PRIMARY_PYTHON)
+def bench_all(session: nox.Session) -> None:
+    """The pyperf suite on every installed Python into one results directory, tagged by version."""
+    session.install(".")
+    pythons = [f"--python={v}" for v in INTERPRETERS]
+    session.run("mapbench", "run", *pythons, *session.posargs)
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def asv(session: nox.Session) -> None:
+    """asv's CI subset over the last commits on the oldest and newest Python, then a site.
+
+    `nox -s asv -- ARGS` replaces the `asv run` arguments (e.g. `-- HEAD~5..HEAD`).
+    """
+    session.install(".[asv]")
+    session.run("asv", "machine", "--yes")
+    found = list(INTERPRETERS)
+    envs = [f"--environment=virtualenv:{v}" for v in dict.fromkeys([found[0], found[-1]])]
+    args = session.posargs or ["--quick", "--bench", r"^(ci|environment)\.", "HEAD~2..HEAD"]
+    session.run("asv", "run", *envs, *args)
+    session.run("asv", "publish")
+    session.log(f"site: {os.path.abspath('.asv/html')}/index.html (asv preview serves it)")

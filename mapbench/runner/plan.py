@@ -22,8 +22,10 @@ class Plan:
 
 # Every workload at a size past the L1/L2 caches, on int and str keys (hashing differs).
 DEFAULT_PLAN = Plan(tuple(WORKLOADS), ("random-int", "short-str"), (10_000,))
-# Every workload once, small: a smoke test and a rough picture in about two minutes.
-QUICK_PLAN = Plan(tuple(WORKLOADS), ("random-int",), (1_000,))
+# The core operations once, small: a smoke test and a rough picture in about two minutes.
+QUICK_PLAN = Plan(
+    ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10"), ("random-int",), (1_000,)
+)
 
 
 def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
