@@ -53,6 +53,8 @@ CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
 STATISTICS = {"min": 0.0, "p10": 10.0, "p25": 25.0, "median": 50.0}
 # Units where a bigger number is better; everything else (time, bytes, probes) is lower-better.
 _HIGHER_IS_BETTER = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
+# Metrics where a bigger number is better whatever their unit (a fuller table uses less memory).
+_HIGHER_IS_BETTER_METRICS = frozenset({"load_factor"})
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def _verdicts(both: pd.DataFrame, key: list[str], t: Thresholds) -> pd.DataFrame
         out[name] = values
     out["base_n"] = out["base_n"].astype("int64")
     out["candidate_n"] = out["candidate_n"].astype("int64")
-    columns = ["kind", "unit", "ratio", "ci_low", "ci_high", "q_value"]
+    columns = ["kind", "metric", "unit", "ratio", "ci_low", "ci_high", "q_value"]
     out["verdict"] = [_verdict(row, t) for row in out[columns].itertuples(index=False)]
     out["note"] = notes
     return out
@@ -328,7 +330,7 @@ def _verdict(row: Any, t: Thresholds) -> str:
     ratio = row.ratio
     if math.isnan(ratio):
         return "inconclusive"
-    if row.unit.lower() in _HIGHER_IS_BETTER:
+    if row.unit.lower() in _HIGHER_IS_BETTER or row.metric in _HIGHER_IS_BETTER_METRICS:
         ratio, ci_low, ci_high = 1 / ratio, 1 / row.ci_high, 1 / row.ci_low
     else:
         ci_low, ci_high = row.ci_low, row.ci_high

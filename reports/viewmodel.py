@@ -226,7 +226,7 @@ def _highlights(rows: pd.DataFrame, verdict: str) -> list[Highlight]:
     ]
 
 
-def case_with_context(row: Mapping[str, Any], rows: pd.DataFrame) -> str:
+def case_with_context(row: Mapping[Any, Any], rows: pd.DataFrame) -> str:
     """The case, plus python/machine when the comparison's rows span several of them."""
     extra = [f"{c} {row[c]}" for c in _SHOWN_CONTEXT if c in rows.columns and rows[c].nunique() > 1]
     return case_text(row) + (f" [{', '.join(extra)}]" if extra else "")
@@ -451,8 +451,9 @@ def _history_charts(
 def _probe_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
     """Measured probe-length histograms with the modelled uniform-hashing curve over them."""
     mask = frame["metric"].str.contains(_PROBE_HISTOGRAM) & (frame["n_samples"] > 0)
+    # identical histograms (the same table on several Pythons) are drawn once
     rows = frame[mask & (frame["status"] == "ok")].drop_duplicates(
-        ["metric", *CASE_COLUMNS, "python"], keep="last"
+        ["metric", *CASE_COLUMNS, "samples"], keep="first"
     )
     loads = frame[frame["metric"] == "load_factor"].set_index(["file", *CASE_COLUMNS])["value"]
     loads = loads[~loads.index.duplicated()]
