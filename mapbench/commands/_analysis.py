@@ -18,57 +18,37 @@ from mapbench.results import (
     where,
 )
 
+# (option, type, help) of each Thresholds field a user may set; defaults come from Thresholds.
+_THRESHOLD_OPTIONS = (
+    ("min_effect", float, "relative change below which a noisy metric is 'no change'"),
+    ("alpha", float, "false-discovery rate across all rows (Benjamini-Hochberg)"),
+    ("confidence", float, "confidence level of the bootstrap interval"),
+    ("min_samples", int, "samples needed on each side to run a test"),
+    ("deterministic_tolerance", float, "relative change of an exact metric still 'no change'"),
+)
+
 
 def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     defaults = Thresholds()
     group = parser.add_argument_group("verdict thresholds")
-    group.add_argument(
-        "--min-effect",
-        type=float,
-        default=defaults.min_effect,
-        help="relative change below which a noisy metric is 'no change' (default %(default)s)",
-    )
-    group.add_argument(
-        "--alpha",
-        type=float,
-        default=defaults.alpha,
-        help="false-discovery rate across all rows, Benjamini-Hochberg (default %(default)s)",
-    )
+    for name, kind, text in _THRESHOLD_OPTIONS:
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=getattr(defaults, name),
+            help=f"{text} (default %(default)s)",
+        )
     group.add_argument(
         "--statistic",
         choices=list(STATISTICS),
         default=defaults.statistic,
         help="the percentile compared for noisy metrics (default %(default)s: robust to bursts)",
     )
-    group.add_argument(
-        "--confidence",
-        type=float,
-        default=defaults.confidence,
-        help="confidence level of the bootstrap interval (default %(default)s)",
-    )
-    group.add_argument(
-        "--min-samples",
-        type=int,
-        default=defaults.min_samples,
-        help="samples needed on each side to run a test (default %(default)s)",
-    )
-    group.add_argument(
-        "--deterministic-tolerance",
-        type=float,
-        default=defaults.deterministic_tolerance,
-        help="relative change of an exact metric still counted as no change (default 0: any)",
-    )
 
 
 def thresholds_from(args: argparse.Namespace) -> Thresholds:
-    return Thresholds(
-        min_effect=args.min_effect,
-        alpha=args.alpha,
-        statistic=args.statistic,
-        confidence=args.confidence,
-        min_samples=args.min_samples,
-        deterministic_tolerance=args.deterministic_tolerance,
-    )
+    chosen = {name: getattr(args, name) for name, _, _ in _THRESHOLD_OPTIONS}
+    return Thresholds(statistic=args.statistic, **chosen)
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
