@@ -10,6 +10,8 @@ from mapbench.protocol import ProbeStats, iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
+_GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio, odd: a bijection on 64-bit hashes
+_MASK64 = 2**64 - 1
 
 
 class ShardedMap:
@@ -26,7 +28,9 @@ class ShardedMap:
         self._locks = [threading.Lock() for _ in range(shards)]
 
     def _index(self, key: Any) -> int:
-        return hash(key) % len(self._shards)
+        # Multiply-shift on the hash's high bits: `hash % n` would give every key of a shard the
+        # same low bits, which are exactly the bits the shard's own dict uses for its home slot.
+        return ((hash(key) * _GOLDEN) & _MASK64) * len(self._shards) >> 64
 
     def __getitem__(self, key: Any) -> Any:
         i = self._index(key)
