@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
@@ -93,7 +94,11 @@ def summary(results: Sequence[CaseResult], skipped: Sequence[str] = ()) -> str:
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "timeout")}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items()) + f", {len(skipped)} skipped"
     lines = [format_table(headers, rows), "", tally]
-    lines += [f"  skipped: {why}" for why in skipped]
+    # Many cases share a reason (every size and key kind of one map and workload): say it once.
+    reasons = Counter(why.partition("]: ")[2] or why for why in skipped)
+    lines += [
+        f"  skipped: {why}" + (f" ({n} cases)" if n > 1 else "") for why, n in reasons.items()
+    ]
     return "\n".join(lines)
 
 
