@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import sys
 
 import nox
@@ -64,9 +65,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PRIMARY_PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the core package."""
+    """mypy --strict on the installed package (mapbench, mapbench.impls and mapbench.reports)."""
     session.install("mypy", "pandas-stubs", ".[test]")
-    session.run("mypy")
+    config = os.path.abspath("pyproject.toml")
+    # From outside the checkout, mypy reads the installed package, where impls/ and reports/
+    # sit inside mapbench/ as they do for users.
+    session.chdir(session.create_tmp())
+    session.run("mypy", "--config-file", config, "-p", "mapbench")
 
 
 @nox.session(python=PRIMARY_PYTHON)
@@ -108,3 +113,46 @@ def asv(session: nox.Session) -> None:
     session.run("asv", "run", *envs, *args)
     session.run("asv", "publish")
     session.log(f"site: {os.path.abspath('.asv/html')}/index.html (asv preview serves it)")
+
+
+CMAP_SOURCES = [f"impls/csrc/{name}.c" for name in ("cmap", "open", "gobucket", "swiss")]
+# Sanitizers see every allocation only with malloc'd bucket arrays (CM_NO_MMAP).
+SANITIZE = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+SANITIZE_CFLAGS = f"{SANITIZE} -g -O1 -DCM_NO_MMAP"
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def sanitize(session: nox.Session) -> None:
+    """The C maps under ASan+UBSan: their C self-test, then the conformance suite on each scheme."""
+    tmp = session.create_tmp()
+    exe = os.path.join(tmp, "selftest")
+    sources = ["impls/csrc/selftest.c", *CMAP_SOURCES]
+    session.run("cc", "-std=c11", *SANITIZE_CFLAGS.split(), "-o", exe, *sources, external=True)
+    session.run(exe, env={"ASAN_OPTIONS": "detect_leaks=1"}, external=True)
+    # A clean copy, so that setuptools cannot reuse an unsanitized build/ from the checkout.
+    src = os.path.join(tmp, "src")
+    shutil.rmtree(src, ignore_errors=True)
+    skip = (".git", ".nox", ".asv", "build", "results", "*.so", "*.egg-info", "__pycache__")
+    shutil.copytree(".", src, ignore=shutil.ignore_patterns(*skip))
+    flags = {"CFLAGS": SANITIZE_CFLAGS, "LDFLAGS": "-fsanitize=address,undefined"}
+    session.install("--no-cache-dir", f"{src}[test]", env=flags)  # a path: always rebuilt
+    libasan = session.run("cc", "-print-file-name=libasan.so", silent=True, external=True)
+    env = {
+        # ctypes loads the sanitized library into an unsanitized python: ASan's runtime must come
+        # first. CPython keeps memory until exit on purpose, so leaks are left to `nox -s valgrind`.
+        "LD_PRELOAD": str(libasan).strip(),
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+        "PYTHONMALLOC": "malloc",  # so ASan also guards the Python buffers the C code writes into
+    }
+    maps = [f"--map=c-{s}" for s in ("linear", "quadratic", "double", "gobucket", "swiss")]
+    session.chdir("tests")
+    suites = ["test_conformance.py", "test_conformance_stateful.py", "test_cmaps.py"]
+    session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *maps, *suites, env=env)
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def valgrind(session: nox.Session) -> None:
+    """memcheck: the C maps' self-test and Python driving every scheme; no errors, no leaks."""
+    session.install(".")
+    session.run("python", "tests/cmaps_memcheck.py")
