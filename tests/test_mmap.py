@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from mapbench.impls.mmap_map import (
     MmapLockedError,
     MmapMap,
@@ -19,6 +18,7 @@ from mapbench.impls.mmap_map import (
     MmapReadOnlyError,
     MmapTruncatedError,
 )
+
 from mapbench.protocol import Persistent, ProbeStatsReporter, capabilities_of
 from mapbench.registry import create
 
