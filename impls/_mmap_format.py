@@ -179,6 +179,8 @@ def unpack_header(buf: bytes) -> Header | None:
 def check_prefix(buf: bytes, size: int) -> None:
     """Raise the specific error if the first page does not start an mmap map of our version."""
     if size < PREFIX.size:
+        if bytes(buf[: min(size, len(MAGIC))]) != MAGIC[: min(size, len(MAGIC))]:
+            raise MmapForeignFileError(f"not a mapbench mmap file ({size} bytes, no magic)")
         raise MmapTruncatedError(
             f"file is {size} bytes, shorter than the {PREFIX.size}-byte prefix"
         )

@@ -128,10 +128,16 @@ class MmapMap(MutableMapping[Any, Any]):
             self.__class__ = MmapReader
         try:
             self._open(create, wait, seed, verify, capacity)
+        except MmapFormatError as exc:
+            self._forget_temp()
+            raise type(exc)(f"{self._path}: {exc}") from None
         except BaseException:
-            if self._temp:
-                os.unlink(self._path)
+            self._forget_temp()
             raise
+
+    def _forget_temp(self) -> None:
+        if self._temp:
+            os.unlink(self._path)
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -211,7 +217,7 @@ class MmapMap(MutableMapping[Any, Any]):
 
     def _map(self, size: int) -> None:
         if size == 0:
-            raise MmapTruncatedError(f"{self._path}: file is empty")
+            raise MmapTruncatedError("file is empty")
         self._size = size
         self._mm = mmap.mmap(self._fd, size, access=self._access())
         whole = memoryview(self._mm)
