@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("mapbench.commands.probe", "measured probe lengths at a load factor next to theory"),
     "ci": ("mapbench.commands.ci", "compare two commits interleaved; exit 1 on a regression"),
     "measure": ("mapbench.commands.measure", "every metric of one map on one workload, in a table"),
+    "mmap-check": ("mapbench.commands.mmap_check", "verify an mmap map file; exit 2 if damaged"),
 }
 
 

@@ -266,3 +266,24 @@ def test_same_seed_same_layout(tmp_path: Path) -> None:
 
     assert stats("a.map", 7) == stats("b.map", 7)
     assert stats("c.map", 7).hit_histogram != stats("d.map", 8).hit_histogram
+
+
+def test_cli_mmap_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mapbench.cli import main
+    from mapbench.impls._mmap_format import read_headers
+    from mapbench.impls.mmap_map import live_ranges
+
+    good, bad = tmp_path / "good.map", tmp_path / "bad.map"
+    with MmapMap(good) as m:
+        m.update(MIXED)
+    assert main(["mmap-check", str(good)]) == 0
+    assert f"{len(MIXED)}" in capsys.readouterr().out
+    data = bytearray(good.read_bytes())
+    header, _ = read_headers(memoryview(data), len(data))
+    last_blob = max(live_ranges(memoryview(data), header))
+    data[last_blob[1] - 1] ^= 0xFF
+    bad.write_bytes(data)
+    assert main(["mmap-check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fails its checksum" in err
+    assert main(["mmap-check", str(tmp_path / "missing.map")]) == 2
