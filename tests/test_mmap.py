@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mapbench.impls._mmap_format import read_headers
 from mapbench.impls.mmap_map import (
     MmapLockedError,
     MmapMap,
     MmapReader,
     MmapReadOnlyError,
     MmapTruncatedError,
+    live_ranges,
 )
 
+from mapbench.cli import main
 from mapbench.protocol import Persistent, ProbeStatsReporter, capabilities_of
 from mapbench.registry import create
 
@@ -269,10 +272,6 @@ def test_same_seed_same_layout(tmp_path: Path) -> None:
 
 
 def test_cli_mmap_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from mapbench.cli import main
-    from mapbench.impls._mmap_format import read_headers
-    from mapbench.impls.mmap_map import live_ranges
-
     good, bad = tmp_path / "good.map", tmp_path / "bad.map"
     with MmapMap(good) as m:
         m.update(MIXED)
