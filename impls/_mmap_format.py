@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, replace
+from mmap import mmap
 
 from mapbench.errors import MapbenchError
 
@@ -62,6 +63,8 @@ GOLDEN = 0x9E3779B97F4A7C15
 _HEADER = struct.Struct("<QIIIIQQQQQQQQI")
 _HEADER_CRC = struct.Struct("<I")
 HEADER_BYTES = _HEADER.size + _HEADER_CRC.size
+
+Buffer = bytes | bytearray | memoryview | mmap  # what the readers below accept
 
 
 class MmapFormatError(MapbenchError):
@@ -162,7 +165,7 @@ class Header:
         return replace(self, gen=self.gen + 1, **changes)
 
 
-def unpack_header(buf: bytes) -> Header | None:
+def unpack_header(buf: Buffer) -> Header | None:
     """The header stored in `buf`, or None if its checksum fails (erased, torn or damaged)."""
     body = buf[: _HEADER.size]
     if len(buf) < HEADER_BYTES or zlib.crc32(body) != _HEADER_CRC.unpack_from(buf, _HEADER.size)[0]:
@@ -176,7 +179,7 @@ def unpack_header(buf: bytes) -> Header | None:
     return Header(gen, seed, cap, count, tomb, res, tab, spare, end, tcrc, load, scheme)
 
 
-def check_prefix(buf: bytes, size: int) -> None:
+def check_prefix(buf: Buffer, size: int) -> None:
     """Raise the specific error if the first page does not start an mmap map of our version."""
     if size < PREFIX.size:
         if bytes(buf[: min(size, len(MAGIC))]) != MAGIC[: min(size, len(MAGIC))]:
@@ -205,7 +208,7 @@ def check_prefix(buf: bytes, size: int) -> None:
         )
 
 
-def read_headers(buf: bytes, size: int) -> tuple[Header, Header | None]:
+def read_headers(buf: Buffer, size: int) -> tuple[Header, Header | None]:
     """(the committed header, the older copy if it is also intact), checked against the file size.
 
     Both copies are intact only after a crash between writing a new header and erasing the old.

@@ -9,39 +9,33 @@ Readers in other processes read the committed copy and retry when the commit cou
 
 from __future__ import annotations
 
-import fcntl
-import mmap
 import os
 import tempfile
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any, ClassVar, TypeVar
 
 from mapbench.impls import _mmap_format as fmt
 from mapbench.impls._mmap_check import Summary, live_ranges, probe_stats_of, verify_tables
 from mapbench.impls._mmap_format import (
     BLOCK_WORDS,
-    DATA_START,
     EMPTY,
     GOLDEN,
-    HEADER_BYTES,
-    HEADER_OFFSETS,
     KT_BYTES,
     KT_INT,
     KT_STR,
     M64,
-    PAGE,
     TAG_MASK,
     TOMBSTONE,
     VT_BYTES,
-    Header,
     MmapCorruptError,
     MmapForeignFileError,
     MmapFormatError,
     MmapTruncatedError,
     MmapVersionError,
 )
+from mapbench.impls._mmap_storage import MmapLockedError, Storage, capacity_for, fsync_dir
 
 from mapbench.errors import MapbenchError
 from mapbench.protocol import (
@@ -61,6 +55,7 @@ __all__ = [
     "MmapLockedError",
     "MmapMap",
     "MmapReadOnlyError",
+    "MmapReader",
     "MmapTruncatedError",
     "MmapVersionError",
     "Summary",
@@ -74,23 +69,11 @@ _SUPERSEDED = fmt.SUPERSEDED_OFFSET // 8
 T = TypeVar("T")
 
 
-class MmapLockedError(MapbenchError):
-    """Another process (or another map object) has the file open for writing."""
-
-
 class MmapReadOnlyError(MapbenchError):
     """A write through a map opened with `writer=False`."""
 
 
-def capacity_for(n: int, load_permille: int = 750) -> int:
-    """The smallest power-of-two capacity that holds `n` entries under the load limit."""
-    cap = fmt.MIN_CAPACITY
-    while n * 1000 > cap * load_permille:
-        cap *= 2
-    return cap
-
-
-class MmapMap(MutableMapping[Any, Any]):
+class MmapMap(Storage, MutableMapping[Any, Any]):
     """Open addressing (linear probing) in a memory-mapped file; int64/str/bytes keys.
 
     Values are int64 or bytes. `path=None` makes a temporary file removed on close. `create`:
@@ -139,111 +122,6 @@ class MmapMap(MutableMapping[Any, Any]):
         if self._temp:
             os.unlink(self._path)
 
-    # --- opening -----------------------------------------------------------------------------
-
-    def _open(self, create: bool | None, wait: bool, seed: int, verify: bool, cap: int) -> None:
-        flags = os.O_RDWR | (os.O_CREAT if create is not False else 0)
-        flags |= os.O_EXCL if create is True else 0
-        while True:
-            fd = os.open(self._path, flags, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                os.close(fd)
-                raise MmapLockedError(
-                    f"{self._path}: another writer has it open (pass wait=True to wait)"
-                ) from None
-            # Compaction replaces the file by renaming: a lock won on the old inode is stale.
-            if os.fstat(fd).st_ino == os.stat(self._path).st_ino:
-                break
-            os.close(fd)
-        self._fd = fd
-        self._closed = False
-        try:
-            if os.fstat(fd).st_size == 0 and create is not False:
-                self._initialize(seed, capacity_for(max(cap, 0)))
-            else:
-                self._map(os.fstat(fd).st_size)
-                self._recover(verify)
-        except BaseException:
-            self._closed = True
-            self._unmap()
-            os.close(fd)
-            raise
-
-    def _initialize(self, seed: int, cap: int) -> None:
-        """Write an empty map: prefix, two tables, header generation 1."""
-        extent = fmt.table_layout(cap)[1]
-        end = DATA_START + 2 * extent
-        _allocate(self._fd, 0, end)
-        self._map(end)
-        self._mm[: fmt.PREFIX.size] = fmt.prefix_bytes()
-        self._hdr = Header(0, seed, cap, 0, 0, 0, DATA_START, DATA_START + extent, end, 0)
-        self._load(self._hdr, working=DATA_START + extent)
-        self._full = True
-        self.flush()
-
-    def _recover(self, verify: bool) -> None:
-        """Make the working table a copy of the committed one (whatever a crash left in it)."""
-        hdr, older = fmt.read_headers(self._mm, self._size)
-        verify_tables(self._B, hdr, full=verify)
-        if older is not None:  # a crash between writing a header and erasing the older one
-            off = HEADER_OFFSETS[older.gen % 2]
-            self._mm[off : off + HEADER_BYTES] = bytes(HEADER_BYTES)
-        self._hdr = hdr
-        self._load(hdr, working=hdr.spare)
-        extent = fmt.table_layout(hdr.capacity)[1]
-        self._B[hdr.spare : hdr.spare + extent] = self._B[hdr.table : hdr.table + extent]
-
-    def _load(self, hdr: Header, working: int) -> None:
-        """Take the counts and geometry of `hdr`, working in the table at offset `working`."""
-        self._seed = hdr.seed
-        self._count = hdr.count
-        self._tomb = hdr.tombstones
-        self._resizes = hdr.resizes
-        self._load_permille = hdr.max_load_permille
-        self._end = hdr.alloc_end
-        self._dirty: set[int] = set()
-        self._full = False
-        self._set_table(hdr.capacity, working, hdr.table)
-
-    def _set_table(self, cap: int, working: int, spare: int) -> None:
-        self._cap = cap
-        self._shift = 64 - cap.bit_length() + 1
-        self._limit = cap * self._load_permille // 1000
-        self._w, self._s = working, spare
-        self._base = working // 8
-        self._stop = self._base + 3 * cap
-
-    def _map(self, size: int) -> None:
-        if size == 0:
-            raise MmapTruncatedError("file is empty")
-        self._size = size
-        self._mm = mmap.mmap(self._fd, size, access=self._access())
-        whole = memoryview(self._mm)
-        self._B = whole
-        # Casting needs a multiple of 8 bytes; a damaged file's odd tail is never read as words.
-        self._Q = whole[: size - size % 8].cast("Q")
-        self._q = whole[: size - size % 8].cast("q")
-
-    def _access(self) -> int:
-        return mmap.ACCESS_WRITE
-
-    def _unmap(self) -> None:
-        for name in ("_Q", "_q", "_B"):
-            view = self.__dict__.pop(name, None)
-            if view is not None:
-                view.release()
-        mm = self.__dict__.pop("_mm", None)
-        if mm is not None:
-            mm.close()
-
-    def _grow_file(self, need: int) -> None:
-        size = fmt.round_up(max(need, self._size + self._size // 2))
-        _allocate(self._fd, self._size, size)
-        self._unmap()
-        self._map(size)
-
     # --- properties --------------------------------------------------------------------------
 
     @property
@@ -291,18 +169,17 @@ class MmapMap(MutableMapping[Any, Any]):
 
     def _blob_key(self, key: str | bytes) -> tuple[int, int, bytes]:
         """(key type, hash, bytes) of a plain str or bytes key."""
-        if type(key) is str:
+        if isinstance(key, str):
             raw = fmt.encode_str(key)
             return KT_STR, fmt.hash_blob(raw, self._seed), raw
-        return KT_BYTES, fmt.hash_blob(key, self._seed), key  # type: ignore[arg-type]
+        return KT_BYTES, fmt.hash_blob(key, self._seed), key
 
     def _plain(self, key: Any) -> Any:
         """`key` as a plain int/str/bytes (for subclasses), or the TypeError naming the types."""
         check_key(self, key)
-        for plain in (int, str, bytes):
-            if isinstance(key, plain):
-                return plain(key)
-        raise AssertionError("check_key accepted a key of no supported type")
+        if isinstance(key, int):
+            return int(key)
+        return str(key) if isinstance(key, str) else bytes(key)
 
     def _blob_equals(self, off: int, raw: bytes) -> bool:
         n = len(raw)
@@ -511,54 +388,6 @@ class MmapMap(MutableMapping[Any, Any]):
 
     # --- durability --------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Commit: after this returns, a crash of this process or the machine loses nothing."""
-        if self._closed:
-            raise ValueError("flush on a closed MmapMap")
-        if not (self._dirty or self._full):
-            return
-        cap, w, s = self._cap, self._w, self._s
-        crc_at, extent = fmt.table_layout(cap)
-        blocks = range(fmt.block_count(cap)) if self._full else sorted(self._dirty)
-        view = self._B
-        slots_end = w + cap * fmt.SLOT_BYTES
-        for j in blocks:
-            start = w + j * fmt.BLOCK_SLOTS * fmt.SLOT_BYTES
-            crc = zlib.crc32(view[start : min(start + fmt.BLOCK_SLOTS * fmt.SLOT_BYTES, slots_end)])
-            view[w + crc_at + 4 * j : w + crc_at + 4 * j + 4] = crc.to_bytes(4, "little")
-        crcs = w + crc_at, w + crc_at + 4 * fmt.block_count(cap)
-        hdr = self._hdr.next(
-            capacity=cap,
-            count=self._count,
-            tombstones=self._tomb,
-            resizes=self._resizes,
-            table=w,
-            spare=s,
-            alloc_end=self._end,
-            table_crc=zlib.crc32(view[crcs[0] : crcs[1]]),
-        )
-        self._mm.flush()  # everything the new header points at is on disk before the header
-        slot, older = HEADER_OFFSETS[hdr.gen % 2], HEADER_OFFSETS[(hdr.gen + 1) % 2]
-        self._mm[slot : slot + HEADER_BYTES] = hdr.pack()
-        self._mm.flush(slot - slot % mmap.ALLOCATIONGRANULARITY, PAGE)
-        # Committed. Readers of the old table retry once the counter moves; then the old
-        # table becomes the working copy again and is brought up to date.
-        self._Q[_COUNTER] = (self._Q[_COUNTER] + 1) & M64
-        self._mm[older : older + HEADER_BYTES] = bytes(HEADER_BYTES)
-        if self._full:
-            view[s : s + extent] = view[w : w + extent]
-        else:
-            block_bytes = fmt.BLOCK_SLOTS * fmt.SLOT_BYTES
-            for j in blocks:
-                a = j * block_bytes
-                b = min(a + block_bytes, cap * fmt.SLOT_BYTES)
-                view[s + a : s + b] = view[w + a : w + b]
-            view[s + crc_at : s + crc_at + crcs[1] - crcs[0]] = view[crcs[0] : crcs[1]]
-        self._hdr = hdr
-        self._set_table(cap, s, w)
-        self._dirty = set()
-        self._full = False
-
     def compact(self) -> None:
         """Rewrite the live entries into a new file and atomically rename it over this one.
 
@@ -576,7 +405,7 @@ class MmapMap(MutableMapping[Any, Any]):
                 fresh[self._key_at(b)] = self._value_at(b)
             fresh.flush()
             os.rename(tmp, self._path)
-            _fsync_dir(self._path)
+            fsync_dir(self._path)
         except BaseException:
             fresh.close()
             if os.path.exists(tmp):
@@ -592,38 +421,6 @@ class MmapMap(MutableMapping[Any, Any]):
         fresh._closed = True  # its resources now belong to self
         self._temp, self._mutations = temp, mutations
 
-    def close(self) -> None:
-        """Flush, release the file and the lock; a temporary map's file is removed."""
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        self._closed = True
-        end = self._hdr.alloc_end
-        self._unmap()
-        try:
-            if self._access() == mmap.ACCESS_WRITE and os.fstat(self._fd).st_size > end:
-                os.ftruncate(self._fd, end)  # readers never read past a committed alloc_end
-        finally:
-            os.close(self._fd)
-            if self._temp:
-                os.unlink(self._path)
-
-    def __enter__(self: T) -> T:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Unmapping and unlocking only: committing from a finalizer could run at any time.
-        if not getattr(self, "_closed", True):
-            self._release()
-
     # --- statistics --------------------------------------------------------------------------
 
     def probe_stats(self) -> ProbeStats:
@@ -635,125 +432,6 @@ class MmapMap(MutableMapping[Any, Any]):
         """What the committed file holds: counts, live and dead bytes (flushes first)."""
         self.flush()
         return verify_tables(self._B, self._hdr, full=True)
-
-
-class MmapReader(MmapMap):
-    """A read-only view of the last flushed state; follows later flushes of the writer.
-
-    Every operation runs against one committed table and is retried if the writer committed
-    meanwhile (the commit counter moved), so a reader never returns a half-written state.
-    """
-
-    def _open(self, create: bool | None, wait: bool, seed: int, verify: bool, cap: int) -> None:
-        self._fd = os.open(self._path, os.O_RDONLY)
-        try:
-            self._map(os.fstat(self._fd).st_size)
-            self._seen = self._Q[_COUNTER] if self._size >= DATA_START else 0
-            hdr, _ = fmt.read_headers(self._mm, self._size)
-            verify_tables(self._B, hdr, full=verify)
-            self._hdr = hdr
-            self._load(hdr, working=hdr.table)
-        except BaseException:
-            self._unmap()
-            os.close(self._fd)
-            raise
-        self._closed = False
-
-    def _access(self) -> int:
-        return mmap.ACCESS_READ
-
-    def _reload(self) -> None:
-        """Move to the newest committed state (and to a new file after compaction)."""
-        seen = self._Q[_COUNTER]
-        if self._Q[_SUPERSEDED]:
-            self._unmap()
-            os.close(self._fd)
-            self._closed = True
-            self._open(None, False, 0, False, 0)
-            return
-        size = os.fstat(self._fd).st_size
-        if size != self._size:
-            self._unmap()
-            self._map(size)
-        hdr, _ = fmt.read_headers(self._mm, self._size)
-        self._hdr = hdr
-        self._load(hdr, working=hdr.table)
-        self._seen = seen
-
-    def _consistent(self, op: Callable[[], T]) -> T:
-        while True:
-            seen = self._seen
-            if self._Q[_COUNTER] != seen:
-                self._reload()
-                continue
-            try:
-                result = op()
-            except Exception:
-                if self._Q[_COUNTER] != seen:
-                    continue  # a torn read during a commit: try again on the new state
-                raise
-            if self._Q[_COUNTER] == seen:
-                return result
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._consistent(lambda: MmapMap.__getitem__(self, key))
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self._consistent(lambda: MmapMap.get(self, key, default))
-
-    def __contains__(self, key: object) -> bool:
-        return self._consistent(lambda: MmapMap.__contains__(self, key))
-
-    def __len__(self) -> int:
-        return self._consistent(lambda: self._count)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._consistent(lambda: [self._key_at(b) for b in self._live_slots()]))
-
-    def probe_stats(self) -> ProbeStats:
-        return self._consistent(lambda: MmapMap.probe_stats(self))
-
-    def summary(self) -> Summary:
-        return self._consistent(lambda: verify_tables(self._B, self._hdr, full=True))
-
-    def refresh(self) -> None:
-        """Pick up the writer's latest flush now (reads do this by themselves)."""
-        self._consistent(lambda: None)
-
-    def flush(self) -> None:
-        """Nothing to write: a reader only follows the writer's flushes."""
-
-    def close(self) -> None:
-        if not self._closed:
-            self._release()
-
-    def _check_writable(self) -> None:
-        raise MmapReadOnlyError(f"{self._path}: opened read-only (writer=False)")
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_writable()
-
-    def __delitem__(self, key: Any) -> None:
-        self._check_writable()
-
-    def compact(self) -> None:
-        self._check_writable()
-
-
-def _allocate(fd: int, start: int, end: int) -> None:
-    """Give the file real blocks for [start, end): a full disk fails here, not as SIGBUS later."""
-    if hasattr(os, "posix_fallocate"):
-        os.posix_fallocate(fd, start, end - start)
-    else:  # pragma: no cover - macOS
-        os.ftruncate(fd, end)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open_map(
@@ -778,3 +456,6 @@ MAPS = (
         "persistent linear-probing table in a memory-mapped file (crash-safe, pure Python)",
     ),
 )
+
+
+from mapbench.impls._mmap_reader import MmapReader  # noqa: E402 - it subclasses MmapMap
