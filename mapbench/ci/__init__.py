@@ -1,8 +1,5 @@
-"""`mapbench ci`: compare two commits interleaved, fail on regressions; measure the harness."""
+"""`mapbench ci`: compare two commits interleaved, fail on regressions; measure the harness.
 
-from __future__ import annotations
-
-from mapbench.ci.interleave import CaseSpec, Side
-from mapbench.ci.pipeline import CiOptions, CiOutcome, run_ci
-
-__all__ = ["CaseSpec", "CiOptions", "CiOutcome", "Side", "run_ci"]
+Nothing is imported here: worker processes import `mapbench.ci.slowmap` and must stay light.
+Entry points: `mapbench.ci.pipeline.run_ci`, `python -m mapbench.ci.sensitivity`.
+"""

@@ -19,6 +19,8 @@ from mapbench.runner.interpreters import available, path_prefix
 
 # The asv benchmarks `mapbench ci --asv` and the main-branch workflow run: the quick CI subset.
 DEFAULT_BENCH = "^ci\\."
+# Commits one `asv run` benchmarks at most (asv picks them evenly over the range).
+MAX_COMMITS = 10
 
 
 def python_version() -> str:
@@ -27,10 +29,17 @@ def python_version() -> str:
 
 
 def commands(
-    revisions: Sequence[str], html_dir: str, bench: str = DEFAULT_BENCH
+    revisions: Sequence[str],
+    html_dir: str,
+    bench: str = DEFAULT_BENCH,
+    python: str | None = None,
 ) -> list[list[str]]:
-    """asv machine, one `asv run` per revision (a range like NEW or `<hash>^!`), asv publish."""
-    run = ["asv", "run", "--python", python_version(), "--bench", bench, "--skip-existing"]
+    """asv machine, one `asv run` per revision (a range like NEW or `<hash>^!`), asv publish.
+
+    `--steps` caps a first NEW run (no results yet means every commit) at a sample of commits.
+    """
+    run = ["asv", "run", "--python", python or python_version(), "--bench", bench]
+    run += ["--skip-existing", "--steps", str(MAX_COMMITS)]
     return [
         ["asv", "machine", "--yes"],
         *([*run, revision] for revision in revisions),

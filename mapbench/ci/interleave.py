@@ -107,11 +107,13 @@ class Runner:
                 for c in self.cases
             ],
         }
-        fd, job_path = tempfile.mkstemp(suffix=".json", prefix=f"job-{side.name}-", dir=self._dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(job, f)
-        out = Path(job_path).with_suffix(".out.json")
-        return [side.python, str(self._dir / WORKER.name), job_path, str(out)], out
+        # Fixed names (runs are sequential): a name that varied would vary what the worker
+        # hashes, and so its instruction count.
+        job_path = self._dir / f"job-{side.name}-{mode}-{reps}.json"
+        job_path.write_text(json.dumps(job), encoding="utf-8")
+        out = job_path.with_suffix(".out.json")
+        out.unlink(missing_ok=True)
+        return [side.python, str(self._dir / WORKER.name), str(job_path), str(out)], out
 
     def run(self, side: Side, mode: str, reps: int, prefix: Sequence[str] = ()) -> dict[str, Any]:
         """One worker process (optionally under a `prefix` such as valgrind); its parsed output."""
@@ -134,8 +136,15 @@ class Runner:
 def worker_env() -> dict[str, str]:
     """This environment minus anything that could import the checkout, with the hash seed pinned."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update(PYTHONHASHSEED=HASH_SEED, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONHASHSEED"] = HASH_SEED
     return env
+
+
+def schedule(sides: tuple[Side, Side], rounds: int, interleave: bool) -> list[Side]:
+    """The order of worker processes: A B, B A, A B, ... or, back to back, A A ... B B ..."""
+    if not interleave:
+        return [sides[0]] * rounds + [sides[1]] * rounds
+    return [side for r in range(rounds) for side in (sides if r % 2 == 0 else sides[::-1])]
 
 
 def run_interleaved(
@@ -144,17 +153,15 @@ def run_interleaved(
     *,
     rounds: int,
     reps: int,
-    alternate: bool = True,
+    interleave: bool = True,
     deterministic: bool = True,
     progress: Progress = _quiet,
 ) -> tuple[SideRuns, SideRuns]:
-    """`rounds` rounds of one worker per side (order flipped each round unless not `alternate`)."""
+    """`rounds` worker processes per side in `schedule()` order, then the exact-metrics pass."""
     runs = {s.name: SideRuns(s) for s in sides}
-    for r in range(rounds):
-        order = sides if not alternate or r % 2 == 0 else sides[::-1]
-        for side in order:
-            progress(f"round {r + 1}/{rounds}: {side.name}")
-            _take_times(runs[side.name], runner.run(side, "time", reps))
+    for i, side in enumerate(schedule(sides, rounds, interleave)):
+        progress(f"process {i + 1}/{2 * rounds}: {side.name}")
+        _take_times(runs[side.name], runner.run(side, "time", reps))
     if deterministic:
         for side in sides:
             progress(f"exact metrics: {side.name}")

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from mapbench.ci import asv_site
 from mapbench.ci.build import build, resolve
-from mapbench.ci.interleave import CaseSpec, Progress, Runner, Side, SideRuns, run_interleaved
-from mapbench.ci.results_io import save_side
-from mapbench.compare import Comparison, Thresholds, compare
+from mapbench.ci.interleave import CaseSpec, Progress, Runner, Side, run_interleaved
+from mapbench.ci.results_io import compare_runs
+from mapbench.compare import Comparison, Thresholds
 from mapbench.errors import MapbenchError
 from mapbench.reports import render_html
 from mapbench.reports.markdown import markdown_escape, markdown_text
-from mapbench.results import load, problems_as_text
+from mapbench.results import problems_as_text
 
 
 @dataclass(frozen=True)
@@ -76,32 +76,17 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     out = options.output
     out.mkdir(parents=True, exist_ok=True)
     method = {"ci": {"rounds": options.rounds, "reps": options.reps, "interleaved": True}}
-    for runs in (base, head):
-        results_dir = out / "results" / runs.side.name
-        shutil.rmtree(results_dir, ignore_errors=True)
-        save_side(runs, options.cases, results_dir, method)
-    outcome = _report(options, base, head)
-    if options.asv:
-        progress("asv: running both commits and publishing its site")
-        asv_site.run_and_publish(options.repo, commits, outcome.site / "asv", options.asv_bench)
-    return outcome
-
-
-def _report(options: CiOptions, base: SideRuns, head: SideRuns) -> CiOutcome:
-    out = options.output
-    sides = {name: load([out / "results" / name]) for name in ("base", "head")}
-    for loaded in sides.values():
-        for line in problems_as_text(loaded.problems):
-            print(line)
-    labels = [f"{r.side.name} {(r.side.commit or '')[:12]}" for r in (base, head)]
-    comparison = compare(sides["base"], sides["head"], options.thresholds, *labels)
+    comparison, both = compare_runs(
+        base, head, options.cases, options.thresholds, out / "results", method
+    )
+    for problem in problems_as_text(both.problems):
+        print(problem)
     broken = tuple(
         (c.label, head.errors[c.label])
         for c in options.cases
         if c.label in head.errors and c.label not in base.errors
     )
-    both = load([out / "results"])
-    title = f"mapbench ci: {labels[0]} vs {labels[1]}"
+    title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)
     summary = out / "summary.md"
     summary.write_text(_summary_text(comparison, broken, options), encoding="utf-8")
@@ -110,7 +95,11 @@ def _report(options: CiOptions, base: SideRuns, head: SideRuns) -> CiOutcome:
     site.mkdir()
     shutil.copy2(report, site / "index.html")
     shutil.copytree(out / "results", site / "results")
-    return CiOutcome(comparison, broken, report, summary, site)
+    outcome = CiOutcome(comparison, broken, report, summary, site)
+    if options.asv:
+        progress("asv: running both commits and publishing its site")
+        asv_site.run_and_publish(options.repo, commits, site / "asv", options.asv_bench)
+    return outcome
 
 
 def _summary_text(

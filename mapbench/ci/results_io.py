@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from mapbench.ci.interleave import CaseSpec, SideRuns
+from mapbench.compare import Comparison, Thresholds, compare
 from mapbench.measurement import Measurement
+from mapbench.results import ResultSet, load
 from mapbench.runner.store import ResultStore
 
 
@@ -57,3 +60,26 @@ def save_side(
             }
         )
     return store.metrics_path
+
+
+def compare_runs(
+    base: SideRuns,
+    head: SideRuns,
+    cases: Sequence[CaseSpec],
+    thresholds: Thresholds,
+    directory: Path,
+    extra_env: dict[str, Any],
+) -> tuple[Comparison, ResultSet]:
+    """Save both sides under `directory`/base and /head, load them back and compare them.
+
+    Going through the files means `mapbench ci` judges exactly what `mapbench compare` would.
+    """
+    loaded = []
+    for runs in (base, head):
+        side_dir = directory / runs.side.name
+        shutil.rmtree(side_dir, ignore_errors=True)
+        save_side(runs, cases, side_dir, extra_env)
+        loaded.append(load([side_dir]))
+    labels = [f"{r.side.name} {(r.side.commit or '')[:12]}".strip() for r in (base, head)]
+    comparison = compare(loaded[0], loaded[1], thresholds, *labels)
+    return comparison, load([directory])

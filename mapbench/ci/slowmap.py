@@ -1,0 +1,31 @@
+"""The sensitivity benchmark's test map: a dict whose lookups do a known, adjustable amount of work.
+
+Kept free of heavy imports: every worker process of the benchmark imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+# Base work of one lookup: this many loop iterations, so "5%" is exactly 5 more iterations.
+WORK = 100
+
+
+class SlowMap(dict):  # type: ignore[type-arg]
+    """A dict whose lookups first spin `WORK * (1 + extra/100)` loop iterations."""
+
+    __slots__ = ("_spin",)
+    key_types: ClassVar[tuple[type, ...]] = (object,)
+    value_types: ClassVar[tuple[type, ...]] = (object,)
+
+    def __init__(self, extra: float = 0.0) -> None:
+        super().__init__()
+        self._spin = range(WORK + round(WORK * extra / 100))
+
+    def __getitem__(self, key: Any) -> Any:
+        for _ in self._spin:
+            pass
+        return dict.__getitem__(self, key)
+
+    def close(self) -> None:
+        """Nothing to release."""
