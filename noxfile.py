@@ -156,3 +156,13 @@ def valgrind(session: nox.Session) -> None:
     """memcheck: the C maps' self-test and Python driving every scheme; no errors, no leaks."""
     session.install(".")
     session.run("python", "tests/cmaps_memcheck.py")
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def ci(session: nox.Session) -> None:
+    """`mapbench ci BASE HEAD` (default: main HEAD): commits interleaved; fails on a regression.
+
+    `nox -s ci -- BASE HEAD [options]`; the report lands in ci-report/ (see docs/ci.md).
+    """
+    session.install(".[asv]")
+    session.run("mapbench", "ci", *(session.posargs or ["main", "HEAD"]))

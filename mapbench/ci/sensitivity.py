@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import math
 import os
 import platform
 import socket
@@ -91,7 +92,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
                     counts[interleave] += flagged
                     ratios[interleave].append(ratio)
                 print(f"slowdown {extra:g}%: trial {trial + 1}/{args.trials}", file=sys.stderr)
-            seconds = (time.monotonic() - start) / (2 * args.trials)
+            seconds = (time.monotonic() - start) / max(1, 2 * args.trials)
             rows.append(
                 Row(
                     extra,
@@ -115,6 +116,8 @@ def _instruction_ratio(runner: Runner, extra: float, ops: int) -> float:
 
 
 def _median(values: Sequence[float]) -> float:
+    if not values:  # --trials 0: instruction counts only
+        return math.nan
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
