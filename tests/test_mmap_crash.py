@@ -173,8 +173,8 @@ def crash_rounds(path: Path) -> None:
                 traceback.print_exc()
                 os._exit(1)
             os._exit(0)
-        target = rng.randrange(-40, len(ops))
-        delay = rng.uniform(0, 0.001) if target < 0 else 0.0
+        target = rng.randrange(-60, len(ops))
+        delay = rng.uniform(0, 0.0005) if target < 0 else 0.0
         phase = kill_at(pid, shared, target, delay, time.monotonic() + 20)
         if PHASES[phase % GROWTH] not in ("fork", "done") or phase == GROWTH:
             kills += 1
