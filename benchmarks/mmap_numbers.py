@@ -1,0 +1,155 @@
+"""Issue 5's numbers for the mmap map, printed as Markdown tables for docs/mmap.md.
+
+    python benchmarks/mmap_numbers.py [--quick] [--json numbers.json]
+
+1. get/set through the mapping API (`m[k] = v`, `m[k]`), ns per operation, for `mmap` next to
+   `dict` and the C maps (`c-*`, skipped if not built): 100,000 random int keys and 100,000 str
+   keys. Noisy: repetitions run interleaved (A B C ... A B C) and the table shows the minimum
+   and the median; every map gets the same keys in the same order.
+2. Reopening a 1M-key file: a verifying reader (every checksum), a header-only reader
+   (`verify=False`), and a writer (verifies, then copies the committed table to its working
+   copy). Minimum of the repetitions; the file lives in the system temporary directory.
+
+A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mapbench.environment import environment
+from mapbench.measurement import Measurement
+from mapbench.protocol import Map
+from mapbench.registry import registry
+
+
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def map_names() -> list[str]:
+    """dict, mmap and every available C map, in that order."""
+    known = registry()
+    names = ["dict", "mmap", *(n for n in known if n.startswith("c-"))]
+    return [n for n in names if n in known and known[n].available]
+
+
+def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
+    rng = random.Random(seed)
+    ints = rng.sample(range(2**62), n)
+    return {"random-int": ints, "str": [f"key-{k:x}" for k in ints]}
+
+
+def time_set_get(name: str, keys: list[Any]) -> tuple[float, float]:
+    """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup."""
+    m: Map = registry()[name].create()
+    try:
+        values = list(range(len(keys)))
+        start = time.perf_counter_ns()
+        for k, v in zip(keys, values, strict=True):
+            m[k] = v
+        middle = time.perf_counter_ns()
+        for k in keys:
+            m[k]
+        end = time.perf_counter_ns()
+    finally:
+        m.close()
+    return (middle - start) / len(keys), (end - middle) / len(keys)
+
+
+def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
+    names = map_names()
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    for kind, keys in key_sets(n, seed).items():
+        for _ in range(repeats):
+            for name in names:  # interleaved: a burst of noise hits every map alike
+                set_ns, get_ns = time_set_get(name, keys)
+                samples.setdefault((name, kind, "set"), []).append(set_ns)
+                samples.setdefault((name, kind, "get"), []).append(get_ns)
+    rows, found = [], []
+    for (name, kind, op), values in samples.items():
+        if op == "get":
+            set_values = samples[(name, kind, "set")]
+            cells = [min(set_values), statistics.median(set_values), min(values)]
+            rows.append((name, kind, *(f"{c:.0f}" for c in [*cells, statistics.median(values)])))
+        found.append(
+            Measurement(
+                f"{name}/{op}/{kind}/{n}",
+                min(values),
+                "ns/op",
+                "noisy",
+                tuple(values),
+                "minimum of interleaved repetitions",
+            )
+        )
+    headers = ("map", "keys", "set min", "set median", "get min", "get median")
+    return markdown(headers, rows), found
+
+
+def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
+    make = registry()["mmap"].factory
+    assert make is not None
+    handle, path = tempfile.mkstemp(prefix="mapbench-reopen-", suffix=".map")
+    os.close(handle)
+    try:
+        build_start = time.perf_counter()
+        with make(path=path) as m:
+            m.reserve(n)
+            for i in range(n):
+                m[i * 0x9E3779B1] = i
+        build_s = time.perf_counter() - build_start
+        size_mb = os.path.getsize(path) / 2**20
+        ways: dict[str, Callable[[], Any]] = {
+            "reader, verify=True": lambda: make(path=path, writer=False),
+            "reader, verify=False": lambda: make(path=path, writer=False, verify=False),
+            "writer, verify=True": lambda: make(path=path),
+        }
+        samples: dict[str, list[float]] = {way: [] for way in ways}
+        for _ in range(repeats):
+            for way, open_map in ways.items():
+                start = time.perf_counter()
+                m = open_map()
+                samples[way].append((time.perf_counter() - start) * 1e3)
+                assert len(m) == n
+                m.close()
+    finally:
+        os.unlink(path)
+    rows = [(way, f"{min(v):.1f}", f"{statistics.median(v):.1f}") for way, v in samples.items()]
+    found = [
+        Measurement(f"mmap/reopen/{way}/{n}", min(v), "ms", "noisy", tuple(v), "minimum")
+        for way, v in samples.items()
+    ]
+    note = f"{n:,} int keys, {size_mb:.0f} MiB file, built in {build_s:.1f} s (reserve first)"
+    return note + "\n\n" + markdown(("open", "min ms", "median ms"), rows), found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument("--json", metavar="FILE", help="also write the measurements here")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    n, repeats, big = (10_000, 2, 50_000) if args.quick else (100_000, 5, 1_000_000)
+    env = environment()
+    print(f"Python {env['python']} on {env.get('machine', '?')}, {time.strftime('%Y-%m-%d')}\n")
+    table, api = mapping_api(n, repeats, args.seed)
+    print(f"## get/set through the mapping API, ns per op ({n:,} keys)\n\n{table}\n")
+    table, opened = reopen(big, 3)
+    print(f"## Reopening a file\n\n{table}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"environment": env, "measurements": [m.to_json() for m in api + opened]}, f)
+
+
+if __name__ == "__main__":
+    main()
