@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import time
@@ -161,12 +162,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100k keys, fewer repetitions")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, help="timing repetitions (default 7, quick 3)")
     args = parser.parse_args(argv)
     n, repeats = (100_000, 3) if args.quick else (1_000_000, 7)
+    repeats = args.repeats or repeats
     env = environment()
     print(
         f"Python {env['python']} on {env['platform']}, {env['cpu_count']} CPUs, {env['timestamp']}"
     )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average at start: {load} (timings are noisy when it exceeds the CPU count)")
     measurements: list[Measurement] = []
     for title, (text, found) in (
         ("Mean probe lengths vs Knuth (capacity 2**20)", knuth(2**20, args.seed)),
