@@ -119,6 +119,17 @@ static inline int64_t cm_limit(double max_load, int64_t cap) {
     return limit < 1 ? 1 : limit;
 }
 
+/* Slots a table needs so that n entries fit at max_load (open addressing and swiss). */
+static inline int64_t cm_capacity_for(double max_load, int64_t cap, int64_t n) {
+    while (cm_limit(max_load, cap) < n) cap *= 2;
+    return cap;
+}
+
+/* Size of the table that replaces a full one: the same when mostly tombstones filled it. */
+static inline int64_t cm_regrow(int64_t size, int64_t limit, int64_t cap) {
+    return size + 1 > limit / 2 ? cap * 2 : cap;
+}
+
 #if defined(__GNUC__)
 #define cm_ctz(x) __builtin_ctz(x)
 #else

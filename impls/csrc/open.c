@@ -113,9 +113,7 @@ static cm_entry *open_insert(cm_map *m, const cm_entry *q, int *created) {
             t->tombstones--;
             e = reuse;
         } else if (m->size + t->tombstones + 1 > t->limit) {
-            /* Mostly tombstones: rehash in place; otherwise double. */
-            int64_t cap = m->size + 1 > t->limit / 2 ? t->cap * 2 : t->cap;
-            if (rehash(m, cap) < 0) return NULL;
+            if (rehash(m, cm_regrow(m->size, t->limit, t->cap)) < 0) return NULL;
             continue;
         }
         cm_place(e, q);
@@ -138,8 +136,7 @@ static int open_remove(cm_map *m, const cm_entry *q, cm_entry *out) {
 
 static int open_reserve(cm_map *m, int64_t n) {
     open_table *t = m->table;
-    int64_t cap = t->cap;
-    while (cm_limit(m->max_load, cap) < n) cap *= 2;
+    int64_t cap = cm_capacity_for(m->max_load, t->cap, n);
     return cap > t->cap ? rehash(m, cap) : 0;
 }
 

@@ -169,8 +169,7 @@ static cm_entry *swiss_insert(cm_map *m, const cm_entry *q, int *created) {
         if (t->ctrl[slot] == CTRL_DELETED) {
             t->tombstones--;
         } else if (m->size + t->tombstones + 1 > t->limit) {
-            int64_t cap = m->size + 1 > t->limit / 2 ? t->cap * 2 : t->cap;
-            if (rehash(m, cap) < 0) return NULL;
+            if (rehash(m, cm_regrow(m->size, t->limit, t->cap)) < 0) return NULL;
             continue;
         }
         t->ctrl[slot] = h2(q->hash);
@@ -199,8 +198,7 @@ static int swiss_remove(cm_map *m, const cm_entry *q, cm_entry *out) {
 
 static int swiss_reserve(cm_map *m, int64_t n) {
     swiss_table *t = m->table;
-    int64_t cap = t->cap;
-    while (cm_limit(m->max_load, cap) < n) cap *= 2;
+    int64_t cap = cm_capacity_for(m->max_load, t->cap, n);
     return cap > t->cap ? rehash(m, cap) : 0;
 }
 
