@@ -166,12 +166,13 @@ def histogram_chart(
     model_label: str,
     x_label: str,
     anchor: str = "",
+    height: int = HEIGHT,
 ) -> Chart:
     """Measured counts by probe length as bars, with an optional modelled curve over them."""
     longest = len(counts) - 1
     top = max([*counts, *(modelled or ())], default=1.0)
     sx = _Scale(-0.5, longest + 0.5, LEFT, WIDTH - RIGHT)
-    sy = _Scale(0.0, float(top), HEIGHT - BOTTOM, TOP, zero=True)
+    sy = _Scale(0.0, float(top), height - BOTTOM, TOP, zero=True)
     width = max(sx(1) - sx(0) - 2, 1.0)
     bars = tuple(
         Bar(sx(k) - width / 2, sy(c), width, sy(0) - sy(c), f"{k} probes: {c:g} measured")
@@ -197,6 +198,8 @@ def histogram_chart(
         x_label=x_label,
         series=series,
         bars=bars,
+        height=height,
+        bottom=height - BOTTOM,
         anchor=anchor,
     )
 

@@ -35,6 +35,24 @@ def value(number: float, unit: str) -> str:
     return f"{text} {label}".strip()
 
 
+def compact(number: float, unit: str) -> str:
+    """Like `value`, but counts without their unit (the column header names it): `7`, `1.32`."""
+    if unit in ("s", "seconds", "bytes", "B"):
+        return value(number, unit)
+    if number is None or not math.isfinite(number):
+        return MISSING
+    if number == int(number):
+        return f"{number:,.0f}"
+    return f"{number:,.0f}" if abs(number) >= 1000 else f"{number:.3g}"
+
+
+def factor(number: float) -> str:
+    """A ratio to a reference as a factor, with a multiplication sign: `0.75x`, `19.8x`."""
+    if number is None or not math.isfinite(number):
+        return MISSING
+    return f"{number:.3g}{TIMES}"
+
+
 def change(ratio: float) -> str:
     """A ratio as a signed change: `+12.3%`, `-4.0%` (true minus), `x3.10` beyond +200%."""
     if ratio is None or not math.isfinite(ratio):

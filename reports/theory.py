@@ -8,6 +8,13 @@ model within about 0.5% (MEASUREMENT.md); linear probing has longer tails than i
 
 from __future__ import annotations
 
+import math
+
+
+def models(probe_unit: str) -> bool:
+    """Whether the model applies: it counts slots, not buckets or groups of slots."""
+    return not probe_unit.startswith(("bucket", "group"))
+
 
 def miss_probabilities(load: float, longest: int) -> list[float]:
     """P(probe length = k) for k = 0..longest of an unsuccessful search (k = 0 impossible)."""
@@ -26,3 +33,15 @@ def hit_probabilities(load: float, longest: int) -> list[float]:
 def _check(load: float) -> None:
     if not 0 <= load < 1:
         raise ValueError(f"load factor {load} outside [0, 1)")
+
+
+def hit_mean(load: float) -> float:
+    """Expected probes of a successful search: (1/a) ln(1/(1-a)); 1 for an empty table."""
+    _check(load)
+    return 1.0 if load == 0 else math.log(1 / (1 - load)) / load
+
+
+def miss_mean(load: float) -> float:
+    """Expected probes of an unsuccessful search: 1/(1-a)."""
+    _check(load)
+    return 1 / (1 - load)

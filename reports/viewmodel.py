@@ -9,11 +9,13 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import charts, formatting, theory
+from mapbench.reports import charts, environments, formatting, probes, selection, themes, timetable
+from mapbench.reports.cells import Cell, Section, Table, num
+from mapbench.reports.environments import EnvironmentBlock
 
 from mapbench import __version__
 from mapbench.compare import Comparison
@@ -27,25 +29,12 @@ VERDICT_CSS = {
     "inconclusive": "unsure",
 }
 MAX_HISTORY_CHARTS = 24
-MAX_PROBE_CHARTS = 12
 MAX_GC_CHARTS = 12
 # Context shown next to a case when a comparison spans several values (env follows python).
 _SHOWN_CONTEXT = ("python", "machine")
 _PROBE_HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
-
-
-@dataclass(frozen=True)
-class Cell:
-    text: str
-    sort: str = ""  # the value a column sorts by, when it is not the text
-    css: str = ""
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-    numeric: tuple[bool, ...]  # right-aligned, sorted as numbers
+# Metrics shown elsewhere: in the time table, a theme table, or as histograms.
+_SHOWN_ELSEWHERE = themes.THEMED_METRICS | {"time"}
 
 
 @dataclass(frozen=True)
@@ -75,20 +64,6 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Section:
-    title: str
-    anchor: str
-    note: str
-    table: Table
-
-
-@dataclass(frozen=True)
-class EnvironmentBlock:
-    title: str
-    items: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
 class ReportView:
     title: str
     version: str
@@ -98,20 +73,33 @@ class ReportView:
     summary: Summary | None
     verdicts: Table | None
     failures: Table | None
+    time_note: str
+    time_tables: tuple[Section, ...]
+    themes: tuple[Section, ...]
+    probe_table: Section | None
     metric_tables: tuple[Section, ...]
     history: tuple[charts.Chart, ...]
     history_note: str
-    probes: tuple[charts.Chart, ...]
+    probes: probes.ProbeView
     gc: tuple[charts.Chart, ...]
+    runs: Table | None
     environments: tuple[EnvironmentBlock, ...]
-    notes: tuple[str, ...] = field(default=())
+    scope: str  # what the tables after the verdict show, when not everything
 
 
-def build(results: ResultSet, comparison: Comparison | None, title: str) -> ReportView:
-    """The whole view model of one report."""
+def build(
+    results: ResultSet, comparison: Comparison | None, title: str, statistic: str = "p10"
+) -> ReportView:
+    """The whole view model of one report; `statistic` is what the time table shows."""
     frame = results.frame
     regressed = _regressed_cases(comparison)
     history, history_note = _history_charts(frame, regressed)
+    sides = environments.sides(results, comparison)
+    if comparison is not None:
+        statistic = comparison.thresholds.statistic
+    shown, scope = _candidate_side(results, comparison)
+    gc_note = {"gc": environments.gc_thresholds(shown.environments)}
+    topics = list(themes.theme_sections(shown.frame, gc_note))
     return ReportView(
         title=title,
         version=__version__,
@@ -121,12 +109,35 @@ def build(results: ResultSet, comparison: Comparison | None, title: str) -> Repo
         summary=summary(comparison) if comparison is not None else None,
         verdicts=_verdict_table(comparison) if comparison is not None else None,
         failures=_failure_table(frame),
-        metric_tables=tuple(_metric_tables(frame)),
+        time_note=timetable.describe(statistic),
+        time_tables=tuple(timetable.time_sections(shown.frame, statistic)),
+        themes=tuple(t for t in topics if t.anchor != themes.PROBES),
+        probe_table=next((t for t in topics if t.anchor == themes.PROBES), None),
+        metric_tables=tuple(_metric_tables(shown.frame)),
         history=history,
         history_note=history_note,
-        probes=tuple(_probe_charts(frame)),
+        probes=probes.probe_view(shown.frame),
         gc=tuple(_gc_charts(frame)),
-        environments=tuple(_environment_blocks(results, comparison)),
+        runs=environments.summary_table(sides),
+        environments=tuple(environments.blocks(sides)),
+        scope=scope,
+    )
+
+
+def _candidate_side(results: ResultSet, comparison: Comparison | None) -> tuple[ResultSet, str]:
+    """The results the tables show: a comparison's candidate side (its files), else everything.
+
+    Pooling both sides of a comparison into one table would mix the runs being compared.
+    """
+    if comparison is None or not comparison.candidate_environments:
+        return results, ""
+    files = set(comparison.candidate_environments)
+    chosen = results.select(results.frame["file"].isin(files))
+    if chosen.frame.empty:
+        return results, ""
+    return chosen, (
+        f"The tables below show the candidate side ({comparison.candidate_label}) only; "
+        "the verdict above compares it with the base."
     )
 
 
@@ -262,11 +273,11 @@ def _verdict_table(comparison: Comparison) -> Table:
                 *(Cell(str(row[c])) for c in context),
                 Cell(str(row["metric"])),
                 Cell(str(row["kind"])),
-                Cell(formatting.value(row["base"], unit), _num(row["base"])),
-                Cell(formatting.value(row["candidate"], unit), _num(row["candidate"])),
-                Cell(formatting.change(row["ratio"]), _num(row["ratio"])),
+                Cell(formatting.value(row["base"], unit), num(row["base"])),
+                Cell(formatting.value(row["candidate"], unit), num(row["candidate"])),
+                Cell(formatting.change(row["ratio"]), num(row["ratio"])),
                 Cell(formatting.interval(row["ci_low"], row["ci_high"])),
-                Cell(formatting.probability(row["q_value"]), _num(row["q_value"])),
+                Cell(formatting.probability(row["q_value"]), num(row["q_value"])),
                 Cell(
                     f"{row['base_n']}/{row['candidate_n']}", str(row["base_n"] + row["candidate_n"])
                 ),
@@ -276,27 +287,44 @@ def _verdict_table(comparison: Comparison) -> Table:
     return Table(headers, tuple(table_rows), numeric)
 
 
-def _num(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else repr(float(value))
-
-
 def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
-    failed = frame[frame["status"] != "ok"]
+    """A few lines: what was measured, where, and how many cases failed."""
+    # one case measured by several tools (pyperf times, mapbench metrics) counts once
+    cases = frame.drop_duplicates(["map", "workload", "size", "key_kind", "python", "commit"])
+    failed = cases[cases["status"] != "ok"]["status"].value_counts()
+    commits = frame[frame["commit"] != ""].drop_duplicates("commit")
+    if len(commits) == 1:
+        commit = formatting.short_commit(str(commits["commit"].iloc[0]))
+        date = commits["commit_date"].iloc[0]
+        commit += "" if pd.isna(date) else f" ({date:%Y-%m-%d})"
+    else:
+        commit = f"{len(commits):,}"
+    sizes = sorted(int(s) for s in frame["size"].dropna().unique())
     return (
-        ("result rows", f"{len(frame):,}"),
-        ("files", f"{frame['file'].nunique():,}"),
-        ("sources", ", ".join(sorted(frame["source"].unique())) or formatting.MISSING),
-        ("maps", ", ".join(sorted(m for m in frame["map"].unique() if m)) or formatting.MISSING),
+        ("maps", _listed(frame["map"])),
+        ("workloads", _listed(frame["workload"])),
+        ("sizes", ", ".join(f"{s:,}" for s in sizes) or formatting.MISSING),
+        ("key kinds", _listed(frame["key_kind"])),
         (
-            "Python versions",
-            ", ".join(sorted(p for p in frame["python"].unique() if p)) or formatting.MISSING,
+            "Python",
+            ", ".join(selection.pythons(frame[frame["python"] != ""])) or formatting.MISSING,
         ),
-        ("commits", f"{frame['commit'].replace('', pd.NA).nunique():,}"),
+        ("commit" if len(commits) == 1 else "commits", commit),
+        ("machine", _listed(frame["machine"])),
         (
-            "machines",
-            ", ".join(sorted(m for m in frame["machine"].unique() if m)) or formatting.MISSING,
+            "cases",
+            f"{len(cases):,} in {frame['file'].nunique():,} files "
+            f"({', '.join(sorted(frame['source'].unique()))}); "
+            + (", ".join(f"{n:,} {status}" for status, n in failed.items()) or "none failed"),
         ),
-        ("failed or skipped", f"{len(failed):,}"),
+    )
+
+
+def _listed(values: pd.Series[Any]) -> str:
+    """Distinct non-empty values in the order first seen."""
+    return (
+        ", ".join(str(v) for v in dict.fromkeys(values.tolist()) if _present(v))
+        or formatting.MISSING
     )
 
 
@@ -312,7 +340,7 @@ def _failure_table(frame: pd.DataFrame) -> Table | None:
             Cell(case_text(r)),
             Cell(str(r["python"])),
             Cell(formatting.short_commit(str(r["commit"]))),
-            Cell(str(r["error"])),
+            Cell(str(r["error"]), css="wrap error"),
         )
         for r in _records(failed.head(500))
     )
@@ -320,8 +348,13 @@ def _failure_table(frame: pd.DataFrame) -> Table | None:
 
 
 def _metric_tables(frame: pd.DataFrame) -> Iterable[Section]:
-    """Per metric: map x workload rows across Python versions, latest commit of each."""
-    ok = frame[(frame["status"] == "ok") & (frame["metric"] != "")]
+    """Every other metric: map x workload rows across Python versions, latest commit of each."""
+    ok = frame[
+        (frame["status"] == "ok")
+        & (frame["metric"] != "")
+        & ~frame["metric"].isin(_SHOWN_ELSEWHERE)
+        & ~frame["metric"].str.contains(_PROBE_HISTOGRAM)
+    ]
     if ok.empty:
         return
     ok = ok.sort_values("commit_date", kind="stable", na_position="first")
@@ -331,7 +364,7 @@ def _metric_tables(frame: pd.DataFrame) -> Iterable[Section]:
     for (source, metric, unit, kind), group in latest.groupby(
         ["source", "metric", "unit", "kind"], sort=True
     ):
-        pythons = sorted(group["python"].unique(), key=_version_key)
+        pythons = sorted(group["python"].unique(), key=selection.version_key)
         table = group.pivot_table(
             index=list(CASE_COLUMNS),
             columns="python",
@@ -345,10 +378,10 @@ def _metric_tables(frame: pd.DataFrame) -> Iterable[Section]:
             cells = [
                 Cell(str(case_map[c]) if _present(case_map[c]) else "") for c in CASE_COLUMNS[:4]
             ]
-            cells[2] = Cell(cells[2].text, _num(case_map["size"]) if cells[2].text else "")
+            cells[2] = Cell(cells[2].text, num(case_map["size"]) if cells[2].text else "")
             cells.append(Cell(str(case_map["params"])))
             cells += [
-                Cell(formatting.value(values.get(p, math.nan), str(unit)), _num(values.get(p)))
+                Cell(formatting.value(values.get(p, math.nan), str(unit)), num(values.get(p)))
                 for p in pythons
             ]
             rows.append(tuple(cells))
@@ -365,15 +398,9 @@ def _metric_tables(frame: pd.DataFrame) -> Iterable[Section]:
             *(f"Python {p}" for p in pythons),
         )
         numeric = (False, False, True, False, False, *(True for _ in pythons))
-        yield Section(label, _anchor("metric", label), note, Table(headers, tuple(rows), numeric))
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
-
-
-def _anchor(prefix: str, text: str) -> str:
-    return prefix + "-" + re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+        yield Section(
+            label, selection.anchor("metric", label), note, Table(headers, tuple(rows), numeric)
+        )
 
 
 def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
@@ -439,45 +466,13 @@ def _history_charts(
                 series=series,
                 x_labels=x_labels,
                 unit=unit,
-                anchor=_anchor("history", f"{keyed['metric']} {title} {keyed['source']}"),
+                anchor=selection.anchor("history", f"{keyed['metric']} {title} {keyed['source']}"),
             )
         )
     note = ""
     if len(spans) > len(chosen):
         note = f"{len(chosen)} of {len(spans)} histories shown: regressed first, then most moved."
     return tuple(built), note
-
-
-def _probe_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
-    """Measured probe-length histograms with the modelled uniform-hashing curve over them."""
-    mask = frame["metric"].str.contains(_PROBE_HISTOGRAM) & (frame["n_samples"] > 0)
-    # identical histograms (the same table on several Pythons) are drawn once
-    rows = frame[mask & (frame["status"] == "ok")].drop_duplicates(
-        ["metric", *CASE_COLUMNS, "samples"], keep="first"
-    )
-    loads = frame[frame["metric"] == "load_factor"].set_index(["file", *CASE_COLUMNS])["value"]
-    loads = loads[~loads.index.duplicated()]
-    for row in _records(rows.head(MAX_PROBE_CHARTS)):
-        counts = list(row["samples"])
-        load = loads.get((row["file"], *(row[c] for c in CASE_COLUMNS)))
-        miss = "miss" in str(row["metric"])
-        modelled = None
-        label = "no load factor recorded: no model"
-        if load is not None and 0 <= load < 1:
-            probabilities = (theory.miss_probabilities if miss else theory.hit_probabilities)(
-                float(load), len(counts) - 1
-            )
-            modelled = [p * sum(counts) for p in probabilities]
-            label = f"modelled: uniform hashing at load {load:.2f}"
-        yield charts.histogram_chart(
-            title=f"{'misses' if miss else 'hits'}: {case_text(row)}",
-            subtitle=f"Python {row['python']} · bars measured · dashed {label}",
-            counts=counts,
-            modelled=modelled,
-            model_label=label,
-            x_label="probes",
-            anchor=_anchor("probes", f"{row['metric']} {case_text(row)} {row['python']}"),
-        )
 
 
 def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
@@ -492,38 +487,12 @@ def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
         for (python, commit), part in group.groupby(["python", "commit"], sort=True):
             label = f"py{python}" + (f" {formatting.short_commit(str(commit))}" if several else "")
             rows.append((label, [x for s in part["samples"] for x in s]))
-        rows.sort(key=lambda r: _version_key(r[0][2:].split(" ")[0]))
+        rows.sort(key=lambda r: selection.version_key(r[0][2:].split(" ")[0]))
         keyed = dict(zip(["metric", *CASE_COLUMNS], key, strict=True))
         yield charts.box_chart(
             title=f"{keyed['metric']}: {case_text(keyed)}",
             subtitle="every collection · box: quartiles · whiskers: 5th to 95th percentile",
             rows=rows,
             unit=str(group["unit"].iloc[0]),
-            anchor=_anchor("gc", f"{keyed['metric']} {case_text(keyed)}"),
+            anchor=selection.anchor("gc", f"{keyed['metric']} {case_text(keyed)}"),
         )
-
-
-def _environment_blocks(
-    results: ResultSet, comparison: Comparison | None
-) -> Iterable[EnvironmentBlock]:
-    sides: Sequence[tuple[str, Mapping[str, Mapping[str, Any]]]]
-    if comparison is not None:
-        sides = [
-            (comparison.base_label, comparison.base_environments),
-            (comparison.candidate_label, comparison.candidate_environments),
-        ]
-    else:
-        sides = [("", results.environments)]
-    for label, envs in sides:
-        for path, env in sorted(envs.items()):
-            title = f"{label}: {path}" if label else path
-            items = tuple((str(k), _env_text(v)) for k, v in sorted(env.items()))
-            yield EnvironmentBlock(title, items)
-
-
-def _env_text(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or formatting.MISSING
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return formatting.MISSING if value is None or value == "" else str(value)

@@ -75,7 +75,7 @@ def test_report_structure_and_summary_first(tmp_path: Path) -> None:
     text = render_html(runs, tmp_path / "r.html", comparison).read_text(encoding="utf-8")
     assert text.index('id="verdict"') < text.index('id="overview"') < text.index('id="metrics"')
     assert "python 3.10.13 → 3.13.0" in text
-    assert "modelled: uniform hashing" in text  # the theory curve says what it is
+    assert "modelled, uniform hashing" in text  # the theory curve says what it is
     assert text.count("<svg") >= 3 and 'class="chart chart-histogram"' in text
     assert 'class="chart chart-box"' in text  # GC pauses
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # nothing fetched

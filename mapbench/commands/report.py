@@ -44,7 +44,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if comparison is None:
             raise UsageError("--markdown needs a comparison: give --base and --candidate")
         render_markdown(comparison, args.markdown)
-    path = render_html(results, args.output, comparison, title=args.title)
+    statistic = thresholds_from(args).statistic
+    path = render_html(results, args.output, comparison, title=args.title, statistic=statistic)
     print(f"wrote {path} ({len(results.frame):,} result rows)")
     return 0
 

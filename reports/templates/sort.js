@@ -19,14 +19,18 @@
       var order = x < y ? -1 : x > y ? 1 : 0;
       return ascending ? order : -order;
     });
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+    Array.prototype.forEach.call(leafHeaders(table), function (th) {
       th.removeAttribute("aria-sort");
     });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     rows.forEach(function (row) { body.appendChild(row); });
   }
+  // The last header row has one cell per column (a row above it may group columns).
+  function leafHeaders(table) {
+    return table.tHead.rows[table.tHead.rows.length - 1].cells;
+  }
   document.querySelectorAll("table.sortable").forEach(function (table) {
-    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+    Array.prototype.forEach.call(leafHeaders(table), function (th) {
       th.addEventListener("click", function () { sortBy(table, th); });
     });
   });

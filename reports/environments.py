@@ -1,0 +1,105 @@
+"""Each run's environment: a one-row-per-run summary table, and every recorded field per file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from mapbench.reports import formatting
+from mapbench.reports.cells import Cell, Table
+
+from mapbench.compare import Comparison
+from mapbench.results import ResultSet
+
+Environments = Mapping[str, Mapping[str, Any]]
+# (header, environment key) of the summary: what a timing or GC figure depends on.
+_SUMMARY = (
+    ("implementation", "implementation"),
+    ("GC threshold", "gc_threshold"),
+    ("GC enabled", "gc_enabled"),
+    ("hash seed", "hash_seed"),
+    ("machine", "machine"),
+    ("CPUs", "cpu_count"),
+    ("platform", "platform"),
+    ("commit", "commit"),
+    ("commit date", "commit_date"),
+)
+
+
+@dataclass(frozen=True)
+class EnvironmentBlock:
+    title: str
+    items: tuple[tuple[str, str], ...]
+
+
+def sides(results: ResultSet, comparison: Comparison | None) -> list[tuple[str, Environments]]:
+    """(label, environments) of each side of a comparison, or ("", all of them)."""
+    if comparison is None:
+        return [("", results.environments)]
+    return [
+        (comparison.base_label, comparison.base_environments),
+        (comparison.candidate_label, comparison.candidate_environments),
+    ]
+
+
+def summary_table(labelled: Sequence[tuple[str, Environments]]) -> Table | None:
+    """Fields as rows, one column per distinct environment (a run's files share one)."""
+    runs: dict[tuple[str, str], list[str]] = {}
+    envs: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for label, environments in labelled:
+        for path, env in sorted(environments.items()):
+            key = (label, repr(sorted((k, repr(v)) for k, v in env.items())))
+            runs.setdefault(key, []).append(PurePath(path).name)
+            envs[key] = env
+    if not runs:
+        return None
+    headers = [""]
+    for label, _ in runs:
+        python = envs[(label, _)].get("python") or "?"
+        headers.append(f"{label}: Python {python}" if label else f"Python {python}")
+    rows = [
+        (Cell(header), *(Cell(_summary_text(name, envs[k].get(name))) for k in runs))
+        for header, name in _SUMMARY
+    ]
+    rows.append((Cell("files"), *(Cell(", ".join(files), css="wrap") for files in runs.values())))
+    return Table(tuple(headers), tuple(rows), tuple(False for _ in headers))
+
+
+def _summary_text(name: str, value: Any) -> str:
+    if name == "commit" and value:
+        return formatting.short_commit(str(value))
+    return env_text(value)
+
+
+def blocks(labelled: Sequence[tuple[str, Environments]]) -> Iterable[EnvironmentBlock]:
+    """Every recorded field, per file."""
+    for label, environments in labelled:
+        for path, env in sorted(environments.items()):
+            title = f"{label}: {path}" if label else path
+            items = tuple((str(k), env_text(v)) for k, v in sorted(env.items()))
+            yield EnvironmentBlock(title, items)
+
+
+def gc_thresholds(environments: Environments) -> str:
+    """`GC threshold (700, 10, 10) on Python 3.11.7`, per Python, for the GC table's note."""
+    found: dict[str, set[str]] = {}
+    for env in environments.values():
+        if env.get("gc_threshold"):
+            found.setdefault(str(env.get("python") or "?"), set()).add(
+                env_text(env["gc_threshold"])
+            )
+    every = {t for ts in found.values() for t in ts}
+    if len(found) > 1 and len(every) == 1:
+        return f"GC threshold ({every.pop()}) on every Python"
+    parts = [f"({'; '.join(sorted(t))}) on Python {p}" for p, t in sorted(found.items())]
+    return f"GC threshold {', '.join(parts)}" if parts else ""
+
+
+def env_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or formatting.MISSING
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return formatting.MISSING if value is None or value == "" else str(value)

@@ -1,0 +1,209 @@
+"""Probe-length histograms: one figure per map (hits and misses side by side), the rest tucked away.
+
+The featured case of a map is the one that says most: a lookup-hit table (else insert, ...) at
+the largest size. Identical histograms (the same table after insert, lookup-hit and lookup-miss,
+or on several Pythons) are drawn once with every case they stand for. Tables with no entries
+(after delete) have no hit distribution and a meaningless model, so they are not drawn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pandas as pd
+from mapbench.reports import charts, selection, theory
+
+CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
+MAX_MORE = 48  # figures behind "more cases"
+CHART_HEIGHT = 190  # shorter than other charts: a map's pair of histograms fits one row
+# The workload whose table shows a map best: lookups run on the full table and change nothing.
+WORKLOAD_PREFERENCE = ("lookup-hit", "lookup_hit", "insert", "lookup-miss", "lookup_miss")
+_HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
+
+
+@dataclass(frozen=True)
+class ProbeFigure:
+    title: str
+    subtitle: str
+    stats: str
+    hit: charts.Chart | None
+    miss: charts.Chart | None
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ProbeView:
+    featured: tuple[ProbeFigure, ...] = ()
+    more: tuple[ProbeFigure, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One measured table: its case, where it was measured, and both histograms."""
+
+    case: dict[str, Any]
+    python: str
+    load: float | None
+    unit: str
+    hit: tuple[float, ...]
+    miss: tuple[float, ...]
+
+
+def probe_view(frame: pd.DataFrame) -> ProbeView:
+    """Featured figures (one per map) and the other distinct tables."""
+    tables = _tables(frame)
+    empty = [t for t in tables if not _has_entries(t)]
+    distinct = _distinct([t for t in tables if _has_entries(t)])
+    if not distinct:
+        return ProbeView()
+    maps = selection.first_seen(pd.Series([g[0].case["map"] for g in distinct]))
+    workloads = selection.first_seen(pd.Series([t.case["workload"] for t in tables]))
+    featured: dict[str, list[_Table]] = {}
+    for group in sorted(distinct, key=lambda g: _interest(g, workloads)):
+        featured.setdefault(str(group[0].case["map"]), group)
+    chosen = sorted(featured.values(), key=lambda g: maps[g[0].case["map"]])
+    rest = [g for g in distinct if all(g is not c for c in chosen)]
+    rest.sort(key=lambda g: (maps[g[0].case["map"]], _interest(g, workloads)))
+    with_params = len({(g[0].case["map"], g[0].case["params"]) for g in distinct}) > len(maps)
+    notes = []
+    if empty:
+        notes.append(f"{len(empty)} tables with no entries (e.g. after delete) are not drawn.")
+    if len(rest) > MAX_MORE:
+        notes.append(f"{MAX_MORE} of {len(rest)} other tables shown.")
+    return ProbeView(
+        featured=tuple(_figure(g, with_params) for g in chosen),
+        more=tuple(_figure(g, with_params) for g in rest[:MAX_MORE]),
+        note=" ".join(notes),
+    )
+
+
+def _tables(frame: pd.DataFrame) -> list[_Table]:
+    """Every (file, case) with a probe histogram, hit and miss paired, with its load factor."""
+    ok = frame[frame["status"] == "ok"]
+    rows = ok[ok["metric"].str.contains(_HISTOGRAM) & (ok["n_samples"] > 0)]
+    if rows.empty:
+        return []
+    keys = ["file", *CASE_COLUMNS]
+    loads = ok[ok["metric"] == "load_factor"].drop_duplicates(keys).set_index(keys)["value"]
+    out = []
+    for key, group in rows.groupby(keys, dropna=False, sort=False):
+        case = dict(zip(keys, cast(tuple[Any, ...], key), strict=True))
+        hit = group[group["metric"].str.contains("hit")]
+        miss = group[group["metric"].str.contains("miss")]
+        load = loads.get(key)
+        out.append(
+            _Table(
+                case={c: case[c] for c in CASE_COLUMNS},
+                python=str(group["python"].iloc[0]),
+                load=None if load is None or pd.isna(load) else float(load),
+                unit=str(group["unit"].iloc[0]),
+                hit=tuple(hit["samples"].iloc[0]) if len(hit) else (),
+                miss=tuple(miss["samples"].iloc[0]) if len(miss) else (),
+            )
+        )
+    return out
+
+
+def _has_entries(t: _Table) -> bool:
+    return sum(t.hit) > 0 and (t.load is None or t.load > 0)
+
+
+def _distinct(tables: Sequence[_Table]) -> list[list[_Table]]:
+    """Tables of one map with identical histograms, grouped (first seen first)."""
+    groups: dict[tuple[Any, ...], list[_Table]] = {}
+    for t in tables:
+        same = (t.case["map"], t.case["params"], t.unit, t.load, t.hit, t.miss)
+        groups.setdefault(same, []).append(t)
+    return list(groups.values())
+
+
+def _interest(group: Sequence[_Table], workloads: dict[Any, int]) -> tuple[Any, ...]:
+    """Sort key, most telling first: largest size, then the preferred workload."""
+    size = max((-1 if pd.isna(t.case["size"]) else int(t.case["size"])) for t in group)
+    preference = min(_preference(str(t.case["workload"]), workloads) for t in group)
+    return (-size, preference)
+
+
+def _preference(workload: str, workloads: dict[Any, int]) -> tuple[int, int]:
+    if workload in WORKLOAD_PREFERENCE:
+        return (0, WORKLOAD_PREFERENCE.index(workload))
+    return (1, workloads.get(workload, 0))
+
+
+def _figure(group: Sequence[_Table], with_params: bool) -> ProbeFigure:
+    first = group[0]
+    pythons = sorted({t.python for t in group}, key=selection.version_key)
+    modelled = first.load is not None and 0 < first.load < 1 and theory.models(first.unit)
+    if first.load is not None and modelled:
+        model = f"modelled, uniform hashing at load {first.load:.2f}"
+    elif first.load is None:
+        model = "no model: no load factor recorded"
+    else:
+        model = f"no model: probes count {first.unit}, the uniform-hashing model counts slots"
+    title = str(first.case["map"])
+    if with_params and first.case["params"]:
+        title += f" ({first.case['params']})"
+    cases = _cases_text(group)
+    return ProbeFigure(
+        title=title,
+        subtitle=f"{cases} · Python {', '.join(pythons)}",
+        stats=_stats(first, modelled) + ("" if modelled else f" · {model}"),
+        hit=_chart("hits", first.hit, first.load if modelled else None, model, miss=False),
+        miss=_chart("misses", first.miss, first.load if modelled else None, model, miss=True),
+        anchor=selection.anchor("probes", f"{title} {cases}"),
+    )
+
+
+def _cases_text(group: Sequence[_Table]) -> str:
+    """`after insert, lookup-hit (identical) · size 1,000 · random-int keys`, per size and key."""
+    by_where: dict[tuple[str, str], list[str]] = {}
+    for t in group:
+        size = "" if pd.isna(t.case["size"]) else f"size {int(t.case['size']):,}"
+        kind = f"{t.case['key_kind']} keys" if t.case["key_kind"] else ""
+        workloads = by_where.setdefault((size, kind), [])
+        if t.case["workload"] not in workloads:
+            workloads.append(str(t.case["workload"]))
+    parts = []
+    for (size, kind), workloads in by_where.items():
+        after = "after " + ", ".join(workloads) + (" (identical)" if len(workloads) > 1 else "")
+        parts.append(" · ".join(p for p in (after, size, kind) if p))
+    return "; ".join(parts)
+
+
+def _stats(t: _Table, modelled: bool) -> str:
+    parts = [f"load {t.load:.3f}" if t.load is not None else "load not recorded"]
+    for name, counts, model in (
+        ("hit", t.hit, theory.hit_mean),
+        ("miss", t.miss, theory.miss_mean),
+    ):
+        if sum(counts):
+            mean = sum(k * c for k, c in enumerate(counts)) / sum(counts)
+            text = f"{name} mean {mean:.3g} {t.unit}"
+            if modelled and t.load is not None:
+                text += f" (modelled {model(t.load):.3g})"
+            parts.append(text)
+    return " · ".join(parts)
+
+
+def _chart(
+    title: str, counts: Sequence[float], load: float | None, label: str, miss: bool
+) -> charts.Chart | None:
+    if not sum(counts):
+        return None
+    modelled = None
+    if load is not None:
+        probabilities = theory.miss_probabilities if miss else theory.hit_probabilities
+        modelled = [p * sum(counts) for p in probabilities(load, len(counts) - 1)]
+    return charts.histogram_chart(
+        title=title,
+        subtitle=f"{sum(counts):,.0f} {'home positions' if miss else 'stored keys'}, measured",
+        counts=counts,
+        modelled=modelled,
+        model_label=label,
+        x_label="probes",
+        height=CHART_HEIGHT,
+    )
