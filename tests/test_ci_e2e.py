@@ -1,7 +1,8 @@
-"""End to end: `mapbench ci` on a real git repository flags a slowed map and passes a no-op commit."""
+"""End to end: `mapbench ci` on a real git repository flags a slowed map, passes a no-op commit."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ CI_ARGS = [
     *("--key-kind", "random-int", "--size", "2000"),
     *("--rounds", "10", "--reps", "5", "--threshold", "0.25"),
 ]
-SLOW_LOOKUP = "        for _ in range(40):  # injected by the test: about 2x slower lookups\n            pass\n"
+# Injected into ShardedMap.__getitem__: about 2x slower lookups.
+SLOW_LOOKUP = "        for _ in range(40):\n            pass\n"
 
 pytestmark = pytest.mark.slow
 
@@ -87,16 +89,21 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
     return {"repo": repo, "work": root / "work", "out": root}
 
 
-def _ci(repo: dict[str, Path | str], base: str, head: str, out: str) -> tuple[int, str, Path]:
-    output = Path(repo["out"]) / out
-    done = subprocess.run(
-        [sys.executable, "-m", "mapbench", "ci", base, head, *CI_ARGS]
-        + ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"]), "-o", str(output)],
+def _run_ci(repo: dict[str, Path | str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`mapbench ci ARGS` on the test repository, run the way a user (or the workflow) runs it."""
+    where = ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"])]
+    return subprocess.run(
+        [sys.executable, "-m", "mapbench", "ci", *args, *where],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         cwd=Path(repo["out"]),
     )
+
+
+def _ci(repo: dict[str, Path | str], base: str, head: str, out: str) -> tuple[int, str, Path]:
+    output = Path(repo["out"]) / out
+    done = _run_ci(repo, base, head, *CI_ARGS, "-o", str(output))
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, done.stdout, output
 
@@ -125,12 +132,26 @@ def test_a_commit_that_changes_nothing_passes(repo: dict[str, Path | str]) -> No
 
 
 def test_a_bad_revision_is_one_line_and_status_2(repo: dict[str, Path | str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mapbench", "ci", "no-such-branch", "HEAD"]
-        + ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"])],
-        capture_output=True,
-        text=True,
-        cwd=Path(repo["out"]),
-    )
+    done = _run_ci(repo, "no-such-branch", "HEAD")
     assert done.returncode == 2
     assert "no-such-branch" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.tools
+def test_asv_runs_both_commits_and_its_site_is_published(repo: dict[str, Path | str]) -> None:
+    """`--asv`: asv's CI subset (one map keeps it short) for both commits, its site in site/asv."""
+    output = Path(repo["out"]) / "asv"
+    done = _run_ci(
+        repo,
+        *("HEAD~1", "HEAD", "--asv", "--asv-bench", r"^ci\..*\('dict'", "-o", str(output)),
+        *("--map", "dict", "--workload", "lookup-hit", "--key-kind", "random-int"),
+        *("--size", "1000", "--rounds", "4", "--reps", "2"),
+    )
+    assert done.returncode in (0, 1), done.stderr
+    site = output / "site" / "asv"
+    assert (site / "index.html").is_file()
+    graphs = {p.stem for p in (site / "graphs").rglob("*.json")}
+    assert "ci.TimeWorkloads.time_run" in graphs, sorted(graphs)
+    commits = {_git(Path(repo["repo"]), "rev-parse", rev) for rev in ("HEAD~1", "HEAD")}
+    results = list((Path(repo["repo"]) / ".asv" / "results").rglob("*.json"))
+    assert commits <= {json.loads(p.read_text()).get("commit_hash") for p in results}
