@@ -45,13 +45,13 @@ def params_needed(frame: pd.DataFrame) -> bool:
 
 
 def constant_note(frame: pd.DataFrame) -> str:
-    """`size 1,000 · random-int keys` for what is the same in every row."""
+    """`Every row: size 1,000, random-int keys` for what is the same in every row."""
     parts = []
     if frame["size"].nunique(dropna=False) == 1 and not pd.isna(frame["size"].iloc[0]):
         parts.append(f"size {int(frame['size'].iloc[0]):,}")
     if frame["key_kind"].nunique() == 1 and frame["key_kind"].iloc[0]:
         parts.append(f"{frame['key_kind'].iloc[0]} keys")
-    return " · ".join(parts)
+    return f"Every row: {', '.join(parts)}" if parts else ""
 
 
 def group_starts(lead: int, names: Sequence[str], per_python: int) -> tuple[str, ...]:
@@ -69,8 +69,8 @@ def python_groups(lead: int, names: Sequence[str], per_python: int) -> tuple[tup
 
 
 def sentences(parts: Iterable[str]) -> str:
-    """Non-empty parts as one note, each ending with a full stop."""
-    return " ".join(p if p.endswith(".") else p + "." for p in parts if p)
+    """Non-empty parts as one note, each a sentence: capital first, full stop last."""
+    return " ".join(p[0].upper() + p[1:] + ("" if p.endswith(".") else ".") for p in parts if p)
 
 
 def anchor(prefix: str, text: str) -> str:

@@ -67,7 +67,7 @@ def test_theme_rows_with_identical_numbers_are_merged() -> None:
     assert memory.anchor == "memory"
     workloads = [r[1].text for r in memory.table.rows]
     assert workloads == ["insert, lookup-hit", "delete"]
-    assert "size 1,000 · random-int keys." in memory.note  # constant columns go to the note
+    assert "Every row: size 1,000, random-int keys." in memory.note  # constants: in the note
 
 
 def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
