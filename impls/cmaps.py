@@ -13,9 +13,9 @@ import ctypes
 import functools
 import importlib.machinery
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from mapbench.protocol import (
     INT64_MAX,
@@ -226,7 +226,7 @@ class CMap(MutableMapping[Any, Any]):
             ktag, knum, kdata = self._key(key)
         except (TypeError, OverflowError):
             return False  # a key this map cannot store is never in it
-        return self._lib.cm_get(h, ktag, knum, kdata, self._outp, None, 0) != 0
+        return bool(self._lib.cm_get(h, ktag, knum, kdata, self._outp, None, 0))
 
     def __delitem__(self, key: Any) -> None:
         h = self._handle()
@@ -252,7 +252,7 @@ class CMap(MutableMapping[Any, Any]):
             raise RuntimeError("the C table changed size while its keys were read")
         kinds = tags.raw[:count]
         if kinds.count(_INT) == count:
-            return nums[:count]
+            return cast("list[Any]", nums[:count])
         raw, keys, offset = blob.raw, [], 0
         for tag, num in zip(kinds, nums[:count], strict=True):
             if tag == _INT:
@@ -361,7 +361,7 @@ _DESCRIPTIONS = {
     "gobucket": "C Go-style 8-slot buckets, overflow chains, incremental evacuation",
     "swiss": "C Swiss-table layout: 7-bit control bytes, 16-slot groups, SIMD matching",
 }
-_FACTORIES = {
+_FACTORIES: dict[str, Callable[..., CMap]] = {
     "linear": functools.partial(_open_addressing, "linear"),
     "quadratic": functools.partial(_open_addressing, "quadratic"),
     "double": functools.partial(_open_addressing, "double"),
