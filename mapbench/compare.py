@@ -322,7 +322,10 @@ def _asv_intervals(bounds: np.ndarray, i: int, result: dict[str, np.ndarray]) ->
 
 
 def _ratio(candidate: float, base: float) -> float:
-    return candidate / base if base else math.nan
+    """candidate / base, where 0 -> 0 is no change and 0 -> x an unbounded change."""
+    if base:
+        return candidate / base
+    return 1.0 if candidate == base else math.copysign(math.inf, candidate)
 
 
 def _verdict(row: Any, t: Thresholds) -> str:

@@ -124,6 +124,15 @@ def test_deterministic_metrics_compared_exactly() -> None:
     assert math.isnan(rows.loc["worse", "p_value"])
 
 
+def test_deterministic_zero_counts() -> None:
+    base = side("a", {"zero": (0.0,), "appears": (0.0,)}, kind="deterministic")
+    cand = side("b", {"zero": (0.0,), "appears": (3.0,)}, kind="deterministic")
+    rows = compare(base, cand).rows.set_index("map")
+    assert rows.loc["zero", "verdict"] == "no change"
+    assert rows.loc["appears", "verdict"] == "regression"
+    assert rows.loc["appears", "ratio"] == math.inf
+
+
 def test_exit_status_and_axis() -> None:
     result = compare(side("a", {"m": noise(1, 50)}), side("b", {"m": noise(2, 50, 1.2)}))
     assert result.exit_status == 1 and "commit" in result.axis
