@@ -55,7 +55,8 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
 
 
 def _name_columns(name: str) -> dict[str, Any]:
-    parts = name.split("/")
+    # From the right: a map label may be a file path with slashes of its own.
+    parts = name.rsplit("/", 3)
     if len(parts) == 4 and parts[3].isdigit():
         map_name, workload, key_kind, size = parts
         return {

@@ -135,3 +135,15 @@ def test_frame_dtypes() -> None:
     assert isinstance(frame["commit_date"].dtype, pd.DatetimeTZDtype)
     assert str(frame["size"].dtype) == "Int64"
     assert frame["value"].dtype == "float64" and frame["n_samples"].dtype == "int64"
+
+
+def test_pyperf_names_with_a_path_label_split_from_the_right() -> None:
+    from mapbench._pyperf_results import _name_columns
+
+    columns = _name_columns("/home/u/maps/lru.py:LRU/lookup-hit/short-str/1000")
+    assert columns["map"] == "/home/u/maps/lru.py:LRU"
+    assert (columns["workload"], columns["key_kind"], columns["size"]) == (
+        "lookup-hit",
+        "short-str",
+        1000,
+    )
