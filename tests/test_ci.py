@@ -10,7 +10,7 @@ import pytest
 
 from mapbench.ci import instructions
 from mapbench.ci.build import BuildError, resolve
-from mapbench.ci.interleave import CaseSpec, Runner, Side, schedule
+from mapbench.ci.interleave import CaseSpec, Runner, Side, SideRuns, schedule
 from mapbench.ci.results_io import time_measurement
 from mapbench.ci.slowmap import WORK, SlowMap
 
@@ -88,7 +88,21 @@ def test_instruction_counts_repeat_exactly_and_see_two_percent_more_work() -> No
     head = Side("head", sys.executable, specs={"slowmap": "mapbench.ci.slowmap:SlowMap,extra=2"})
     with Runner([case], timeout=600) as runner:
         low = [instructions.instructions(runner, base, 1) for _ in range(2)]
-        per_op_base = (instructions.instructions(runner, base, 3) - low[0]) / (2 * 300)
-        per_op_head = instructions.per_operation(runner, head, 300)
+        many, ops = instructions.instructions(runner, base, 3)
+        per_op_base = (many - low[0][0]) / (2 * ops)
+        per_op_head = instructions.per_operation(runner, head)
     assert low[0] == low[1]
+    assert ops == 300
     assert 1.005 < per_op_head / per_op_base < 1.03
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not instructions.available(), reason="needs valgrind")
+def test_instruction_counts_join_the_exact_metrics() -> None:
+    case = CaseSpec("slowmap", "lookup-hit", 200, "random-int")
+    runs = SideRuns(Side("base", sys.executable, specs={"slowmap": "mapbench.ci.slowmap:SlowMap"}))
+    instructions.add_to(runs, [case], timeout=600)
+    [metric] = runs.metrics[case.label]
+    assert metric["name"] == "instructions" and metric["kind"] == "deterministic"
+    assert metric["unit"] == "instructions/op"
+    assert 1_000 < metric["value"] < 1_000_000, "a lookup through a Python map and a 100-step loop"

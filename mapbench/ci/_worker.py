@@ -94,6 +94,7 @@ def _one(job: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         case = workload.prepare(spec.create, int(item["size"]), item["key_kind"], job["seed"])
     except Exception as exc:  # a map or workload this commit lacks: reported, others go on
         return {**result, "status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    result["ops"] = case.ops
     modes: dict[str, Callable[[], None]] = {
         "time": lambda: result.update(times=_timed_runs(case, job["reps"])),
         "deterministic": lambda: result.update(metrics=_deterministic(case)),

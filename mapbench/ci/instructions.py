@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 
-from mapbench.ci.interleave import Runner, Side, worker_env
+from mapbench.ci.interleave import CaseSpec, Runner, Side, SideRuns, worker_env
 from mapbench.errors import MapbenchError
+from mapbench.measurement import Measurement
 
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
 VALGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
@@ -23,13 +25,16 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def instructions(runner: Runner, side: Side, reps: int) -> int:
-    """Instructions executed by one worker process running every case `reps` times.
+def instructions(runner: Runner, side: Side, reps: int) -> tuple[int, int]:
+    """Instructions executed by one worker process running its case `reps` times, and the
+    number of operations one run of the case performs.
 
     A plain run goes first so that every module's bytecode is cached: compiling a module costs
     millions of instructions, and whether it happens would depend on what ran before.
     """
-    runner.run(side, "instructions", 1)
+    plain = runner.run(side, "instructions", 1)["results"][0]
+    if plain["status"] != "ok":
+        raise MapbenchError(f"{side.name}: {plain['error']}")
     cmd, _ = runner.command(side, "instructions", reps)
     done = subprocess.run(
         [*VALGRIND, *cmd],
@@ -43,12 +48,29 @@ def instructions(runner: Runner, side: Side, reps: int) -> int:
     if done.returncode != 0 or not found:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise MapbenchError(f"callgrind run of {side.name} failed: {tail}")
-    return int(found[-1])
+    return int(found[-1]), int(plain["ops"])
 
 
-def per_operation(runner: Runner, side: Side, ops: int, low: int = 1, high: int = 3) -> float:
+def per_operation(runner: Runner, side: Side, low: int = 1, high: int = 3) -> float:
     """Instructions per operation of the runner's (single) case: start-up subtracted."""
     if len(runner.cases) != 1:
         raise MapbenchError("instruction counts are per case: give the runner exactly one case")
-    difference = instructions(runner, side, high) - instructions(runner, side, low)
-    return difference / ((high - low) * ops)
+    many, ops = instructions(runner, side, high)
+    few, _ = instructions(runner, side, low)
+    return (many - few) / ((high - low) * ops)
+
+
+def add_to(runs: SideRuns, cases: Sequence[CaseSpec], timeout: float) -> None:
+    """Add each case's instructions per operation to `runs.metrics` (deterministic, exact)."""
+    note = "callgrind; start-up cancelled by subtracting a run with fewer repetitions"
+    for case in cases:
+        if case.label in runs.errors:
+            continue
+        with Runner([case], timeout=timeout) as runner:
+            try:
+                value = per_operation(runner, runs.side)
+            except (MapbenchError, subprocess.SubprocessError) as exc:
+                runs.errors[case.label] = f"instruction count: {exc}"
+                continue
+        m = Measurement("instructions", value, "instructions/op", "deterministic", note=note)
+        runs.metrics.setdefault(case.label, []).append(m.to_json())

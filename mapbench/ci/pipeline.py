@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapbench.ci import asv_site
+from mapbench.ci import asv_site, instructions
 from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import CaseSpec, Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
@@ -41,6 +41,7 @@ class CiOptions:
     timeout: float = 600.0
     asv: bool = False
     asv_bench: str = asv_site.DEFAULT_BENCH
+    instructions: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
         base, head = run_interleaved(
             runner, sides, rounds=options.rounds, reps=options.reps, progress=progress
         )
+    if options.instructions:
+        if not instructions.available():
+            raise MapbenchError("--instructions needs valgrind on PATH (apt-get install valgrind)")
+        for runs in (base, head):
+            progress(f"instruction counts under callgrind: {runs.side.name}")
+            instructions.add_to(runs, options.cases, options.timeout)
     out = options.output
     out.mkdir(parents=True, exist_ok=True)
     method = {"ci": {"rounds": options.rounds, "reps": options.reps, "interleaved": True}}

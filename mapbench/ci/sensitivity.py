@@ -101,18 +101,16 @@ def measure(args: argparse.Namespace) -> list[Row]:
                     counts[False],
                     _median(ratios[True]),
                     _median(ratios[False]),
-                    _instruction_ratio(runner, extra, args.size) if args.instructions else None,
+                    _instruction_ratio(runner, extra) if args.instructions else None,
                     seconds,
                 )
             )
     return rows
 
 
-def _instruction_ratio(runner: Runner, extra: float, ops: int) -> float:
+def _instruction_ratio(runner: Runner, extra: float) -> float:
     base, head = _sides(extra)
-    return instructions.per_operation(runner, head, ops) / instructions.per_operation(
-        runner, base, ops
-    )
+    return instructions.per_operation(runner, head) / instructions.per_operation(runner, base)
 
 
 def _median(values: Sequence[float]) -> float:

@@ -61,6 +61,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
     add("--statistic", default="p10", help="min, p10, p25 or median of each side (p10)")
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
+    add(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per operation under valgrind's callgrind: exact, so any "
+        "change in CPU work is seen (about 30 s per case and side)",
+    )
     add("--asv", action="store_true", help="also run asv for both commits and publish its site")
     add(
         "--asv-bench",
@@ -100,6 +106,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         asv=args.asv,
         asv_bench=args.asv_bench,
+        instructions=args.instructions,
     )
     outcome = run_ci(options, progress_to_stderr)
     print(outcome.summary.read_text(encoding="utf-8"))
