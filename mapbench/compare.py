@@ -53,6 +53,10 @@ CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
 STATISTICS = {"min": 0.0, "p10": 10.0, "p25": 25.0, "median": 50.0}
 # Units where a bigger number is better; everything else (time, bytes, probes) is lower-better.
 _HIGHER_IS_BETTER = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
+# Instruction counts repeat exactly within one build, but two builds (two venvs) differ by a few
+# hundredths of a percent: CPython's method cache and id-based hashes depend on addresses, and
+# those on what was allocated before (paths of different lengths, ...).
+INSTRUCTION_UNIT = "instructions/op"
 # Metrics where a bigger number is better whatever their unit (a fuller table uses less memory).
 _HIGHER_IS_BETTER_METRICS = frozenset({"load_factor"})
 
@@ -69,6 +73,7 @@ class Thresholds:
     resamples: int = 1000  # bootstrap resamples (percentile intervals need about 1000)
     seed: int = 0  # the bootstrap's random seed: the same inputs give the same report
     deterministic_tolerance: float = 0.0  # relative change of an exact metric still "no change"
+    instruction_tolerance: float = 0.002  # the same for instruction counts (see below)
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:
@@ -76,7 +81,8 @@ class Thresholds:
             raise MapbenchError(f"unknown statistic {self.statistic!r} (known: {known})")
         if not 0 < self.alpha < 1 or not 0 < self.confidence < 1:
             raise MapbenchError("alpha and confidence must lie strictly between 0 and 1")
-        if self.min_effect < 0 or self.deterministic_tolerance < 0 or self.min_samples < 2:
+        tolerances = (self.min_effect, self.deterministic_tolerance, self.instruction_tolerance)
+        if min(tolerances) < 0 or self.min_samples < 2:
             raise MapbenchError("effect sizes must be >= 0 and min_samples >= 2")
 
 
@@ -338,7 +344,9 @@ def _verdict(row: Any, t: Thresholds) -> str:
     else:
         ci_low, ci_high = row.ci_low, row.ci_high
     if row.kind != "noisy":
-        band = 1 + t.deterministic_tolerance
+        band = 1 + (
+            t.instruction_tolerance if row.unit == INSTRUCTION_UNIT else t.deterministic_tolerance
+        )
         return "no change" if 1 / band <= ratio <= band else _direction(ratio)
     band = 1 + t.min_effect
     if 1 / band <= ratio <= band:

@@ -166,3 +166,18 @@ def test_sides_with_nothing_in_common_are_refused() -> None:
 def test_bad_thresholds() -> None:
     with pytest.raises(MapbenchError, match="statistic"):
         Thresholds(statistic="mean")
+
+
+def test_instruction_counts_have_their_own_tolerance() -> None:
+    def one(value: float) -> ResultSet:
+        frame = side("a", {"m": (value,)}, kind="deterministic").frame.assign(
+            unit="instructions/op", metric="instructions"
+        )
+        return ResultSet(frame)
+
+    jitter = compare(one(529.015), one(528.7625)).rows.iloc[0]
+    assert jitter["verdict"] == "no change"
+    real = compare(one(529.0), one(529.0 * 1.01)).rows.iloc[0]
+    assert real["verdict"] == "regression"
+    strict = compare(one(529.015), one(528.7625), Thresholds(instruction_tolerance=0)).rows
+    assert strict.iloc[0]["verdict"] == "improvement"

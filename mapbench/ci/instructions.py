@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import Sequence
 
 from mapbench.ci.interleave import CaseSpec, Runner, Side, SideRuns, worker_env
+from mapbench.compare import INSTRUCTION_UNIT
 from mapbench.errors import MapbenchError
 from mapbench.measurement import Measurement
 
@@ -72,5 +73,5 @@ def add_to(runs: SideRuns, cases: Sequence[CaseSpec], timeout: float) -> None:
             except (MapbenchError, subprocess.SubprocessError) as exc:
                 runs.errors[case.label] = f"instruction count: {exc}"
                 continue
-        m = Measurement("instructions", value, "instructions/op", "deterministic", note=note)
+        m = Measurement("instructions", value, INSTRUCTION_UNIT, "deterministic", note=note)
         runs.metrics.setdefault(case.label, []).append(m.to_json())

@@ -58,6 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="relative change of an exact metric (probe lengths, allocations) still accepted (0)",
     )
+    add(
+        "--instruction-tolerance",
+        type=float,
+        default=0.002,
+        help="relative change of instructions/op still accepted: two builds differ by ~0.05%% "
+        "(0.002)",
+    )
     add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
     add("--statistic", default="p10", help="min, p10, p25 or median of each side (p10)")
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
@@ -92,6 +99,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         statistic=args.statistic,
         deterministic_tolerance=args.exact_tolerance,
+        instruction_tolerance=args.instruction_tolerance,
     )
     options = CiOptions(
         repo=args.repo.resolve(),
