@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mapbench._subprocess import check_call
 from mapbench.errors import MapbenchError
 
 # Written last into a finished venv: a venv without it (an interrupted build) is rebuilt.
@@ -71,7 +72,7 @@ def build(repo: Path, commit: str, work_dir: Path, *, log: bool = True) -> Build
         source = Path(tmp) / "src"
         _export(repo, commit, source)
         wheels = Path(tmp) / "wheels"
-        _run(
+        check_call(
             [
                 sys.executable,
                 "-m",
@@ -84,11 +85,14 @@ def build(repo: Path, commit: str, work_dir: Path, *, log: bool = True) -> Build
                 str(source),
             ],
             f"build a wheel of {commit[:12]}",
+            BuildError,
         )
-        _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "create a venv")
+        check_call(
+            [sys.executable, "-m", "venv", "--without-pip", str(venv)], "create a venv", BuildError
+        )
         _inherit_dependencies(python)
         wheel = next(wheels.glob("*.whl"))
-        _run(
+        check_call(
             [
                 sys.executable,
                 "-m",
@@ -102,6 +106,7 @@ def build(repo: Path, commit: str, work_dir: Path, *, log: bool = True) -> Build
                 str(wheel),
             ],
             f"install {commit[:12]} into its venv",
+            BuildError,
         )
     stamp.write_text(commit + "\n")
     return Build(commit, str(python), venv)
@@ -137,16 +142,6 @@ def _inherit_dependencies(python: Path) -> None:
     ).stdout.strip()
     ours = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     Path(venv_purelib, "mapbench-ci-inherit.pth").write_text("\n".join(ours) + "\n")
-
-
-def _run(cmd: list[str], what: str) -> None:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise BuildError(f"could not {what}: {exc}") from exc
-    if done.returncode != 0:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        raise BuildError(f"could not {what}: {tail}")
 
 
 def _say(log: bool, message: str) -> None:

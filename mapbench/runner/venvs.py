@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import mapbench
+from mapbench._subprocess import check_call
 from mapbench.errors import MapbenchError
 from mapbench.runner.interpreters import InterpreterError, find_python, python_version
 
@@ -69,16 +70,17 @@ def runtime_for(request: str, *, log: bool = True) -> str:
     python = venv / "bin" / "python"
     if not python.is_file():
         _say(log, f"creating a venv for Python {version} at {venv}")
-        _check_call([base, "-m", "venv", "--clear", str(venv)], "create the venv")
+        check_call([base, "-m", "venv", "--clear", str(venv)], "create the venv", VenvError)
     digest = source_digest(root)
     stamp = venv / _STAMP
     if not stamp.is_file() or stamp.read_text().strip() != digest:
         _say(log, f"installing mapbench into {venv} (first time: with its dependencies)")
         with tempfile.TemporaryDirectory(prefix="mapbench-src-") as tmp:
             copy = _copy_source(root, Path(tmp) / "src")
-            _check_call(
+            check_call(
                 [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", copy],
                 f"install mapbench into the Python {version} venv",
+                VenvError,
             )
         stamp.write_text(digest + "\n")
     return str(python)
@@ -129,16 +131,6 @@ def _has_mapbench(executable: str) -> bool:
     probe = [executable, "-c", "import mapbench.runner"]
     with tempfile.TemporaryDirectory() as neutral:  # not the checkout, which would shadow it
         return subprocess.run(probe, cwd=neutral, capture_output=True, timeout=60).returncode == 0
-
-
-def _check_call(cmd: list[str], what: str) -> None:
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise VenvError(f"could not {what}: {exc}") from exc
-    if done.returncode != 0:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        raise VenvError(f"could not {what}: {tail}")
 
 
 def _say(log: bool, message: str) -> None:
