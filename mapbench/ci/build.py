@@ -90,7 +90,6 @@ def build(repo: Path, commit: str, work_dir: Path, *, log: bool = True) -> Build
         check_call(
             [sys.executable, "-m", "venv", "--without-pip", str(venv)], "create a venv", BuildError
         )
-        _inherit_dependencies(python)
         wheel = next(wheels.glob("*.whl"))
         check_call(
             [
@@ -108,6 +107,10 @@ def build(repo: Path, commit: str, work_dir: Path, *, log: bool = True) -> Build
             f"install {commit[:12]} into its venv",
             BuildError,
         )
+        # Only now: with the running environment's packages visible, pip would find the running
+        # mapbench (same version) there, call the requirement satisfied and install nothing.
+        _inherit_dependencies(python)
+        _check_own_mapbench(python, venv)
     stamp.write_text(commit + "\n")
     return Build(commit, str(python), venv)
 
@@ -129,6 +132,19 @@ def _export(repo: Path, commit: str, dest: Path) -> None:
             tar.extractall(dest, filter="data")
         else:
             tar.extractall(dest)  # our own repository's archive
+
+
+def _check_own_mapbench(python: Path, venv: Path) -> None:
+    """Refuse a venv whose `import mapbench` would not measure the commit it was built from."""
+    probe = [str(python), "-c", "import mapbench; print(mapbench.__file__)"]
+    try:
+        # cwd: the venv, so that no checkout in the working directory can shadow the install.
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=60, cwd=venv)
+        found = done.stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BuildError(f"could not import mapbench in {venv}: {exc}") from exc
+    if not Path(found).resolve().is_relative_to(venv.resolve()):
+        raise BuildError(f"{venv} imports mapbench from {found or 'nowhere'}, not its own build")
 
 
 def _inherit_dependencies(python: Path) -> None:
