@@ -8,11 +8,14 @@ when the sources change (a hash of them is stamped in the venv).
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,12 +44,28 @@ def cache_dir() -> Path:
 
 
 def source_root() -> Path | None:
-    """The checkout this mapbench was imported from (editable install), or None for a wheel."""
-    root = Path(mapbench.__file__).resolve().parent.parent
+    """The checkout this mapbench came from, or None (a wheel from an index, a deleted checkout).
+
+    An editable install imports from the checkout itself; `pip install DIR` records DIR in the
+    distribution's `direct_url.json` (PEP 610).
+    """
+    imported_from = Path(mapbench.__file__).resolve().parent.parent
+    if _is_checkout(imported_from):
+        return imported_from
+    try:
+        recorded = importlib.metadata.distribution("mapbench").read_text("direct_url.json")
+        url = urllib.parse.urlparse(json.loads(recorded or "{}").get("url", ""))
+    except (importlib.metadata.PackageNotFoundError, ValueError, AttributeError):
+        return None
+    if url.scheme != "file":
+        return None
+    directory = Path(urllib.parse.unquote(url.path))
+    return directory if _is_checkout(directory) else None
+
+
+def _is_checkout(root: Path) -> bool:
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and 'name = "mapbench"' in pyproject.read_text(encoding="utf-8"):
-        return root
-    return None
+    return pyproject.is_file() and 'name = "mapbench"' in pyproject.read_text(encoding="utf-8")
 
 
 def runtime_for(request: str, *, log: bool = True) -> str:
