@@ -21,15 +21,17 @@ GIT = [
     "-c",
     "commit.gpgsign=false",
 ]
-# A small, quick selection; a 2x slowdown clears the 25% threshold by far, noise does not.
+# A small, quick selection; a 5x slowdown clears the 25% threshold by far, noise does not.
 CI_ARGS = [
     *("--map", "sharded", "--map", "dict"),
     *("--workload", "lookup-hit", "--workload", "insert"),
     *("--key-kind", "random-int", "--size", "2000"),
     *("--rounds", "10", "--reps", "5", "--threshold", "0.25"),
 ]
-# Injected into ShardedMap.__getitem__: about 2x slower lookups.
-SLOW_LOOKUP = "        for _ in range(40):\n            pass\n"
+# Injected into ShardedMap.__getitem__: lookups about 5x slower. Identical code varies by up to
+# 1.7x between worker processes on these VMs (bimodal), so the injected change must be far larger
+# to be a pipeline test rather than a sensitivity test (that is benchmarks' job: docs/ci.md).
+SLOW_LOOKUP = "        for _ in range(200):\n            pass\n"
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +71,7 @@ def _copy_checkout(dest: Path) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
-    """base; slow (sharded lookups ~2x slower); noop (a README edit on top of slow)."""
+    """base; slow (sharded lookups ~5x slower); noop (a README edit on top of slow)."""
     root = tmp_path_factory.mktemp("ci-e2e")
     repo = root / "repo"
     repo.mkdir()
@@ -114,8 +116,11 @@ def test_a_slower_map_fails_the_build_and_is_named(repo: dict[str, Path | str]) 
     summary = (out / "summary.md").read_text()
     line = next(line for line in summary.splitlines() if "🔴" in line and "lookup" in line)
     assert "sharded" in line and "lookup-hit" in line and "time" in line
-    change = re.search(r"\+(\d+(?:\.\d+)?)%", line)
-    assert change and float(change.group(1)) >= 40, line  # ~2x slower, at least +40% seen
+    # The summary writes a change as "+40%", or as "×3.71" once it is large.
+    change = re.search(r"×(\d+(?:\.\d+)?)|\+(\d+(?:\.\d+)?)%", line)
+    assert change, line
+    ratio = float(change.group(1)) if change.group(1) else 1 + float(change.group(2)) / 100
+    assert ratio >= 2, line  # ~5x slower: at least 2x seen
     assert "dict · lookup-hit" not in "".join(ln for ln in summary.splitlines() if "🔴" in ln)
     report = (out / "report.html").read_text()
     assert "sharded" in report and "lookup-hit" in report and change.group(0) in report
