@@ -116,8 +116,8 @@ def test_a_slower_map_fails_the_build_and_is_named(repo: dict[str, Path | str]) 
     summary = (out / "summary.md").read_text()
     line = next(line for line in summary.splitlines() if "🔴" in line and "lookup" in line)
     assert "sharded" in line and "lookup-hit" in line and "time" in line
-    # The summary writes a change as "+40%", or as "×3.71" once it is large.
-    change = re.search(r"×(\d+(?:\.\d+)?)|\+(\d+(?:\.\d+)?)%", line)
+    # The summary writes a change as "+40%", or as a multiple (U+00D7, "3.71") once it is large.
+    change = re.search(r"\u00d7(\d+(?:\.\d+)?)|\+(\d+(?:\.\d+)?)%", line)
     assert change, line
     ratio = float(change.group(1)) if change.group(1) else 1 + float(change.group(2)) / 100
     assert ratio >= 2, line  # ~5x slower: at least 2x seen
