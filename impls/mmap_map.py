@@ -434,25 +434,10 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
         return verify_tables(self._B, self._hdr, full=True)
 
 
-def open_map(
-    path: str | None = None,
-    create: bool | None = None,
-    writer: bool = True,
-    wait: bool = False,
-    seed: int = 0,
-    verify: bool = True,
-    capacity: int = fmt.MIN_CAPACITY,
-) -> MmapMap:
-    """Open or create an mmap map (the registry's factory; see `MmapMap` for the options)."""
-    return MmapMap(
-        path, create=create, writer=writer, wait=wait, seed=seed, verify=verify, capacity=capacity
-    )
-
-
 MAPS = (
     MapInfo(
         "mmap",
-        open_map,
+        MmapMap,
         "persistent linear-probing table in a memory-mapped file (crash-safe, pure Python)",
     ),
 )
