@@ -28,16 +28,11 @@ from typing import Any
 
 from mapbench.impls.cmaps import SCHEMES, CMap
 
+from mapbench._table import format_markdown_table
 from mapbench.commands.probe import format_rows, measure_at_load, random_keys
 from mapbench.environment import environment
 from mapbench.measurement import Measurement
 from mapbench.registry import parse_spec
-
-
-def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def knuth(capacity: int, seed: int) -> tuple[str, list[Measurement]]:
@@ -100,7 +95,7 @@ def batch_lookups(n: int, repeats: int, seed: int) -> tuple[str, list[Measuremen
     for m in maps.values():
         m.close()
     rows = [(name, f"{min(s):.1f}", f"{statistics.median(s):.1f}") for name, s in samples.items()]
-    table = markdown(("lookups of 1M int keys", "ns/op (min)", "ns/op (median)"), rows)
+    table = format_markdown_table(("lookups of 1M int keys", "ns/op (min)", "ns/op (median)"), rows)
     found = [
         Measurement(f"{name}/lookup_ns", min(s), "ns", "noisy", tuple(s))
         for name, s in samples.items()
@@ -154,7 +149,7 @@ def growth(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
         Measurement(f"{label}/max_insert_moves", shape[label][1], "entries", "deterministic")
         for label in longest
     ]
-    return markdown(headers, rows), found
+    return format_markdown_table(headers, rows), found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

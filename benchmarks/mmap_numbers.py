@@ -22,19 +22,14 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from mapbench._table import format_markdown_table
 from mapbench.environment import environment
 from mapbench.measurement import Measurement
 from mapbench.protocol import Map
 from mapbench.registry import registry
-
-
-def markdown(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def map_names() -> list[str]:
@@ -50,7 +45,7 @@ def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
     return {"random-int": ints, "str": [f"key-{k:x}" for k in ints]}
 
 
-def time_set_get(name: str, keys: list[Any]) -> tuple[float, float]:
+def set_get_seconds(name: str, keys: list[Any]) -> tuple[float, float]:
     """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup."""
     m: Map = registry()[name].create()
     try:
@@ -73,7 +68,7 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
     for kind, keys in key_sets(n, seed).items():
         for _ in range(repeats):
             for name in names:  # interleaved: a burst of noise hits every map alike
-                set_ns, get_ns = time_set_get(name, keys)
+                set_ns, get_ns = set_get_seconds(name, keys)
                 samples.setdefault((name, kind, "set"), []).append(set_ns)
                 samples.setdefault((name, kind, "get"), []).append(get_ns)
     rows, found = [], []
@@ -93,7 +88,7 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
             )
         )
     headers = ("map", "keys", "set min", "set median", "get min", "get median")
-    return markdown(headers, rows), found
+    return format_markdown_table(headers, rows), found
 
 
 def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
@@ -130,7 +125,7 @@ def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
         for way, v in samples.items()
     ]
     note = f"{n:,} int keys, {size_mb:.0f} MiB file, built in {build_s:.1f} s (reserve first)"
-    return note + "\n\n" + markdown(("open", "min ms", "median ms"), rows), found
+    return note + "\n\n" + format_markdown_table(("open", "min ms", "median ms"), rows), found
 
 
 def main() -> None:
