@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import charts, selection, theory
+from mapbench.reports import charts, selection
+
+from mapbench import theory
 
 CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 MAX_MORE = 48  # figures behind "more cases"

@@ -14,8 +14,10 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import formatting, selection, theory
+from mapbench.reports import formatting, selection
 from mapbench.reports.cells import Cell, Section, Table, num
+
+from mapbench import theory
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mapbench.reports import formatting, probes, themes, theory, timetable, viewmodel
+from mapbench.reports import formatting, probes, themes, timetable, viewmodel
 
+from mapbench import theory
 from mapbench._result_rows import Row
 from mapbench.results import ResultSet, _frame
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import math
 import random
 from array import array
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mapbench import theory
 from mapbench._table import format_table
 from mapbench.errors import UsageError
 from mapbench.protocol import BatchOps, ProbeStats, ProbeStatsReporter
@@ -29,25 +29,13 @@ DEFAULT_CAPACITY = 2**20
 BUILD_MAX_LOAD = 0.95  # the C maps' highest allowed max_load: room for every target load below it
 
 
-def _linear(a: float) -> tuple[float, float]:
-    return 0.5 * (1 + 1 / (1 - a)), 0.5 * (1 + 1 / (1 - a) ** 2)
-
-
-def _uniform(a: float) -> tuple[float, float]:
-    return math.log(1 / (1 - a)) / a, 1 / (1 - a)
-
-
-def _secondary_clustering(a: float) -> tuple[float, float]:
-    return 1 - math.log(1 - a) - a / 2, 1 / (1 - a) - a - math.log(1 - a)
-
-
 # scheme -> (name of the model, (hit, miss) expected probes at load a, counted including the last)
 THEORY: dict[str, tuple[str, Callable[[float], tuple[float, float]]]] = {
-    "linear": ("Knuth: linear probing", _linear),
-    "double": ("Knuth: uniform hashing (double hashing approximates it)", _uniform),
+    "linear": ("Knuth: linear probing", theory.linear_means),
+    "double": ("Knuth: uniform hashing (double hashing approximates it)", theory.uniform_means),
     "quadratic": (
         "Knuth: secondary clustering (approximates quadratic probing)",
-        _secondary_clustering,
+        theory.secondary_clustering_means,
     ),
 }
 

@@ -1,4 +1,7 @@
-"""Modelled probe-length distributions under uniform hashing (Knuth), drawn as "modelled" curves.
+"""Modelled probe lengths (Knuth, TAOCP vol. 3, 6.4): computed, never measured, always labelled so.
+
+Uniform hashing gets full distributions (the reports draw them as "modelled" curves); linear
+probing and secondary clustering get the means `mapbench probe` prints beside measured ones.
 
 With load factor a, an unsuccessful search needs k probes with probability a^(k-1) * (1 - a);
 a successful search repeats the unsuccessful search its key's insertion made at the load b it
@@ -45,3 +48,23 @@ def miss_mean(load: float) -> float:
     """Expected probes of an unsuccessful search: 1/(1-a)."""
     _check(load)
     return 1 / (1 - load)
+
+
+def uniform_means(load: float) -> tuple[float, float]:
+    """(hit, miss) expected probes under uniform hashing, which double hashing approximates."""
+    return hit_mean(load), miss_mean(load)
+
+
+def linear_means(load: float) -> tuple[float, float]:
+    """(hit, miss) expected probes of linear probing: (1 + 1/(1-a))/2, (1 + 1/(1-a)^2)/2."""
+    _check(load)
+    return 0.5 * (1 + 1 / (1 - load)), 0.5 * (1 + 1 / (1 - load) ** 2)
+
+
+def secondary_clustering_means(load: float) -> tuple[float, float]:
+    """(hit, miss) expected probes with secondary clustering (approximates quadratic probing)."""
+    _check(load)
+    return (
+        1 - math.log(1 - load) - load / 2,
+        1 / (1 - load) - load - math.log(1 - load),
+    )
