@@ -8,13 +8,12 @@ in setup, which asv records as skipped ("n/a") rather than failed.
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 
-from mapbench.metrics import collect
+from mapbench.measure import CaseId, collect
 from mapbench.protocol import check_key
 from mapbench.registry import registry
-from mapbench.workloads import WORKLOADS, Case, WorkloadError, get_workload, make_keys
+from mapbench.workloads import WORKLOADS, Case, WorkloadError, make_keys
 
 # Every registered map (built-ins and entry points); unavailable ones are skipped in setup, so
 # the parameter list stays the same whichever maps are built on a given commit.
@@ -47,8 +46,8 @@ def _prepare(map_name: str, workload: str, key_kind: str, size: int) -> Case:
     finally:
         probe.close()
     try:
-        return get_workload(workload).prepare(info.create, size, key_kind)
-    except WorkloadError as exc:  # a capability the map does not have
+        return CaseId(map_name, workload, key_kind, size).open()
+    except WorkloadError as exc:  # a capability or key kind the workload needs
         raise NotImplementedError(str(exc)) from exc
 
 
@@ -61,13 +60,12 @@ def _close_cases() -> None:
 
 
 def measure(case: Case, collector: str, metric: str) -> float:
-    """One value of one collector's pass over `case` (the pass resets the case first).
-
-    GC figures need the collector to be on; asv only turns it off for `time_` benchmarks, but
-    a suite must not depend on that.
-    """
-    gc.enable()
-    for m in collect(case, [collector]):
+    """One value of one collector's pass over `case` (the pass resets the case first), measured
+    by the same library code as every other runner, under the GC policy of its catalog entry."""
+    found = collect(case, [collector])
+    if collector in found.unavailable:
+        raise NotImplementedError(found.unavailable[collector])
+    for m in found.measurements:
         if m.name == metric:
             if m.kind == "modelled":  # asv cannot label a point; the pyperf suite keeps it
                 raise NotImplementedError(f"{metric} is modelled for this map, not measured")

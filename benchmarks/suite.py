@@ -44,18 +44,18 @@ class TimeWorkloads(_CaseSetup):
 class TimeKeyKinds(_CaseSetup):
     """Seconds per 10,000 hit lookups with each other kind of key (hashing and comparison cost)."""
 
-    params = (MAPS, tuple(k for k in KEY_KINDS if k != DEFAULT_KEY_KIND))
-    param_names = ("map", "key_kind")
+    params = (MAPS, ("lookup-hit",), tuple(k for k in KEY_KINDS if k != DEFAULT_KEY_KIND), (10_000,))
+    param_names = ("map", "workload", "key_kind", "size")
     number = 1
     repeat = (5, 25, 1.5)
     rounds = 2
     warmup_time = 0.05
 
-    def setup(self, map_name: str, key_kind: str) -> None:  # type: ignore[override]
-        self.case = open_case(map_name, "lookup-hit", key_kind, 10_000)
+    def setup(self, map_name: str, workload: str, key_kind: str, size: int) -> None:  # type: ignore[override]
+        self.case = open_case(map_name, workload, key_kind, size)
         self.case.reset()
 
-    def time_lookup_hit(self, map_name: str, key_kind: str) -> None:
+    def time_run(self, map_name: str, workload: str, key_kind: str, size: int) -> None:
         self.case.run()
 
 

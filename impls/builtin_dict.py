@@ -15,6 +15,10 @@ class BuiltinDict(dict):  # type: ignore[type-arg]
     key_types: ClassVar[tuple[type, ...]] = (object,)
     value_types: ClassVar[tuple[type, ...]] = (object,)
 
+    def __init__(self) -> None:
+        """An empty dict: the baseline takes no options (dict's keyword form would fill it)."""
+        super().__init__()
+
     def close(self) -> None:
         """Nothing to release."""
 

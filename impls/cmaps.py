@@ -323,7 +323,6 @@ class CMap(MutableMapping[Any, Any]):
             miss_histogram=histograms[1],
             tombstones=out.tombstones,
             resizes=out.resizes,
-            longest_insert_ns=out.longest_insert_ns,
             extra=extra,
         )
 

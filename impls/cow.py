@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
-from mapbench.protocol import ProbeStats, iter_update_items
+from mapbench.protocol import iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
@@ -87,11 +87,10 @@ class CowMap:
         """A read-only view of the current version; later writes never change it."""
         return MappingProxyType(self._data)
 
-    def probe_stats(self) -> ProbeStats:
-        """Probe statistics of the current snapshot dict (safe: published dicts never change)."""
-        from mapbench.dictprobe import dict_probe_stats  # numpy: load on use
-
-        return dict_probe_stats(self._data)
+    def backing_dicts(self) -> list[dict[Any, Any]]:
+        """The current snapshot's dict, whose table mapbench reads (`DictBacked`; it never
+        changes once published)."""
+        return [self._data]
 
     def close(self) -> None:
         """Nothing to release."""

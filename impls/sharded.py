@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-from mapbench.protocol import ProbeStats, iter_update_items
+from mapbench.protocol import iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
@@ -94,21 +94,9 @@ class ShardedMap:
         """Largest shard size over the mean shard size (1.0 is perfectly even)."""
         return _imbalance(self.shard_sizes())
 
-    def probe_stats(self) -> ProbeStats:
-        """Probe statistics summed over the shards' dicts, with the shard imbalance in `extra`."""
-        from mapbench.dictprobe import dict_probe_stats, merge_probe_stats  # numpy: load on use
-
-        parts = []
-        for shard, lock in zip(self._shards, self._locks, strict=True):
-            with lock:
-                parts.append(dict_probe_stats(shard))
-        sizes = [p.size for p in parts]
-        return merge_probe_stats(
-            parts,
-            shard_imbalance=_imbalance(sizes),
-            shard_size_min=min(sizes),
-            shard_size_max=max(sizes),
-        )
+    def backing_dicts(self) -> list[dict[Any, Any]]:
+        """The shards' dicts, whose tables mapbench reads for probe lengths (`DictBacked`)."""
+        return list(self._shards)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -19,7 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from mapbench._result_rows import Outcome, Row, kind_of_metric
+from mapbench._result_rows import Outcome, Row, canonical_unit, kind_of_metric
+from mapbench.measure.catalog import info
+from mapbench.workloads import WORKLOADS
 
 AUXILIARY_FILES = frozenset({"machine.json", "benchmarks.json"})
 SUPPORTED_VERSION = 2
@@ -101,8 +103,9 @@ def _benchmark_rows(
     prefix = function.split("_", 1)[0]
     bench_type = str(meta.get("type") or _TYPES_BY_PREFIX.get(prefix, prefix))
     metric = function.removeprefix("track_") if bench_type == "track" else bench_type
-    unit = str(meta.get("unit") or _DEFAULT_UNITS.get(bench_type, ""))
+    unit = canonical_unit(str(meta.get("unit") or _DEFAULT_UNITS.get(bench_type, "")))
     kind = kind_of_metric(metric) if bench_type == "track" else "noisy"
+    loop, gc = _method(bench_type, metric)
     params: list[list[str]] = fields.get("params") or []
     names = list(meta.get("param_names") or [f"param{i}" for i in range(len(params))])
     if len(names) != len(params):
@@ -127,6 +130,7 @@ def _benchmark_rows(
                 columns[column] = int(value) if column == "size" else str(value)
         result = results[j]
         status = "failed" if result is None else "skipped" if math.isnan(result) else "ok"
+        per = _ops_per_run(bench_type, columns)
         rows.append(
             Row(
                 **context,
@@ -136,15 +140,36 @@ def _benchmark_rows(
                 metric=metric,
                 unit=unit,
                 kind=kind,
-                value=math.nan if result is None else float(result),
-                samples=tuple(float(s) for s in samples[j] or ()),
-                ci_low=_float(ci_low[j]),
-                ci_high=_float(ci_high[j]),
+                value=math.nan if result is None else float(result) / per,
+                samples=tuple(float(s) / per for s in samples[j] or ()),
+                ci_low=_float(ci_low[j]) / per,
+                ci_high=_float(ci_high[j]) / per,
                 status=status,
                 error="asv recorded no result (the benchmark failed)" if result is None else "",
+                loop=loop,
+                gc=gc,
             )
         )
     return rows
+
+
+def _method(bench_type: str, metric: str) -> tuple[str, str]:
+    """(loop, GC policy): asv times with its own loop, GC off; mapbench's track_ benchmarks
+    report a mapbench collector's figure, measured under that metric's GC policy."""
+    if bench_type == "time":
+        return "asv", "off"
+    try:
+        return "mapbench", info(metric).gc
+    except KeyError:
+        return "", ""
+
+
+def _ops_per_run(bench_type: str, columns: dict[str, Any]) -> int:
+    """asv times a whole run of a mapbench workload; the frame holds seconds per operation."""
+    workload = WORKLOADS.get(columns["workload"])
+    if bench_type != "time" or workload is None or columns["size"] is None:
+        return 1
+    return workload.ops(int(columns["size"]))
 
 
 def _per_combo(values: Sequence[Any] | None, count: int, what: str) -> Sequence[Any]:

@@ -1,7 +1,8 @@
 """Read pyperf JSON files (through pyperf's own loader) into tidy rows.
 
-mapbench names pyperf benchmarks "<map>/<workload>/<key_kind>/<size>" with values in seconds per
-operation; other names are kept whole in `benchmark` and `workload`.
+mapbench names pyperf benchmarks by their case ("<map>/<workload>/<key_kind>/<size>",
+`mapbench.measure.CaseId`) with values in seconds per operation and records its timing loop
+and GC policy in the metadata; other names are kept whole in `benchmark` and `workload`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 import pyperf
 
 from mapbench._result_rows import Outcome, Row, timestamp
+from mapbench.errors import MapbenchError
+from mapbench.measure.case import CaseId
 
-# pyperf's unit names -> (metric, unit) as the tidy frame spells them (asv says "seconds").
-_UNITS = {"second": ("time", "seconds"), "byte": ("memory", "bytes"), "integer": ("count", "")}
+# pyperf's unit names -> (metric, unit) as the tidy frame spells them.
+_UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
 
 
 def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
@@ -39,7 +42,7 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
                 source="pyperf",
                 file=str(path),
                 **context,
-                **_name_columns(bench.get_name()),
+                **_name_columns(bench.get_name(), meta),
                 metric=metric,
                 unit=unit,
                 kind="noisy",
@@ -47,6 +50,8 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
                 samples=values,
                 status="ok" if values else "failed",
                 error="" if values else "pyperf recorded no values (warmups only)",
+                loop=str(meta.get("mapbench_loop", "pyperf")),
+                gc=str(meta.get("mapbench_gc", "")),
             )
         )
     if not rows:
@@ -54,26 +59,19 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
     return rows, dict(environment) if environment else _pyperf_environment(first_meta), problems
 
 
-def _name_columns(name: str) -> dict[str, Any]:
-    # From the right: a map label may be a file path with slashes of its own.
-    parts = name.rsplit("/", 3)
-    if len(parts) == 4 and parts[3].isdigit():
-        map_name, workload, key_kind, size = parts
-        return {
-            "benchmark": workload,
-            "map": map_name,
-            "workload": workload,
-            "size": int(size),
-            "key_kind": key_kind,
-            "params": "",
-        }
+def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        case = CaseId.parse(name, int(meta.get("mapbench_seed", 0)))
+    except MapbenchError:
+        return {"benchmark": name, "map": "", "workload": name, "size": None, "key_kind": "",
+                "params": ""}  # fmt: skip
     return {
-        "benchmark": name,
-        "map": "",
-        "workload": name,
-        "size": None,
-        "key_kind": "",
-        "params": "",
+        "benchmark": case.workload,
+        "map": case.map,
+        "workload": case.workload,
+        "size": case.size,
+        "key_kind": case.key_kind,
+        "params": f"seed={case.seed}" if case.seed else "",
     }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, NamedTuple
 
 import pandas as pd
+
+from mapbench.measure.catalog import info
 
 
 class Row(NamedTuple):
@@ -26,28 +27,35 @@ class Row(NamedTuple):
     key_kind: str
     params: str  # remaining parameters, "a=1, b=x"
     metric: str  # "time", "peakmem", "gc_pause_max", ...
-    unit: str
+    unit: str  # canonical: "s", "B", ... (see UNITS)
     kind: str  # "noisy" | "deterministic" | "modelled"
     value: float  # the tool's own summary (asv: its result; pyperf: median; mapbench: value)
     samples: tuple[float, ...]
     ci_low: float = math.nan  # asv's recorded 99% interval, when it has one
     ci_high: float = math.nan
-    status: str = "ok"  # "ok" | "failed" | "timeout" | "skipped"
+    status: str = "ok"  # "ok" | "failed" | "timeout" | "skipped" | "unavailable"
     error: str = ""
+    loop: str = ""  # the code that ran the measured runs: "mapbench" | "pyperf" | "asv"
+    gc: str = ""  # the garbage collector during them: "on" | "off" | "" (cannot matter)
 
 
 COLUMNS: tuple[str, ...] = (*Row._fields, "n_samples")
 
-# asv records no kind per benchmark; these metric names are counts or exact table statistics
-# that do not vary between runs of the same code with the same seed.
-_DETERMINISTIC = re.compile(
-    r"probe|alloc|blocks|capacity|load_factor|resizes|tombstone|collisions|instructions|bytes_per"
-)
+# Other tools' unit names, as the tidy frame spells them.
+UNITS = {"seconds": "s", "second": "s", "bytes": "B", "byte": "B"}
 
+
+def canonical_unit(unit: str) -> str:
+    """`seconds` -> `s`, `bytes` -> `B`; other units unchanged."""
+    return UNITS.get(unit, unit)
 
 def kind_of_metric(metric: str) -> str:
-    """The kind of an asv metric, which asv does not record: deterministic names, else noisy."""
-    return "deterministic" if _DETERMINISTIC.search(metric) else "noisy"
+    """The kind of a metric another tool recorded without one (asv): the catalog's, if the
+    metric is mapbench's; anything else is "noisy" (only proven metrics are deterministic)."""
+    try:
+        return info(metric).kind
+    except KeyError:
+        return "noisy"
 
 
 # What a file loader returns: its rows, the environment it recorded (if any), and its problems

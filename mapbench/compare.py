@@ -22,15 +22,15 @@ import pandas as pd
 from scipy import stats
 
 from mapbench.errors import MapbenchError
+from mapbench.measure.catalog import higher_is_better
 from mapbench.results import ResultSet
+from mapbench.thresholds import STATISTICS, Thresholds
 
 __all__ = [
     "CONTEXT_COLUMNS",
     "IDENTITY_COLUMNS",
-    "STATISTICS",
     "VERDICTS",
     "Comparison",
-    "Thresholds",
     "compare",
 ]
 
@@ -49,41 +49,8 @@ IDENTITY_COLUMNS = (
     "kind",
 )
 CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
-# The statistic compared for noisy metrics, as a percentile of the samples.
-STATISTICS = {"min": 0.0, "p10": 10.0, "p25": 25.0, "median": 50.0}
 # Units where a bigger number is better; everything else (time, bytes, probes) is lower-better.
-_HIGHER_IS_BETTER = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
-# Instruction counts repeat exactly within one build, but two builds (two venvs) differ by a few
-# hundredths of a percent: CPython's method cache and id-based hashes depend on addresses, and
-# those on what was allocated before (paths of different lengths, ...).
-INSTRUCTION_UNIT = "instructions/op"
-# Metrics where a bigger number is better whatever their unit (a fuller table uses less memory).
-_HIGHER_IS_BETTER_METRICS = frozenset({"load_factor"})
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The knobs of a verdict (all are CLI options)."""
-
-    min_effect: float = 0.05  # relative change smaller than this is "no change"
-    alpha: float = 0.05  # false-discovery rate across all noisy rows (Benjamini-Hochberg)
-    statistic: str = "p10"  # a key of STATISTICS
-    confidence: float = 0.95  # of the bootstrap interval of the ratio
-    min_samples: int = 5  # per side, below which no test is run
-    resamples: int = 1000  # bootstrap resamples (percentile intervals need about 1000)
-    seed: int = 0  # the bootstrap's random seed: the same inputs give the same report
-    deterministic_tolerance: float = 0.0  # relative change of an exact metric still "no change"
-    instruction_tolerance: float = 0.002  # the same for instruction counts (see below)
-
-    def __post_init__(self) -> None:
-        if self.statistic not in STATISTICS:
-            known = ", ".join(STATISTICS)
-            raise MapbenchError(f"unknown statistic {self.statistic!r} (known: {known})")
-        if not 0 < self.alpha < 1 or not 0 < self.confidence < 1:
-            raise MapbenchError("alpha and confidence must lie strictly between 0 and 1")
-        tolerances = (self.min_effect, self.deterministic_tolerance, self.instruction_tolerance)
-        if min(tolerances) < 0 or self.min_samples < 2:
-            raise MapbenchError("effect sizes must be >= 0 and min_samples >= 2")
+_HIGHER_IS_BETTER_UNITS = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
 
 
 @dataclass(frozen=True)
@@ -339,13 +306,13 @@ def _verdict(row: Any, t: Thresholds) -> str:
     ratio = row.ratio
     if math.isnan(ratio):
         return "inconclusive"
-    if row.unit.lower() in _HIGHER_IS_BETTER or row.metric in _HIGHER_IS_BETTER_METRICS:
+    if row.unit.lower() in _HIGHER_IS_BETTER_UNITS or higher_is_better(row.metric):
         ratio, ci_low, ci_high = 1 / ratio, 1 / row.ci_high, 1 / row.ci_low
     else:
         ci_low, ci_high = row.ci_low, row.ci_high
     if row.kind != "noisy":
         band = 1 + (
-            t.instruction_tolerance if row.unit == INSTRUCTION_UNIT else t.deterministic_tolerance
+            t.instruction_tolerance if row.metric == "instructions" else t.deterministic_tolerance
         )
         return "no change" if 1 / band <= ratio <= band else _direction(ratio)
     band = 1 + t.min_effect

@@ -48,8 +48,9 @@ class ProbeStats:
     """Exact probe statistics of a table, as counted by its own code.
 
     A "probe" is one inspected slot for open addressing, one bucket for bucketed tables and one
-    group for group-probing tables (`probe_unit` says which). Histograms are indexed by probe
-    length: `hit_histogram[3]` is how many stored keys are found after exactly 3 probes.
+    group for group-probing tables (`probe_unit` says which). `capacity` counts key slots in
+    every layout (a bucket of 8 slots is 8). Histograms are indexed by probe length:
+    `hit_histogram[3]` is how many stored keys are found after exactly 3 probes.
     """
 
     size: int
@@ -59,7 +60,6 @@ class ProbeStats:
     miss_histogram: tuple[int, ...]
     tombstones: int = 0
     resizes: int = 0
-    longest_insert_ns: int | None = None
     extra: Mapping[str, float] = field(default_factory=dict)
     source: Literal["measured", "modelled"] = "measured"
 
@@ -98,6 +98,17 @@ class ProbeStatsReporter(Protocol):
     """A map that can report exact probe statistics of its current table."""
 
     def probe_stats(self) -> ProbeStats: ...
+
+
+@runtime_checkable
+class DictBacked(Protocol):
+    """A map made of plain dicts (shards, a published snapshot) whose tables mapbench can read.
+
+    It lets the probe collector measure a composite map exactly without the map importing any
+    measurement code.
+    """
+
+    def backing_dicts(self) -> Sequence[dict[Any, Any]]: ...
 
 
 @runtime_checkable
@@ -148,6 +159,7 @@ class Snapshottable(Protocol):
 
 CAPABILITIES: dict[str, type] = {
     "probe-stats": ProbeStatsReporter,
+    "dict-backed": DictBacked,
     "thread-safe": ThreadSafe,
     "persistent": Persistent,
     "batch": BatchOps,

@@ -1,18 +1,11 @@
 """Names to map factories: built-ins, the `mapbench.impls` entry-point group, and spec strings.
 
-A spec string names a map and its options, comma-separated:
-
-    sharded                      a registered map with its default options
-    sharded,shards=8             ... with an option (values are Python literals, else strings)
-    mypkg.mymod:make_map         a callable in an importable module (no packaging needed)
-    ./my_map.py:MyMap,size=3     a callable in a Python file
-
+`parse_spec` resolves a spec string (grammar: `mapbench.spec`) to a factory and its options.
 Everything is loaded on first use, not at import time.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
 import importlib
 import importlib.util
@@ -25,8 +18,10 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
+from mapbench import spec as _spec
 from mapbench.errors import MapbenchError
 from mapbench.protocol import Map
+from mapbench.spec import MapSpecError
 
 ENTRY_POINT_GROUP = "mapbench.impls"
 
@@ -37,10 +32,6 @@ BUILTIN_MODULES = (
     "mapbench.impls.cmaps",
     "mapbench.impls.mmap_map",
 )
-
-
-class MapSpecError(MapbenchError, ValueError):
-    """A spec string that names no map, or cannot be parsed or loaded."""
 
 
 class MapUnavailableError(MapbenchError, RuntimeError):
@@ -132,22 +123,22 @@ def _describe(obj: object) -> str:
 
 
 def parse_spec(text: str) -> MapSpec:
-    """Resolve a spec string (see the module docstring) or raise `MapSpecError`."""
-    target, _, option_text = text.strip().partition(",")
-    if not target:
-        raise MapSpecError(f"empty map spec {text!r}")
-    options = _parse_options(text, option_text)
+    """Resolve a spec string (see `mapbench.spec`) or raise `MapSpecError`."""
+    parsed = _spec.parse(text)
     known = registry()
-    if target in known:
-        info = known[target]
-    elif ":" in target:
-        info = _load_callable(target)
+    if parsed.kind == "name":
+        if parsed.target not in known:
+            names = ", ".join(sorted(known))
+            raise MapSpecError(
+                f"unknown map {parsed.target!r}; known maps: {names} (or give module:callable)"
+            )
+        info = known[parsed.target]
     else:
-        names = ", ".join(sorted(known))
-        raise MapSpecError(f"unknown map {target!r}; known maps: {names} (or give module:callable)")
+        info = _load_callable(parsed)
+    options = dict(parsed.options)
     if info.factory is not None:
         _check_options(info.name, info.factory, options)
-    return MapSpec(text=text.strip(), info=info, options=MappingProxyType(options))
+    return MapSpec(text=parsed.text, info=info, options=MappingProxyType(options))
 
 
 def create(text: str) -> Map:
@@ -155,24 +146,11 @@ def create(text: str) -> Map:
     return parse_spec(text).create()
 
 
-def _parse_options(text: str, option_text: str) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in option_text.split(","))):
-        key, eq, raw = item.partition("=")
-        if not eq or not key.strip().isidentifier():
-            raise MapSpecError(f"bad option {item!r} in map spec {text!r}: expected name=value")
-        try:
-            value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            value = raw.strip()
-        options[key.strip()] = value
-    return options
-
-
-def _load_callable(target: str) -> MapInfo:
+def _load_callable(parsed: _spec.SpecText) -> MapInfo:
+    target = parsed.target
     where, _, attr = target.rpartition(":")
     try:
-        module = _import_target(where)
+        module = _import_file(parsed.file) if parsed.file else importlib.import_module(where)
     except Exception as exc:
         raise MapSpecError(f"cannot import {where!r} for map spec {target!r}: {exc}") from exc
     factory = module
@@ -185,22 +163,20 @@ def _load_callable(target: str) -> MapInfo:
     return MapInfo(target, factory, _describe(factory), source="spec")
 
 
-def _import_target(where: str) -> ModuleType:
-    if where.endswith(".py") or "/" in where or "\\" in where:
-        path = Path(where).expanduser().resolve()
-        if not path.is_file():
-            raise FileNotFoundError(f"no such file: {path}")
-        module_name = f"mapbench_user_{path.stem}_{abs(hash(str(path))):x}"
-        if module_name in sys.modules:
-            return sys.modules[module_name]
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        return module
-    return importlib.import_module(where)
+def _import_file(file: Path) -> ModuleType:
+    path = file.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    module_name = f"mapbench_user_{path.stem}_{abs(hash(str(path))):x}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _check_options(name: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> None:

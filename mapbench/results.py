@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from mapbench import _asv_results, _pyperf_results
+from mapbench import _asv_results, _pyperf_results, schema
 from mapbench._result_rows import COLUMNS, Outcome, Row, kind_of_metric, timestamp
 from mapbench.errors import MapbenchError
 
@@ -34,14 +34,6 @@ __all__ = [
     "problems_as_text",
     "where",
 ]
-
-# The mapbench metrics JSON format ("format": "mapbench-metrics").
-# History of "version":
-#   1 - first version: environment + results[{map, workload, size, key_kind, params, status,
-#       error, metrics[Measurement.to_json()]}]
-METRICS_FORMAT = "mapbench-metrics"
-METRICS_VERSIONS = (1,)
-
 
 @dataclass(frozen=True)
 class LoadProblem:
@@ -121,7 +113,8 @@ class _Loader:
         if path.name in _asv_results.AUXILIARY_FILES:
             return
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(path, f"cannot read: {exc}")
             return
@@ -131,6 +124,9 @@ class _Loader:
         if not isinstance(data, dict):
             self.problem(path, "not a results file: top level is not a JSON object")
             return
+        if schema.is_metrics_file(data):
+            self._load_metrics(path, raw)
+            return
         try:
             self._dispatch(path, data)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -138,9 +134,7 @@ class _Loader:
             self.problem(path, f"wrong schema: {detail}")
 
     def _dispatch(self, path: Path, data: dict[str, Any]) -> None:
-        if data.get("format") == METRICS_FORMAT:
-            self._load_metrics(path, data)
-        elif "result_columns" in data or "commit_hash" in data:
+        if "result_columns" in data or "commit_hash" in data:
             outcome = _asv_results.load_file(path, data, self.asv_cache)
             self._take(path, outcome)
         elif "benchmarks" in data and "metadata" in data:
@@ -157,26 +151,20 @@ class _Loader:
         for where, reason in problems:
             self.problem(where, reason)
 
-    def _load_metrics(self, path: Path, data: dict[str, Any]) -> None:
-        version = data.get("version")
-        if version not in METRICS_VERSIONS:
-            self.problem(path, f"mapbench metrics format version {version!r} is not supported")
+    def _load_metrics(self, path: Path, raw: bytes) -> None:
+        try:
+            decoded = schema.decode(raw)
+        except schema.SchemaError as exc:
+            self.problem(path, str(exc))
             return
-        env = data["environment"]
-        if not isinstance(env, dict):
-            raise TypeError("'environment' is not an object")
-        self.environments[str(path)] = env
-        context = _context_from_environment(env)
-        if not isinstance(data["results"], list):
-            raise TypeError("'results' is not a list")
-        for i, result in enumerate(data["results"]):
-            try:
-                if not isinstance(result, dict):
-                    raise TypeError("not an object")
-                self.rows.extend(_metric_rows(str(path), context, result))
-            except (KeyError, TypeError, ValueError) as exc:
-                detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-                self.problem(path, f"result #{i} skipped: {detail}")
+        self.environments[str(path)] = dict(decoded.environment)
+        context = _context_from_environment(decoded.environment)
+        for result in decoded.results:
+            self.rows.extend(_metric_rows(str(path), context, result))
+        for problem in decoded.problems:
+            self.problem(path, problem)
+        if not decoded.complete:
+            self.problem(path, "the run that wrote it did not complete (interrupted?)")
 
     def result(self) -> ResultSet:
         frame = _frame(self.rows)
@@ -215,42 +203,46 @@ def _context_from_environment(env: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _metric_rows(path: str, context: dict[str, Any], result: Mapping[str, Any]) -> list[Row]:
-    """Rows of one case of a metrics file; a failed case is one row with its error."""
-    params = result.get("params") or {}
-    if not isinstance(params, dict):
-        raise TypeError("'params' is not an object")
+def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) -> list[Row]:
+    """Rows of one case of a results file: one per metric, one per collector that could not
+    measure the map ("unavailable"), and a single row with the error for a failed case."""
+    params = {**result.params, **({"seed": result.seed} if result.seed else {})}
     case = {
         **context,
         "source": "mapbench",
         "file": path,
-        "benchmark": str(result["workload"]),
-        "map": str(result["map"]),
-        "workload": str(result["workload"]),
-        "size": int(result["size"]),
-        "key_kind": str(result["key_kind"]),
+        "benchmark": result.workload,
+        "map": result.map,
+        "workload": result.workload,
+        "size": result.size,
+        "key_kind": result.key_kind,
         "params": _params_text(params),
-        "status": str(result.get("status") or "ok"),
-        "error": str(result.get("error") or ""),
     }
-    metrics = result.get("metrics") or []
-    if case["status"] != "ok" or not metrics:
-        return [Row(**case, metric="", unit="", kind="", value=math.nan, samples=())]
-    rows = []
-    for m in metrics:
-        samples = tuple(float(s) for s in m.get("samples", ()))
-        kind = str(m.get("kind", "noisy"))
-        if kind not in ("noisy", "deterministic", "modelled"):
-            raise ValueError(f"metric {m.get('name')!r} has unknown kind {kind!r}")
+    error = result.error + (f"\n{result.traceback}" if result.traceback else "")
+    rows = [
+        Row(
+            **case,
+            metric=m.name,
+            unit=m.unit,
+            kind=m.kind,
+            value=m.value,
+            samples=m.samples,
+            status=result.status,
+            error=error,
+            loop=m.loop,
+            gc=m.gc,
+        )
+        for m in result.metrics
+    ]
+    rows += [
+        Row(**case, metric=collector, unit="", kind="", value=math.nan, samples=(),
+            status="unavailable", error=reason)  # fmt: skip
+        for collector, reason in result.unavailable.items()
+    ]
+    if result.status != "ok" and not result.metrics:
         rows.append(
-            Row(
-                **case,
-                metric=str(m["name"]),
-                unit=str(m["unit"]),
-                kind=kind,
-                value=float(m["value"]),
-                samples=samples,
-            )
+            Row(**case, metric="", unit="", kind="", value=math.nan, samples=(),
+                status=result.status, error=error)  # fmt: skip
         )
     return rows
 

@@ -2,7 +2,8 @@
 
 A `Workload` is bound to a map factory, a size and a key kind by `prepare()`, which returns a
 `Case`. All keys, values and operation plans are generated in `prepare()`; `Case.reset()`
-(untimed) brings the map to the state `Case.run()` (the timed region, nothing else) expects.
+(untimed) brings the map to the state `Case.run()` (the measured region, nothing else) expects.
+Nothing here reads a clock: `mapbench.measure` times cases from outside.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
-from time import perf_counter_ns
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from mapbench.errors import MapbenchError
-from mapbench.protocol import CAPABILITIES, Key, Map, Presizable, Snapshottable
+from mapbench.protocol import CAPABILITIES, BatchOps, Key, Map, Presizable, Snapshottable
 
 KEY_KINDS = ("seq-int", "random-int", "short-str", "long-str", "bytes")
+INT_KEY_KINDS = ("seq-int", "random-int")  # what batch calls take: buffers of int64
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
 # Operation codes of a plan (mixed, churn and concurrent workloads).
@@ -34,6 +35,10 @@ _CHUNK = (
 
 T = TypeVar("T")
 MapFactory = Callable[[], Map]
+RunRange = Callable[[int, int], None]
+# Runs operations `0..ops-1` through `run_range` in batches of `batch` (the second argument is
+# `ops`, the third `batch`) and returns one duration per batch: the clock is the caller's.
+BatchTimer = Callable[[RunRange, int, int], list[int]]
 
 
 class WorkloadError(MapbenchError, ValueError):
@@ -94,22 +99,10 @@ def _span(seq: Sequence[T], start: int, stop: int) -> Sequence[T]:
     return seq if start == 0 and stop == len(seq) else seq[start:stop]
 
 
-def time_batches(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
-    """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`."""
-    clock = perf_counter_ns
-    out = []
-    for start in range(0, ops, batch):
-        stop = min(start + batch, ops)
-        t0 = clock()
-        run_range(start, stop)
-        out.append(clock() - t0)
-    return out
-
-
 class Case:
     """One workload bound to one map factory, size and key kind; keys are built before any run.
 
-    Subclasses implement `_run_range(start, stop)`, which performs operations `start..stop-1` of a
+    Subclasses implement `run_range(start, stop)`, which performs operations `start..stop-1` of a
     run; ranges are called in order from 0 after each `reset()`.
     """
 
@@ -141,14 +134,14 @@ class Case:
             self._filled = True
 
     def run(self) -> None:
-        """The timed region: all `ops` operations, nothing else."""
+        """The measured region: all `ops` operations, nothing else."""
         self._dirty = self.destructive
-        self._run_range(0, self.ops)
+        self.run_range(0, self.ops)
 
-    def latencies(self, batch: int = 1) -> list[int]:
-        """Run once more, timing each batch of `batch` operations (ns, timer overhead included)."""
+    def run_batches(self, timer: BatchTimer, batch: int) -> list[int]:
+        """One run with `timer` around each batch of `batch` operations; its durations."""
         self._dirty = self.destructive
-        return time_batches(self._run_range, self.ops, batch)
+        return timer(self.run_range, self.ops, batch)
 
     def close(self) -> None:
         """Release the map (closes it); the case cannot run afterwards."""
@@ -163,7 +156,8 @@ class Case:
         self._map = self.make_map()
         self._filled = self._dirty = False
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
+        """Operations `start..stop-1` of a run (each subclass says what one operation is)."""
         raise NotImplementedError
 
 
@@ -185,7 +179,7 @@ class InsertCase(Case):
             self.map.reserve(len(self.keys))
             self._filled = True
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         m = self.map
         for k, v in zip(
             _span(self.keys, start, stop), _span(self.values, start, stop), strict=True
@@ -205,7 +199,7 @@ class LookupCase(Case):
         self.probes = probes
         self.hit = hit
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         m = self.map
         if self.hit:
             for k in _span(self.probes, start, stop):
@@ -222,7 +216,7 @@ class DeleteCase(Case):
         super().__init__(make_map, first, keys, len(order))
         self.order = order
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         m = self.map
         for k in _span(self.order, start, stop):
             del m[k]
@@ -287,7 +281,7 @@ class PlanCase(Case):
         super().__init__(make_map, first, keys, len(plan.codes))
         self.plan = plan
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         self.plan.apply(self.map, start, stop)
 
 
@@ -300,7 +294,7 @@ class IterateCase(Case):
         super().__init__(make_map, first, keys, len(keys))
         self._iter: Iterator[Any] = iter(())
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         if start == 0:
             self._iter = iter(self.map)
         for _ in islice(self._iter, stop - start):
@@ -320,13 +314,42 @@ class SnapshotCase(Case):
         self.snapshot = None  # freed here, not inside the next timed run
         super().reset()
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         m = self.map
         for _ in range(start, stop):
             if isinstance(m, Snapshottable):
                 self.snapshot = m.snapshot()
             else:  # dict() copies a real Mapping at C speed; other maps only promise iteration
                 self.snapshot = dict(m) if isinstance(m, Mapping) else {k: m[k] for k in m}
+
+
+class BatchCase(Case):
+    """Insert, look up or delete int keys through the map's batch calls (`BatchOps`).
+
+    One call covers a whole range of operations, so a run measures the table's own work rather
+    than the cost of one Python call per key.
+    """
+
+    def __init__(
+        self, make_map: MapFactory, first: Map, keys: list[Key], op: str, order: list[Key]
+    ) -> None:
+        super().__init__(make_map, first, keys, len(order))
+        self.op = op
+        self.fill = op != "insert"
+        self.destructive = op != "lookup"
+        self.order = memoryview(array("q", order))  # type: ignore[arg-type]
+        self.order_values = memoryview(array("q", range(len(order))))
+
+    def run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        assert isinstance(m, BatchOps), "prepare() checked the batch capability"
+        chunk = self.order[start:stop]
+        if self.op == "insert":
+            m.insert_many(chunk, self.order_values[start:stop])
+        elif self.op == "lookup":
+            m.lookup_many(chunk)
+        else:
+            m.delete_many(chunk)
 
 
 class ConcurrentCase(Case):
@@ -344,7 +367,7 @@ class ConcurrentCase(Case):
         self.plans = plans
         self._start = threading.Barrier(len(plans) + 1)
         self._done = threading.Barrier(len(plans) + 1)
-        self._batch: int | None = None
+        self._timing: tuple[BatchTimer, int] | None = None
         self._times: list[list[int]] = [[] for _ in plans]
         self._errors: list[BaseException] = []
         self._stopping = False
@@ -363,19 +386,18 @@ class ConcurrentCase(Case):
                 return
             m = self.map
             try:
-                if self._batch is None:
+                if self._timing is None:
                     plan.apply(m, 0, len(plan.codes))
                 else:
-                    self._times[t] = time_batches(
-                        partial(plan.apply, m), len(plan.codes), self._batch
-                    )
+                    timer, batch = self._timing
+                    self._times[t] = timer(partial(plan.apply, m), len(plan.codes), batch)
             except BaseException as exc:  # re-raised by the main thread after the run
                 self._errors.append(exc)
             self._done.wait()
 
-    def _round(self, batch: int | None) -> None:
+    def _round(self, timing: tuple[BatchTimer, int] | None) -> None:
         self._dirty = True
-        self._batch = batch
+        self._timing = timing
         self._errors.clear()
         self._start.wait()
         self._done.wait()
@@ -385,9 +407,9 @@ class ConcurrentCase(Case):
     def run(self) -> None:
         self._round(None)
 
-    def latencies(self, batch: int = 1) -> list[int]:
+    def run_batches(self, timer: BatchTimer, batch: int) -> list[int]:
         """Each thread times its own batches; the lists are concatenated in thread order."""
-        self._round(batch)
+        self._round((timer, batch))
         return [t for times in self._times for t in times]
 
     def close(self) -> None:
@@ -412,10 +434,20 @@ class Workload:
     requires: tuple[str, ...] = ()
     build: Builder | None = field(default=None, repr=False, compare=False)
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    key_kinds: tuple[str, ...] = KEY_KINDS
+    # Operations in one run at `size` (a test checks it against every prepared case): how the
+    # per-run times of tools that time whole runs (asv) become times per operation.
+    count_ops: Callable[[int, Mapping[str, Any]], int] = field(
+        default=lambda size, params: size, repr=False, compare=False
+    )
 
     def supports(self, m: Map) -> bool:
         """Whether `m` offers every capability this workload requires."""
         return all(isinstance(m, CAPABILITIES[name]) for name in self.requires)
+
+    def ops(self, size: int) -> int:
+        """How many operations one run performs at `size`."""
+        return self.count_ops(size, self.params)
 
     def prepare(self, make_map: MapFactory, size: int, key_kind: str, seed: int = 0) -> Case:
         """Generate keys and plans (untimed) and bind them to a first map from `make_map`."""
@@ -423,6 +455,10 @@ class Workload:
             raise WorkloadError(f"workload size must be a positive integer, not {size!r}")
         if key_kind not in KEY_KINDS:
             raise WorkloadError(f"unknown key kind {key_kind!r}; known: {', '.join(KEY_KINDS)}")
+        if key_kind not in self.key_kinds:
+            raise WorkloadError(
+                f"workload {self.name!r} takes {', '.join(self.key_kinds)} keys, not {key_kind}"
+            )
         assert self.build is not None, "every registered workload has a builder"
         first = make_map()
         if not self.supports(first):
@@ -459,6 +495,18 @@ def _lookup(hit: bool) -> Builder:
 def _delete(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
     keys = make_keys(kind, n, seed)
     return DeleteCase(mm, first, keys, _shuffled(keys, seed, "delete"))
+
+
+def _batch(op: str, hit: bool = True) -> Builder:
+    def build(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+        both = make_keys(kind, 2 * n, seed)
+        keys, absent = both[:n], both[n:]
+        if op == "insert":
+            return BatchCase(mm, first, keys, op, keys)
+        salt = "lookup" if op == "lookup" else "delete"
+        return BatchCase(mm, first, keys, op, _shuffled(keys if hit else absent, seed, salt))
+
+    return build
 
 
 def _mixed(mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Mapping[str, Any]) -> Case:
@@ -539,11 +587,13 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
                 "churn",
                 "N times: delete a stored key and insert a new one (steady size, tombstones)",
                 build=_churn,
+                count_ops=lambda size, _: 2 * size,
             ),
             Workload(
                 "snapshot",
                 "one consistent copy: snapshot() if offered, else dict(m)",
                 build=_snapshot,
+                count_ops=lambda size, _: 1,
             ),
             Workload(
                 "concurrent",
@@ -551,6 +601,23 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
                 requires=("thread-safe",),
                 build=_concurrent,
                 params=_params(threads=4, read_fraction=0.9),
+                count_ops=lambda size, p: size // p["threads"] * p["threads"],
+            ),
+            *(
+                Workload(
+                    f"{name}-batch",
+                    f"{what}, through the map's batch calls (one call per run: the table's "
+                    "own work, not a Python call per key)",
+                    requires=("batch",),
+                    build=build,
+                    key_kinds=INT_KEY_KINDS,
+                )
+                for name, what, build in (
+                    ("insert", "insert N int keys into an empty map", _batch("insert")),
+                    ("lookup-hit", "look up every stored int key", _batch("lookup")),
+                    ("lookup-miss", "look up N absent int keys", _batch("lookup", hit=False)),
+                    ("delete", "delete every stored int key", _batch("delete")),
+                )
             ),
         )
     }
@@ -566,6 +633,7 @@ def get_workload(name: str) -> Workload:
 
 
 __all__ = [
+    "INT_KEY_KINDS",
     "KEY_KINDS",
     "SIZES",
     "WORKLOADS",
@@ -577,5 +645,4 @@ __all__ = [
     "make_keys",
     "make_value",
     "mixed_plan",
-    "time_batches",
 ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from mapbench.reports import formatting
+from mapbench import formatting
 from mapbench.reports.cells import Cell, Table
 
 from mapbench.compare import Comparison

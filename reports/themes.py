@@ -14,7 +14,8 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import formatting, selection
+from mapbench import formatting
+from mapbench.reports import selection
 from mapbench.reports.cells import Cell, Section, Table, num
 
 from mapbench import theory

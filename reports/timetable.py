@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import formatting, selection
+from mapbench import formatting
+from mapbench.reports import selection
 from mapbench.reports.cells import Cell, Section, Table, num
 
-from mapbench.compare import STATISTICS
+from mapbench.thresholds import STATISTICS
 
 REFERENCE = "dict"  # the map every other one is measured against
 STATISTIC_NAMES = {"min": "minimum", "p10": "10th percentile (p10)", "p25": "25th percentile"}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import charts, environments, formatting, probes, selection, themes, timetable
+from mapbench import formatting
+from mapbench.reports import charts, environments, probes, selection, themes, timetable
 from mapbench.reports.cells import Cell, Section, Table, num
 from mapbench.reports.environments import EnvironmentBlock
 

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from mapbench._result_rows import Row
-from mapbench.compare import Thresholds, compare
+from mapbench.compare import compare
+from mapbench.thresholds import Thresholds
 from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet, _frame, combine, load, where
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mapbench.reports import formatting, probes, themes, timetable, viewmodel
+from mapbench import formatting
+from mapbench.reports import probes, themes, timetable, viewmodel
 
 from mapbench import theory
 from mapbench._result_rows import Row

@@ -12,7 +12,7 @@ import pytest
 
 from mapbench.errors import MapbenchError
 from mapbench.runner import Settings, Target, make_jobs, run_suite, select_maps
-from mapbench.runner.isolate import describe_failure, run_isolated
+from mapbench.isolate import describe_failure, run_isolated
 from mapbench.runner.jobs import HashSeedError, absolute_spec, check_hash_seed
 from mapbench.runner.progress import Progress, format_time
 from mapbench.runner.store import FORMAT, VERSION

@@ -12,10 +12,11 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from mapbench.ci.interleave import CaseSpec, Runner, Side, SideRuns, worker_env
-from mapbench.compare import INSTRUCTION_UNIT
+from mapbench.ci.interleave import Runner, Side, SideRuns
 from mapbench.errors import MapbenchError
-from mapbench.measurement import Measurement
+from mapbench.measure.case import CaseId
+from mapbench.measure.catalog import measurement
+from mapbench.workloads import get_workload
 
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
 VALGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
@@ -26,52 +27,52 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def instructions(runner: Runner, side: Side, reps: int) -> tuple[int, int]:
-    """Instructions executed by one worker process running its case `reps` times, and the
-    number of operations one run of the case performs.
+def instructions(runner: Runner, side: Side, reps: int) -> int:
+    """Instructions executed by one worker process running its case `reps` times.
 
     A plain run goes first so that every module's bytecode is cached: compiling a module costs
     millions of instructions, and whether it happens would depend on what ran before.
     """
-    plain = runner.run(side, "instructions", 1)["results"][0]
-    if plain["status"] != "ok":
-        raise MapbenchError(f"{side.name}: {plain['error']}")
-    cmd, _ = runner.command(side, "instructions", reps)
+    [plain] = runner.run(side, runner.job(side, plain_runs=1)).results
+    if plain.status != "ok":
+        raise MapbenchError(f"{side.name}: {plain.error}")
+    cmd, _ = runner.launcher.command(side.python, runner.job(side, plain_runs=reps), "counted")
     done = subprocess.run(
         [*VALGRIND, *cmd],
         capture_output=True,
         text=True,
-        env=worker_env(),
-        cwd=cmd[1].rsplit("/", 1)[0],
+        env=runner.launcher.environ_for(runner.job(side).hash_seed),
+        cwd=runner.launcher.directory,
         timeout=runner.timeout,
     )
     found = _COLLECTED.findall(done.stderr)
     if done.returncode != 0 or not found:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise MapbenchError(f"callgrind run of {side.name} failed: {tail}")
-    return int(found[-1]), int(plain["ops"])
+    return int(found[-1])
 
 
 def per_operation(runner: Runner, side: Side, low: int = 1, high: int = 3) -> float:
     """Instructions per operation of the runner's (single) case: start-up subtracted."""
     if len(runner.cases) != 1:
         raise MapbenchError("instruction counts are per case: give the runner exactly one case")
-    many, ops = instructions(runner, side, high)
-    few, _ = instructions(runner, side, low)
+    case = runner.cases[0]
+    ops = get_workload(case.workload).ops(case.size)
+    many = instructions(runner, side, high)
+    few = instructions(runner, side, low)
     return (many - few) / ((high - low) * ops)
 
 
-def add_to(runs: SideRuns, cases: Sequence[CaseSpec], timeout: float) -> None:
+def add_to(runs: SideRuns, cases: Sequence[CaseId], timeout: float) -> None:
     """Add each case's instructions per operation to `runs.metrics` (deterministic, exact)."""
     note = "callgrind; start-up cancelled by subtracting a run with fewer repetitions"
     for case in cases:
-        if case.label in runs.errors:
+        if case in runs.errors:
             continue
         with Runner([case], timeout=timeout) as runner:
             try:
                 value = per_operation(runner, runs.side)
             except (MapbenchError, subprocess.SubprocessError) as exc:
-                runs.errors[case.label] = f"instruction count: {exc}"
+                runs.errors[case] = f"instruction count: {exc}"
                 continue
-        m = Measurement("instructions", value, INSTRUCTION_UNIT, "deterministic", note=note)
-        runs.metrics.setdefault(case.label, []).append(m.to_json())
+        runs.metrics.setdefault(case, []).append(measurement("instructions", value, note=note))

@@ -3,40 +3,29 @@
 Noise on a shared machine comes in bursts lasting seconds (docs/ci.md); a round measures both
 sides within the same second or so, and the order flips every round so that neither side always
 runs first. The deterministic pass runs once per side: its numbers do not depend on timing.
+
+Each side's interpreter runs its own commit's measuring worker (`mapbench.measure.worker`), so
+both sides are measured by the same library code paths as `mapbench run` and `mapbench measure`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from mapbench.runner.isolate import run_isolated
+from mapbench.measure.case import CaseId
+from mapbench.measure.catalog import info
+from mapbench.measure.launch import WorkerLauncher, WorkerRun
+from mapbench.measure.worker import CaseArgs, WorkerJob
+from mapbench.schema import Measurement
 
-WORKER = Path(__file__).with_name("_worker.py")
 # Pinned for every worker: str hashes, and so str-key probe lengths, depend on it.
 HASH_SEED = "0"
-
-
-@dataclass(frozen=True)
-class CaseSpec:
-    """One benchmark case: a map (by label) through one workload at one size and key kind."""
-
-    map: str
-    workload: str
-    size: int
-    key_kind: str
-
-    @property
-    def label(self) -> str:
-        """The pyperf-style name: `map/workload/key_kind/size`."""
-        return f"{self.map}/{self.workload}/{self.key_kind}/{self.size}"
+# Collectors whose deterministic metrics the exact pass records (their noisy ones are dropped:
+# one process gives one sample, which no statistic can judge).
+EXACT_COLLECTORS = ("gc", "tracemalloc", "memory", "probes")
 
 
 @dataclass(frozen=True)
@@ -48,18 +37,23 @@ class Side:
     commit: str | None = None
     specs: Mapping[str, str] = field(default_factory=dict)  # label -> spec; default: the label
 
-    def spec(self, map_label: str) -> str:
-        return self.specs.get(map_label, map_label)
+    def case_args(self, cases: Sequence[CaseId]) -> tuple[CaseArgs, ...]:
+        """The cases as this side's worker loads them."""
+        return tuple(
+            CaseArgs(c.map, c.workload, c.key_kind, c.size, c.seed, self.specs.get(c.map, ""))
+            for c in cases
+        )
 
 
 @dataclass
 class SideRuns:
-    """Everything measured for one side, by case label."""
+    """Everything measured for one side, by case."""
 
     side: Side
-    rounds: dict[str, list[list[float]]] = field(default_factory=dict)  # seconds/op per round
-    metrics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    # per case, per worker process: the time measurements of its runs ("time", "cpu_time")
+    rounds: dict[CaseId, list[list[Measurement]]] = field(default_factory=dict)
+    metrics: dict[CaseId, list[Measurement]] = field(default_factory=dict)
+    errors: dict[CaseId, str] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,18 +65,19 @@ def _quiet(_: str) -> None:
 
 
 class Runner:
-    """Runs worker processes for cases; owns a private directory holding only the worker script."""
+    """Starts each side's worker processes for a fixed list of cases."""
 
-    def __init__(self, cases: Sequence[CaseSpec], *, timeout: float = 600.0, seed: int = 0) -> None:
+    def __init__(self, cases: Sequence[CaseId], *, timeout: float = 600.0) -> None:
         self.cases = list(cases)
-        self.timeout = timeout
-        self.seed = seed
-        self._dir = Path(tempfile.mkdtemp(prefix="mapbench-ci-run-"))
-        # The script's folder is sys.path[0] of the worker: keep it free of anything importable.
-        shutil.copy2(WORKER, self._dir / WORKER.name)
+        # A commit's interpreter must import only its own environment: no PYTHONPATH.
+        self.launcher = WorkerLauncher(timeout=timeout, inherit_pythonpath=False)
+
+    @property
+    def timeout(self) -> float:
+        return self.launcher.timeout
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.launcher.close()
 
     def __enter__(self) -> Runner:
         return self
@@ -90,54 +85,31 @@ class Runner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def command(self, side: Side, mode: str, reps: int) -> tuple[list[str], Path]:
-        """The worker command line for one pass of every case, and where it writes its output."""
-        job = {
-            "mode": mode,
-            "reps": reps,
-            "seed": self.seed,
-            "cases": [
-                {
-                    "label": c.label,
-                    "spec": side.spec(c.map),
-                    "workload": c.workload,
-                    "size": c.size,
-                    "key_kind": c.key_kind,
-                }
-                for c in self.cases
-            ],
-        }
-        # Fixed names (runs are sequential): a name that varied would vary what the worker
-        # hashes, and so its instruction count.
-        job_path = self._dir / f"job-{side.name}-{mode}-{reps}.json"
-        job_path.write_text(json.dumps(job), encoding="utf-8")
-        out = job_path.with_suffix(".out.json")
-        out.unlink(missing_ok=True)
-        return [side.python, str(self._dir / WORKER.name), str(job_path), str(out)], out
-
-    def run(self, side: Side, mode: str, reps: int, prefix: Sequence[str] = ()) -> dict[str, Any]:
-        """One worker process (optionally under a `prefix` such as valgrind); its parsed output."""
-        cmd, out = self.command(side, mode, reps)
-        outcome = run_isolated(
-            [*prefix, *cmd], timeout=self.timeout, env=worker_env(), cwd=self._dir
+    def job(
+        self,
+        side: Side,
+        *,
+        reps: int = 0,
+        collectors: tuple[str, ...] = (),
+        plain_runs: int = 0,
+    ) -> WorkerJob:
+        """The worker job for one pass over every case on `side`."""
+        return WorkerJob(
+            side.case_args(self.cases),
+            HASH_SEED,
+            reps=reps,
+            collectors=collectors,
+            plain_runs=plain_runs,
+            # Instruction counts must not depend on the clock or the host: no environment there.
+            environment=not plain_runs,
         )
-        if outcome.status != "ok" or not out.is_file():
-            # The worker died: every case it was running is charged with why.
-            error = f"worker process: {outcome.error or 'wrote no results'}"
-            failed = {"status": outcome.status, "error": error, "times": [], "metrics": []}
-            return {
-                "environment": {},
-                "results": [{"label": c.label, **failed} for c in self.cases],
-            }
-        data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-        return data
 
-
-def worker_env() -> dict[str, str]:
-    """This environment minus anything that could import the checkout, with the hash seed pinned."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env["PYTHONHASHSEED"] = HASH_SEED
-    return env
+    def run(self, side: Side, job: WorkerJob, prefix: Sequence[str] = ()) -> WorkerRun:
+        """One worker process (optionally under a `prefix` such as valgrind)."""
+        # Fixed file names per side and kind of pass: a name that varied would vary what the
+        # worker hashes, and so its instruction count.
+        kind = "plain" if job.plain_runs else "time" if job.reps else "exact"
+        return self.launcher.run(side.python, job, prefix=prefix, name=f"{side.name}-{kind}")
 
 
 def schedule(sides: tuple[Side, Side], rounds: int, interleave: bool) -> list[Side]:
@@ -161,29 +133,33 @@ def run_interleaved(
     runs = {s.name: SideRuns(s) for s in sides}
     for i, side in enumerate(schedule(sides, rounds, interleave)):
         progress(f"process {i + 1}/{2 * rounds}: {side.name}")
-        _take_times(runs[side.name], runner.run(side, "time", reps))
+        _take_times(runs[side.name], runner.run(side, runner.job(side, reps=reps)))
     if deterministic:
         for side in sides:
             progress(f"exact metrics: {side.name}")
-            _take_metrics(runs[side.name], runner.run(side, "deterministic", 1))
+            done = runner.run(side, runner.job(side, collectors=EXACT_COLLECTORS))
+            _take_metrics(runs[side.name], done)
     return runs[sides[0].name], runs[sides[1].name]
 
 
-def _take_times(runs: SideRuns, data: Mapping[str, Any]) -> None:
-    runs.environment = runs.environment or dict(data.get("environment") or {})
-    for result in data.get("results", ()):
-        if result["status"] != "ok":
-            runs.errors.setdefault(result["label"], str(result["error"]))
-        elif result["times"]:
-            runs.rounds.setdefault(result["label"], []).append(list(result["times"]))
+def _take_times(runs: SideRuns, done: WorkerRun) -> None:
+    runs.environment = runs.environment or dict(done.environment)
+    for result in done.results:
+        case = CaseId.of(result)
+        if result.status != "ok":
+            runs.errors.setdefault(case, result.error)
+        elif result.metrics:
+            runs.rounds.setdefault(case, []).append(list(result.metrics))
 
 
-def _take_metrics(runs: SideRuns, data: Mapping[str, Any]) -> None:
-    for result in data.get("results", ()):
-        if result["status"] == "ok":
-            runs.metrics.setdefault(result["label"], []).extend(result["metrics"])
-        else:
-            runs.errors.setdefault(result["label"], str(result["error"]))
+def _take_metrics(runs: SideRuns, done: WorkerRun) -> None:
+    for result in done.results:
+        case = CaseId.of(result)
+        if result.status != "ok":
+            runs.errors.setdefault(case, result.error)
+            continue
+        exact = [m for m in result.metrics if info(m.name).kind != "noisy"]
+        runs.metrics.setdefault(case, []).extend(exact)
 
 
 def progress_to_stderr(message: str) -> None:

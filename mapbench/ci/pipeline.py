@@ -16,10 +16,12 @@ from pathlib import Path
 
 from mapbench.ci import asv_site, instructions
 from mapbench.ci.build import build, resolve
-from mapbench.ci.interleave import CaseSpec, Progress, Runner, Side, run_interleaved
+from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
-from mapbench.compare import Comparison, Thresholds
+from mapbench.compare import Comparison
+from mapbench.thresholds import Thresholds
 from mapbench.errors import MapbenchError
+from mapbench.measure.case import CaseId
 from mapbench.reports import render_html
 from mapbench.reports.markdown import markdown_escape, markdown_text
 from mapbench.results import problems_as_text
@@ -34,7 +36,7 @@ class CiOptions:
     head: str
     output: Path
     work_dir: Path
-    cases: tuple[CaseSpec, ...]
+    cases: tuple[CaseId, ...]
     rounds: int = 10
     reps: int = 5
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -89,9 +91,9 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     for problem in problems_as_text(both.problems):
         print(problem)
     broken = tuple(
-        (c.label, head.errors[c.label])
+        (str(c), head.errors[c])
         for c in options.cases
-        if c.label in head.errors and c.label not in base.errors
+        if c in head.errors and c not in base.errors
     )
     title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)

@@ -1,4 +1,4 @@
-"""Save one side's interleaved runs as a mapbench metrics file that `mapbench.results` loads."""
+"""Save one side's interleaved runs as a mapbench results file that `mapbench.results` loads."""
 
 from __future__ import annotations
 
@@ -8,34 +8,37 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from mapbench.ci.interleave import CaseSpec, SideRuns
-from mapbench.compare import Comparison, Thresholds, compare
-from mapbench.measurement import Measurement
+from mapbench.ci.interleave import SideRuns
+from mapbench.compare import Comparison, compare
+from mapbench.measure.case import CaseId
+from mapbench.measure.catalog import measurement
 from mapbench.results import ResultSet, load
 from mapbench.runner.store import ResultStore
+from mapbench.schema import CaseResult, Measurement
+from mapbench.thresholds import Thresholds
 
 
-def time_measurement(rounds: Sequence[Sequence[float]]) -> Measurement:
-    """Seconds per operation; one sample per worker process: the fastest of its runs.
+def per_process(rounds: Sequence[Sequence[Measurement]], name: str) -> Measurement | None:
+    """Seconds per operation of metric `name`; one sample per worker process: its fastest run.
 
     Runs inside one process share its noise burst, so they are not independent samples; the
-    processes are (and were interleaved with the other side's), so a rank test on them is valid.
+    processes are (and were interleaved with the other side's), so a test on them is valid.
     """
-    samples = tuple(float(np.min(r)) for r in rounds)
-    return Measurement(
-        "time",
-        float(np.min(samples)),
-        "s",
-        "noisy",
-        samples,
-        note=f"minimum of {len(rounds[0])} runs in each of {len(rounds)} interleaved processes",
+    found = [m for process in rounds for m in process if m.name == name]
+    if not found:
+        return None
+    samples = tuple(min(m.samples) for m in found)
+    runs = len(found[0].samples)
+    return measurement(
+        name,
+        min(samples),
+        samples=samples,
+        note=f"fastest of {runs} runs in each of {len(found)} interleaved processes",
     )
 
 
 def save_side(
-    runs: SideRuns, cases: Sequence[CaseSpec], directory: Path, extra_env: dict[str, Any]
+    runs: SideRuns, cases: Sequence[CaseId], directory: Path, extra_env: dict[str, Any]
 ) -> Path:
     """Write `metrics-<python>.json` for one side into `directory`; its path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -43,29 +46,27 @@ def save_side(
     tag = str(env.get("python") or platform.python_version())
     store = ResultStore(directory, tag, env)
     for case in cases:
-        rounds = runs.rounds.get(case.label)
-        error = runs.errors.get(case.label)
-        metrics = [time_measurement(rounds).to_json()] if rounds else []
-        metrics += runs.metrics.get(case.label, [])
+        rounds = runs.rounds.get(case, [])
+        error = runs.errors.get(case, "")
+        times = [m for m in (per_process(rounds, n) for n in ("time", "cpu_time")) if m]
+        metrics = (*times, *runs.metrics.get(case, []))
         store.add(
-            {
-                "map": case.map,
-                "workload": case.workload,
-                "size": case.size,
-                "key_kind": case.key_kind,
-                "params": {},
-                "status": "failed" if error or not metrics else "ok",
-                "error": error or (None if metrics else "nothing was measured"),
-                "metrics": metrics,
-            }
+            CaseResult(
+                case.map, case.workload, case.size, case.key_kind, case.seed,
+                runs.side.specs.get(case.map, case.map),
+                status="failed" if error or not metrics else "ok",
+                error=error or ("" if metrics else "nothing was measured"),
+                metrics=metrics,
+            )  # fmt: skip
         )
+    store.finish()
     return store.metrics_path
 
 
 def compare_runs(
     base: SideRuns,
     head: SideRuns,
-    cases: Sequence[CaseSpec],
+    cases: Sequence[CaseId],
     thresholds: Thresholds,
     directory: Path,
     extra_env: dict[str, Any],

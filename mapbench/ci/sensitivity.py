@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mapbench.ci import instructions
-from mapbench.ci.interleave import CaseSpec, Runner, Side, run_interleaved
+from mapbench.ci.interleave import Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.ci.slowmap import WORK
-from mapbench.compare import Thresholds
+from mapbench.measure.case import CaseId
+from mapbench.thresholds import Thresholds
 
 SPEC = "mapbench.ci.slowmap:SlowMap"
 LABEL = "slowmap"
@@ -78,7 +79,7 @@ def _flagged(
 
 def measure(args: argparse.Namespace) -> list[Row]:
     """Every slowdown level, `args.trials` times each, both methods alternating per trial."""
-    case = CaseSpec(LABEL, "lookup-hit", args.size, "random-int")
+    case = CaseId(LABEL, "lookup-hit", "random-int", args.size)
     rows = []
     with Runner([case]) as runner:
         for extra in args.slowdowns:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mapbench.compare import STATISTICS, Thresholds
+from mapbench.thresholds import STATISTICS, Thresholds
 from mapbench.errors import UsageError
 from mapbench.results import (
     ResultSet,
@@ -53,6 +53,8 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
     """Load results, printing one warning line per file that could not be (fully) loaded."""
+    from mapbench.results import load, problems_as_text
+
     results = load(paths)
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
@@ -61,6 +63,8 @@ def load_and_warn(paths: Sequence[str]) -> ResultSet:
 
 def resolve_side(text: str, pool: ResultSet | None, filters: Sequence[str], name: str) -> ResultSet:
     """A side given as a results path, or as a selector over `pool` (the --results)."""
+    from mapbench.results import looks_like_selector, parse_selector, where
+
     if Path(text).exists():
         side = load_and_warn([text])
     elif looks_like_selector(text):

@@ -7,10 +7,9 @@ import itertools
 from pathlib import Path
 
 from mapbench.ci.asv_site import DEFAULT_BENCH
-from mapbench.ci.interleave import CaseSpec, progress_to_stderr
-from mapbench.ci.pipeline import CiOptions, run_ci
-from mapbench.compare import Thresholds
 from mapbench.errors import UsageError
+from mapbench.measure.case import CaseId
+from mapbench.thresholds import STATISTICS, Thresholds
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
 DEFAULT_WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10")
@@ -66,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(0.002)",
     )
     add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
-    add("--statistic", default="p10", help="min, p10, p25 or median of each side (p10)")
+    add("--statistic", default="p10", choices=list(STATISTICS), help="the percentile of each side compared (p10)")
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
     add(
         "--instructions",
@@ -83,10 +82,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
+    from mapbench.ci.interleave import progress_to_stderr
+    from mapbench.ci.pipeline import CiOptions, run_ci
+
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
     cases = tuple(
-        CaseSpec(m, w, size, kind)
+        CaseId(m, w, kind, size)
         for m, w, kind, size in itertools.product(
             args.maps or DEFAULT_MAPS,
             args.workloads or DEFAULT_WORKLOADS,

@@ -7,6 +7,7 @@ Each side is a results directory or file, or a selector (`python=3.12`, `commit=
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from mapbench._table import format_table
 from mapbench.commands._analysis import (
@@ -15,11 +16,11 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
-from mapbench.compare import VERDICTS, Comparison, compare
-from mapbench.reports import render_html, render_markdown
-from mapbench.reports.formatting import change, interval, probability, value
-from mapbench.reports.viewmodel import case_with_context
-from mapbench.results import ResultSet, combine
+from mapbench.formatting import change, interval, probability, value
+
+if TYPE_CHECKING:  # the statistics and reports load when the command runs, not with the CLI
+    from mapbench.compare import Comparison
+    from mapbench.results import ResultSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from mapbench.compare import compare
+    from mapbench.reports import render_html, render_markdown
+
     pool = load_and_warn(args.results) if args.results else None
     base = resolve_side(args.base, pool, args.where, "BASE")
     candidate = resolve_side(args.candidate, pool, args.where, "CANDIDATE")
@@ -66,11 +70,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _union(base: ResultSet, candidate: ResultSet, pool: ResultSet | None) -> ResultSet:
     """What the HTML report shows besides the verdicts: everything given."""
+    from mapbench.results import combine
+
     return pool if pool is not None else combine([base, candidate])
 
 
 def _text(result: Comparison, show_all: bool) -> str:
     """A table of the rows that matter (every row with --all), then the counts."""
+    from mapbench.compare import VERDICTS
+    from mapbench.reports.viewmodel import case_with_context
+
     rows = result.rows
     if not show_all:
         rows = rows[rows["verdict"] != "no change"]

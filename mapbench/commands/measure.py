@@ -1,28 +1,25 @@
-"""`mapbench measure MAP`: one workload on one map, every collector in its own pass, one table.
+"""`mapbench measure MAP`: one workload on one map, timed and through every collector, one table.
 
-The output has the environment first, then one row per measurement with its unit and kind;
-`--json` prints the same as a mapbench metrics document (format "mapbench-metrics", version 1).
+The case runs in the measuring worker (`mapbench.measure.worker`), a child process with the hash
+seed pinned, exactly as `mapbench run` and `mapbench ci` measure it: a map that crashes takes
+only the child down, and the figures are those the other runners would record. `--json` prints
+the mapbench results file (`mapbench.schema`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
-import time
 from typing import Any
 
-from mapbench import metrics
 from mapbench._table import format_table
-from mapbench.environment import environment
 from mapbench.errors import UsageError
-from mapbench.measurement import Measurement
-from mapbench.registry import parse_spec
-from mapbench.workloads import KEY_KINDS, WORKLOADS, Case, get_workload
+from mapbench.measure.case import CaseId
+from mapbench.measure.collectors import COLLECTORS
+from mapbench.schema import CaseResult, Measurement
+from mapbench.formatting import value
+from mapbench.workloads import KEY_KINDS, WORKLOADS
 
-_SCALES = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
-_BYTE_SCALES = ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"))
 _HISTOGRAM_SHOWN = 8
 
 
@@ -36,94 +33,77 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--collector",
         dest="collectors",
         action="append",
-        choices=list(metrics.COLLECTORS),
+        choices=list(COLLECTORS),
         help="run only this collector (repeatable; default: all)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=5, help="timed runs for time_per_op (default 5; 0: none)"
+        "--repeat", type=int, default=5, help="timed runs for time per op (default 5; 0: none)"
+    )
+    parser.add_argument(
+        "--hash-seed",
+        default="0",
+        metavar="N",
+        help="PYTHONHASHSEED of the measuring process (default 0, as in run and ci)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="deadline of the measuring process, s (600)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    from mapbench.environment import environment
+    from mapbench.measure.launch import WorkerLauncher
+    from mapbench.measure.worker import CaseArgs, WorkerJob
+    from mapbench.runner.plan import select_maps
+    from mapbench.schema import MetricsFile, encode
+
     if args.size < 1 or args.repeat < 0:
         raise UsageError("--size must be >= 1 and --repeat >= 0")
-    spec = parse_spec(args.map)
-    workload = get_workload(args.workload)
-    names = args.collectors or list(metrics.COLLECTORS)
-    _progress(args, f"preparing {args.size} {args.key_kind} keys for {workload.name}")
-    case = workload.prepare(spec.create, args.size, args.key_kind, args.seed)
-    measurements: list[Measurement] = []
-    try:
-        if args.repeat:
-            _progress(args, f"timing {args.repeat} runs")
-            measurements += time_per_op(case, args.repeat)
-        for name in names:
-            _progress(args, f"collector pass: {name}")
-            measurements += metrics.collect(case, [name])
-    finally:
-        case.close()
-    result: dict[str, Any] = {
-        "map": spec.label,
-        "workload": workload.name,
-        "size": args.size,
-        "key_kind": args.key_kind,
-        "params": {"seed": args.seed, "ops": case.ops, **workload.params},
-        "status": "ok",
-        "error": None,
-        "metrics": [m.to_json() for m in measurements],
-    }
-    env = environment()
+    check_hash_seed(args.hash_seed)
+    [(label, spec)] = select_maps([args.map])[0]
+    case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec)
+    job = WorkerJob(
+        (CaseArgs.of(case),),
+        args.hash_seed,
+        reps=args.repeat,
+        collectors=tuple(args.collectors) if args.collectors else None,
+    )
+    _progress(args, f"measuring {case} in a worker process")
+    with WorkerLauncher(timeout=args.timeout) as launcher:
+        done = launcher.run(sys.executable, job)
+    [result] = done.results
+    env = {**environment(), **done.environment}
     if args.json:
-        doc = {"format": "mapbench-metrics", "version": 1, "environment": env, "results": [result]}
-        print(json.dumps(doc, indent=2))
+        print(encode(MetricsFile(environment=env, results=(result,))).decode())
     else:
-        print(render(env, result, measurements))
-    return 0
+        print(render(env, result))
+    return 0 if result.status == "ok" else 1
 
 
-def time_per_op(case: Case, repeat: int) -> list[Measurement]:
-    """Wall time per operation over `repeat` plain runs (no collector active)."""
-    per_op = []
-    for _ in range(repeat):
-        case.reset()
-        t0 = time.perf_counter()
-        case.run()
-        per_op.append((time.perf_counter() - t0) / case.ops)
-    note = f"{repeat} runs of {case.ops} ops, perf_counter; `mapbench run` gives pyperf statistics"
-    return [
-        Measurement("time_per_op_min", min(per_op), "s", "noisy", tuple(per_op), note),
-        Measurement("time_per_op_median", statistics.median(per_op), "s", "noisy", (), note),
+def check_hash_seed(value: str) -> None:
+    """PYTHONHASHSEED accepts 0..4294967295; refuse anything else up front."""
+    if not value.isdigit() or int(value) > 4294967295:
+        raise UsageError(f"--hash-seed must be an integer from 0 to 4294967295, not {value!r}")
+
+
+def render(env: dict[str, Any], result: CaseResult) -> str:
+    """The environment and the measurements as plain-text tables, failures and gaps said."""
+    head = f"{result.map} / {result.workload} / {result.key_kind} / {result.size} (seed {result.seed})"
+    env_rows = [(k, "-" if v is None else str(v)) for k, v in env.items()]
+    rows = [
+        (m.name, value(m.value, m.unit), m.kind, m.gc or "-", _detail(m))
+        for m in result.metrics
     ]
-
-
-def render(env: dict[str, Any], result: dict[str, Any], measurements: list[Measurement]) -> str:
-    """The environment and the measurements as two plain-text tables."""
-    head = (
-        f"{result['map']} / {result['workload']} / {result['key_kind']} / {result['size']} "
-        f"({result['params']['ops']} ops per run, seed {result['params']['seed']})"
-    )
-    env_rows = [(k, _env_value(v)) for k, v in env.items()]
-    rows = [(m.name, format_value(m.value, m.unit), m.kind, _detail(m)) for m in measurements]
-    return "\n\n".join(
-        [
-            head,
-            format_table(("environment", "value"), env_rows),
-            format_table(("metric", "value", "kind", "note"), rows),
-        ]
-    )
-
-
-def format_value(value: float, unit: str) -> str:
-    """A value in a readable unit: seconds scaled to ms/µs/ns, bytes to KiB/MiB/GiB."""
-    if unit == "s" and value:
-        factor, name = next(((f, n) for f, n in _SCALES if abs(value) >= f), _SCALES[-1])
-        return f"{value / factor:.4g} {name}"
-    if unit == "B" and abs(value) >= 1024:
-        factor, name = next((f, n) for f, n in _BYTE_SCALES if abs(value) >= f)
-        return f"{value / factor:.4g} {name}"
-    text = f"{int(value)}" if float(value).is_integer() else f"{value:.4g}"
-    return f"{text} {unit}".rstrip()
+    parts = [
+        head,
+        format_table(("environment", "value"), env_rows),
+        format_table(("metric", "value", "kind", "gc", "note"), rows),
+    ]
+    parts += [f"not measured by {name}: {why}" for name, why in result.unavailable.items()]
+    if result.status != "ok":
+        parts.append(f"{result.status}: {result.error}\n{result.traceback}".rstrip())
+    return "\n\n".join(parts)
 
 
 def _detail(m: Measurement) -> str:
@@ -132,10 +112,6 @@ def _detail(m: Measurement) -> str:
         more = " ..." if sum(1 for c in m.samples if c) > _HISTOGRAM_SHOWN else ""
         return f"length:count {' '.join(shown)}{more}"
     return m.note
-
-
-def _env_value(value: Any) -> str:
-    return "-" if value is None else str(value)
 
 
 def _progress(args: argparse.Namespace, text: str) -> None:

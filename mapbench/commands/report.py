@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from mapbench.commands._analysis import (
     add_threshold_options,
@@ -17,10 +16,13 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
-from mapbench.compare import Comparison, compare
 from mapbench.errors import MapbenchError, UsageError
-from mapbench.reports import render_html, render_markdown
-from mapbench.results import ResultSet, where
+
+if TYPE_CHECKING:  # pandas and the reports load when the command runs, not with the CLI
+    import pandas as pd
+
+    from mapbench.compare import Comparison
+    from mapbench.results import ResultSet
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from mapbench.reports import render_html, render_markdown
+
     results = load_and_warn(args.results)
     comparison = _comparison(results, args)
     if args.markdown:
@@ -51,6 +55,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _comparison(results: ResultSet, args: argparse.Namespace) -> Comparison | None:
+    from mapbench.compare import compare
+    from mapbench.results import where
+
     thresholds = thresholds_from(args)
     if args.base or args.candidate:
         if not (args.base and args.candidate):

@@ -8,12 +8,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
 from mapbench.runner.interpreters import python_version
-from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_jobs, select_maps
+from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_cases, select_maps
 from mapbench.runner.progress import Progress, summary
-from mapbench.runner.suite import DEFAULT, QUICK, Target, current_target, run_suite
-from mapbench.runner.venvs import runtime_for, source_root
+from mapbench.runner.settings import DEFAULT, QUICK, Target, current_target
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -92,10 +92,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if not args.hash_seed.isdigit() or int(args.hash_seed) > 4294967295:
-        raise UsageError(
-            f"--hash-seed must be an integer from 0 to 4294967295, not {args.hash_seed!r}"
-        )
+    from mapbench.runner.suite import run_suite
+    from mapbench.runner.venvs import source_root
+
+    check_hash_seed(args.hash_seed)
     plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
     settings = replace(
         QUICK if args.quick else DEFAULT,
@@ -107,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
         settings = replace(settings, timeout=args.timeout)
     maps, notes = select_maps(args.maps)
-    jobs = make_jobs(
+    cases = make_cases(
         maps,
         _split(args.workloads) or plan.workloads,
         _split(args.key_kinds) or plan.key_kinds,
@@ -116,12 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     targets = _targets(args.pythons)
     output = args.output or Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
-    progress = Progress(len(jobs) * len(targets))
+    progress = Progress(len(cases) * len(targets))
     for note in notes:
         progress.note(f"not run: {note}")
     root = source_root()
     results, skipped = run_suite(
-        jobs,
+        cases,
         targets,
         settings,
         output,
@@ -140,6 +140,8 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _targets(requests: list[str]) -> list[Target]:
+    from mapbench.runner.venvs import runtime_for
+
     if not requests:
         return [current_target()]
     targets: dict[str, Target] = {}

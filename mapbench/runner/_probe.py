@@ -25,6 +25,7 @@ def describe_map(spec_text: str) -> dict[str, Any]:
         return {
             "capabilities": list(capabilities_of(m)),
             "workloads": {name: w.supports(m) for name, w in WORKLOADS.items()},
+            "workload_key_kinds": {name: list(w.key_kinds) for name, w in WORKLOADS.items()},
             "key_kinds": {kind: _stores(m, kind) for kind in KEY_KINDS},
         }
     finally:

@@ -1,61 +1,82 @@
-"""The pyperf script that times one job: `python -m mapbench.runner._timeworker ARGS`.
+"""The pyperf script that times one case: `python -m mapbench.runner._timeworker ARGS`.
 
-pyperf's manager re-runs this module for each worker process (program_args), forwarding the job's
-arguments; the keys and map are built only in workers, never in the manager.
+pyperf's manager re-runs this module for each worker process (program_args), forwarding the
+case's arguments; the keys and map are built only in workers, never in the manager. pyperf owns
+the loop count and calibration; each loop is mapbench's timed run (`pyperf_time_func`: reset
+untimed, GC paused), so "time" means here what it means in every other runner.
+
+Every choice a worker needs is a command-line argument, never an environment variable: pyperf's
+workers only inherit a few variables. The exception is PYTHONHASHSEED, which must be set before
+the interpreter starts; it is passed both ways and the worker refuses to run if they disagree.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from time import perf_counter
 from typing import Any
 
 import pyperf
 
-from mapbench.runner.jobs import Job, add_job_arguments, check_hash_seed, hash_seed_argv
-from mapbench.workloads import Case
+from mapbench.measure.case import CaseId
+from mapbench.measure.timing import GC_POLICY, pyperf_time_func
 
 
-def time_case(loops: int, case: Case) -> float:
-    """Seconds spent in `loops` runs of the case; each reset (untimed) comes before its run."""
-    total = 0.0
-    for _ in range(loops):
-        case.reset()
-        start = perf_counter()
-        case.run()
-        total += perf_counter() - start
-    return total
+def case_argv(case: CaseId, hash_seed: str) -> list[str]:
+    """The arguments that name `case` to this script (the inverse of `_case_of`)."""
+    return [
+        f"--case={case}",
+        f"--spec={case.loadable_spec}",
+        f"--seed={case.seed}",
+        f"--hash-seed={hash_seed}",
+    ]
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--case", required=True, help="map/workload/key_kind/size")
+    parser.add_argument("--spec", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hash-seed", required=True)
+
+
+def _case_of(args: argparse.Namespace) -> CaseId:
+    named = CaseId.parse(args.case, args.seed)
+    return CaseId(named.map, named.workload, named.key_kind, named.size, named.seed, args.spec)
 
 
 def _forward(cmd: list[str], args: argparse.Namespace) -> None:
-    cmd.extend(Job.from_args(args).argv() + hash_seed_argv(args.hash_seed))
+    cmd.extend(case_argv(_case_of(args), args.hash_seed))
 
 
 def main() -> None:
     runner = pyperf.Runner(
         program_args=("-m", "mapbench.runner._timeworker"), add_cmdline_args=_forward
     )
-    add_job_arguments(runner.argparser)
+    _add_arguments(runner.argparser)
     args: Any = runner.parse_args()
-    check_hash_seed(args.hash_seed)
-    job = Job.from_args(args)
+    actual = os.environ.get("PYTHONHASHSEED", "")
+    if actual != args.hash_seed:
+        sys.exit(f"worker runs with PYTHONHASHSEED={actual or 'unset'}, planned {args.hash_seed}")
+    case_id = _case_of(args)
     runner.metadata.update(
         {
-            "mapbench_map": job.label,
-            "mapbench_workload": job.workload,
-            "mapbench_key_kind": job.key_kind,
-            "mapbench_size": job.size,
-            "mapbench_seed": job.seed,
+            "mapbench_map": case_id.map,
+            "mapbench_workload": case_id.workload,
+            "mapbench_key_kind": case_id.key_kind,
+            "mapbench_size": case_id.size,
+            "mapbench_seed": case_id.seed,
             "mapbench_hash_seed": args.hash_seed,
+            "mapbench_gc": GC_POLICY,
+            "mapbench_loop": "pyperf",
         }
     )
     if not args.worker:  # the manager only spawns workers and gathers their values
-        runner.bench_time_func(job.name, time_case, None)
+        runner.bench_time_func(str(case_id), pyperf_time_func, None)
         return
-    case = job.open_case()
+    case = case_id.open()
     try:
-        runner.bench_time_func(job.name, time_case, case, inner_loops=case.ops)
+        runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
     finally:
         case.close()
 

@@ -1,13 +1,12 @@
-"""Which jobs a run performs: maps x workloads x key kinds x sizes, with the two default plans."""
+"""Which cases a run measures: maps x workloads x key kinds x sizes, with the two default plans."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-
-from mapbench.registry import MapSpecError, parse_spec, registry
-from mapbench.runner.jobs import Job, absolute_spec
+from mapbench import spec as _spec
+from mapbench.measure.case import CaseId
+from mapbench.registry import parse_spec, registry
 from mapbench.workloads import KEY_KINDS, WORKLOADS, WorkloadError, get_workload
 
 
@@ -42,26 +41,22 @@ def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]
         return chosen, notes
     chosen = []
     for text in specs:
-        target = text.strip().partition(",")[0]
-        if target in registry():
-            parse_spec(text)  # raises a clear MapSpecError for bad options
-        elif ":" in target:
-            where = target.rpartition(":")[0]
-            if (where.endswith(".py") or "/" in where) and not Path(where).expanduser().is_file():
-                raise MapSpecError(f"no such file {where!r} in map spec {text!r}")
-        else:
-            parse_spec(text)  # unknown name: raises, listing the known maps
-        chosen.append((text.strip(), absolute_spec(text)))
+        parsed = _spec.parse(text)
+        if parsed.kind == "name":
+            parse_spec(text)  # unknown names and bad options raise a clear MapSpecError
+        elif parsed.file is not None and not parsed.file.is_file():
+            raise _spec.MapSpecError(f"no such file {str(parsed.file)!r} in map spec {text!r}")
+        chosen.append((parsed.text, parsed.absolute()))
     return chosen, []
 
 
-def make_jobs(
+def make_cases(
     maps: Sequence[tuple[str, str]],
     workloads: Sequence[str],
     key_kinds: Sequence[str],
     sizes: Sequence[int],
     seed: int = 0,
-) -> list[Job]:
+) -> list[CaseId]:
     """Every combination, map-major, after checking names and sizes."""
     for name in workloads:
         get_workload(name)
@@ -72,7 +67,7 @@ def make_jobs(
         if size < 1:
             raise WorkloadError(f"size must be a positive integer, not {size}")
     return [
-        Job(label, spec, w, k, n, seed)
+        CaseId(label, w, k, n, seed, spec)
         for label, spec in maps
         for w in workloads
         for k in key_kinds

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from mapbench._table import format_table
-from mapbench.runner.isolate import Status
-from mapbench.runner.jobs import Job
+from mapbench.formatting import value
+from mapbench.isolate import Status
+from mapbench.measure.case import CaseId
 
 _CLEAR = "\r\033[K"  # carriage return, then erase to the end of the line
 
 
 @dataclass(frozen=True)
-class CaseResult:
-    """How one job went on one interpreter: status, error, timings (s/op) and metric count."""
+class CaseOutcome:
+    """How one case went on one interpreter: status, error, timings (s/op) and metric count."""
 
-    job: Job
+    case: CaseId
     python: str
     status: Status
     error: str | None
@@ -51,12 +52,12 @@ class Progress:
         if self._live:
             self._write(f"{_CLEAR}{self._prefix()} running {what}", end="")
 
-    def finish(self, result: CaseResult) -> None:
+    def finish(self, result: CaseOutcome) -> None:
         self.done += 1
-        outcome = result.status if result.status != "ok" else format_time(result.median)
+        outcome = result.status if result.status != "ok" else value(result.median, "s")
         if result.error:
             outcome += f": {result.error}"
-        name = f"{result.job.name} [py{result.python}]"
+        name = f"{result.case} [py{result.python}]"
         self._write(f"{_CLEAR if self._live else ''}{self._prefix()} {name}  {outcome}")
 
     def note(self, message: str) -> None:
@@ -74,17 +75,17 @@ class Progress:
         print(text, end=end, file=self.stream, flush=True)
 
 
-def summary(results: Sequence[CaseResult], skipped: Sequence[str] = ()) -> str:
+def summary(results: Sequence[CaseOutcome], skipped: Sequence[str] = ()) -> str:
     """A table of every case (median time per operation, or why it failed) and a status count."""
     rows = [
         (
-            r.job.label,
-            r.job.workload,
-            r.job.key_kind,
-            r.job.size,
+            r.case.map,
+            r.case.workload,
+            r.case.key_kind,
+            r.case.size,
             r.python,
             r.status,
-            format_time(r.median),
+            value(r.median, "s"),
             r.metrics,
             (r.error or "")[:80],
         )
@@ -100,16 +101,6 @@ def summary(results: Sequence[CaseResult], skipped: Sequence[str] = ()) -> str:
         f"  skipped: {why}" + (f" ({n} cases)" if n > 1 else "") for why, n in reasons.items()
     ]
     return "\n".join(lines)
-
-
-def format_time(seconds: float | None) -> str:
-    """Seconds as ns/µs/ms/s with three significant digits; "-" when unknown."""
-    if seconds is None:
-        return "-"
-    for unit, scale in (("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3)):
-        if seconds < scale * 1000:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds:.3g} s"
 
 
 def _bar(fraction: float, width: int = 20) -> str:

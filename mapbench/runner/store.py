@@ -1,12 +1,12 @@
-"""The files of one run for one interpreter, rewritten atomically after every benchmark.
+"""The files of one run for one interpreter, rewritten atomically after every case.
 
-`pyperf-<tag>.json` holds pyperf's timings, `metrics-<tag>.json` the mapbench metrics JSON (format
-in mapbench.results) with every case's status, so a run that is killed keeps what it finished.
+`pyperf-<tag>.json` holds pyperf's timings, `metrics-<tag>.json` the mapbench results file
+(`mapbench.schema`) with every case's status, so a run that is killed keeps what it finished;
+the results file says `"complete": false` until the run ends.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -15,10 +15,7 @@ from typing import Any
 
 import pyperf
 
-# mapbench metrics JSON. History of "version":
-#   1 - environment + results[{map, workload, size, key_kind, params, status, error, metrics}]
-FORMAT = "mapbench-metrics"
-VERSION = 1
+from mapbench.schema import CaseResult, MetricsFile, encode
 
 
 class ResultStore:
@@ -28,13 +25,14 @@ class ResultStore:
         self.pyperf_path = directory / f"pyperf-{tag}.json"
         self.metrics_path = directory / f"metrics-{tag}.json"
         self.environment = dict(environment)
-        self.results: list[dict[str, Any]] = []
+        self.results: list[CaseResult] = []
+        self.complete = False
         self._suite: pyperf.BenchmarkSuite | None = None
         # A fresh run replaces this interpreter's files from an earlier run in the same directory.
         self.pyperf_path.unlink(missing_ok=True)
         self._write_metrics()
 
-    def add(self, result: Mapping[str, Any], timings: Sequence[pyperf.Benchmark] = ()) -> None:
+    def add(self, result: CaseResult, timings: Sequence[pyperf.Benchmark] = ()) -> None:
         """Record one case (and its pyperf timings, if any) and save both files."""
         for bench in timings:
             if self._suite is None:
@@ -42,8 +40,13 @@ class ResultStore:
             else:
                 self._suite.add_benchmark(bench)
         if timings:
-            _atomic(self.pyperf_path, self._dump_suite)
-        self.results.append(dict(result))
+            write_atomic(self.pyperf_path, self._dump_suite)
+        self.results.append(result)
+        self._write_metrics()
+
+    def finish(self) -> None:
+        """Mark the run complete (every planned case has its result)."""
+        self.complete = True
         self._write_metrics()
 
     def _dump_suite(self, tmp: str) -> None:
@@ -51,17 +54,15 @@ class ResultStore:
         self._suite.dump(tmp, replace=True)
 
     def _write_metrics(self) -> None:
-        data = {
-            "format": FORMAT,
-            "version": VERSION,
-            "environment": self.environment,
-            "results": self.results,
-        }
-        text = json.dumps(data, indent=1)
-        _atomic(self.metrics_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        data = encode(
+            MetricsFile(
+                environment=self.environment, results=tuple(self.results), complete=self.complete
+            )
+        )
+        write_atomic(self.metrics_path, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def _atomic(path: Path, write: Callable[[str], object]) -> None:
+def write_atomic(path: Path, write: Callable[[str], object]) -> None:
     """Write through a temporary file in the same directory, then rename over `path`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)

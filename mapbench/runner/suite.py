@@ -1,69 +1,35 @@
-"""Run jobs on one or more interpreters, each pass of each job in its own process with a deadline.
+"""Run cases on one or more interpreters, each pass of each case in its own process with a deadline.
 
-Per job and interpreter: a pyperf pass for timing (workers, calibration, warm-ups), then a
-separate pass for the collectors. Interpreters take turns job by job (A B A B ...), so they see the
-same noise. A crash, hang or error is recorded as that case's status; the run goes on and the
-files are saved after every case.
+Per case and interpreter: a pyperf pass for timing (workers, calibration, warm-ups), then a
+separate pass for the collectors (the measuring worker). Interpreters take turns case by case
+(A B A B ...), so they see the same noise. A crash, hang or error is recorded as that case's
+status; the run goes on and the files are saved after every case.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pyperf
 
 from mapbench.errors import MapbenchError
-from mapbench.runner.isolate import Outcome, Status, run_isolated
-from mapbench.runner.jobs import Job, hash_seed_argv
-from mapbench.runner.progress import CaseResult, Progress
+from mapbench.isolate import Outcome, run_isolated
+from mapbench.measure.case import CaseId
+from mapbench.measure.launch import WorkerLauncher
+from mapbench.measure.worker import CaseArgs, WorkerJob
+from mapbench.runner._timeworker import case_argv
+from mapbench.runner.progress import CaseOutcome, Progress
+from mapbench.runner.settings import Settings, Target
 from mapbench.runner.store import ResultStore
+from mapbench.schema import CaseResult
 
 PROBE_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How each benchmark is measured: pyperf's process and value counts, deadlines, hash seed."""
-
-    processes: int = 6
-    values: int = 3
-    warmups: int = 1
-    min_time: float = 0.05
-    timeout: float = 300.0
-    hash_seed: str = "0"
-    collectors: tuple[str, ...] | None = None  # None: every collector; (): timing only
-
-    def pyperf_argv(self) -> list[str]:
-        return [
-            f"--processes={self.processes}",
-            f"--values={self.values}",
-            f"--warmups={self.warmups}",
-            f"--min-time={self.min_time}",
-            "--inherit-environ=PYTHONHASHSEED,PYTHONFAULTHANDLER",
-            "--quiet",
-        ]
-
-
-DEFAULT = Settings()
-# Two worker processes of three values each: enough to see a 2x difference, not 5%.
-QUICK = Settings(processes=2, values=3, warmups=1, min_time=0.01, timeout=60.0)
-
-
-@dataclass(frozen=True)
-class Target:
-    """An interpreter to run on: `tag` names its files, `executable` has mapbench importable."""
-
-    tag: str
-    executable: str
-    requested: str = ""
 
 
 class RunError(MapbenchError):
@@ -73,12 +39,13 @@ class RunError(MapbenchError):
 @dataclass
 class _Context:
     target: Target
+    hash_seed: str
     store: ResultStore
     maps: dict[str, dict[str, Any] | str] = field(default_factory=dict)  # spec -> probe or error
 
 
 def run_suite(
-    jobs: Sequence[Job],
+    cases: Sequence[CaseId],
     targets: Sequence[Target],
     settings: Settings,
     output: Path,
@@ -86,46 +53,43 @@ def run_suite(
     commit_dir: str | None = None,
     progress: Progress | None = None,
     run_info: Mapping[str, Any] | None = None,
-) -> tuple[list[CaseResult], list[str]]:
-    """Run every job on every target; return each case's result and why others were skipped."""
+) -> tuple[list[CaseOutcome], list[str]]:
+    """Run every case on every target; return each case's outcome and why others were skipped."""
     output.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="mapbench-run-"))  # neutral cwd: no checkout shadowing
-    env = _child_environ(settings.hash_seed)
-    progress = progress or Progress(len(jobs) * len(targets))
-    results: list[CaseResult] = []
+    progress = progress or Progress(len(cases) * len(targets))
+    outcomes: list[CaseOutcome] = []
     skipped: list[str] = []
-    try:
+    with WorkerLauncher(timeout=settings.timeout) as launcher:
         contexts = [
-            _open(t, settings, output, work, env, commit_dir, run_info or {}) for t in targets
+            _open(t, settings, output, launcher, commit_dir, run_info or {}) for t in targets
         ]
-        for job in jobs:
+        for case in cases:
             for ctx in contexts:
-                why = _unsupported(ctx, job, work, env)
+                why = _unsupported(ctx, case, launcher)
                 if why:
-                    skipped.append(f"{job.name} [py{ctx.target.tag}]: {why}")
+                    skipped.append(f"{case} [py{ctx.target.tag}]: {why}")
                     progress.total -= 1
                     continue
-                progress.start(f"{job.name} [py{ctx.target.tag}]")
-                result = _run_case(ctx, job, settings, work, env)
-                results.append(result)
-                progress.finish(result)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return results, skipped
+                progress.start(f"{case} [py{ctx.target.tag}]")
+                outcome = _run_case(ctx, case, settings, launcher)
+                outcomes.append(outcome)
+                progress.finish(outcome)
+        for ctx in contexts:
+            ctx.store.finish()
+    return outcomes, skipped
 
 
 def _open(
     target: Target,
     settings: Settings,
     output: Path,
-    work: Path,
-    env: Mapping[str, str],
+    launcher: WorkerLauncher,
     commit_dir: str | None,
     run_info: Mapping[str, Any],
 ) -> _Context:
     """Read the target's environment (in the target itself) and start its result files."""
     argv = ["-m", "mapbench.runner._probe"] + ([f"--commit-dir={commit_dir}"] if commit_dir else [])
-    data, outcome = _child_json(target, argv, work, env, PROBE_TIMEOUT)
+    data, outcome = _child_json(target, argv, launcher, settings.hash_seed, PROBE_TIMEOUT)
     if data is None:
         raise RunError(
             f"Python {target.tag} ({target.executable}) cannot run mapbench: {outcome.error}"
@@ -134,7 +98,7 @@ def _open(
         **data,
         "run": {**run_info, "python_requested": target.requested, **_settings_info(settings)},
     }
-    return _Context(target, ResultStore(output, target.tag, environment))
+    return _Context(target, settings.hash_seed, ResultStore(output, target.tag, environment))
 
 
 def _settings_info(settings: Settings) -> dict[str, Any]:
@@ -143,93 +107,96 @@ def _settings_info(settings: Settings) -> dict[str, Any]:
     return info
 
 
-def _unsupported(ctx: _Context, job: Job, work: Path, env: Mapping[str, str]) -> str | None:
-    """Why `job` does not apply to its map (a missing capability or key type), else None.
+def _unsupported(ctx: _Context, case: CaseId, launcher: WorkerLauncher) -> str | None:
+    """Why `case` does not apply to its map (a missing capability or key type), else None.
 
     A map that cannot even be created is not skipped: its cases are recorded as failed.
     """
-    if job.spec not in ctx.maps:
-        argv = ["-m", "mapbench.runner._probe", f"--spec={job.spec}"]
-        data, outcome = _child_json(ctx.target, argv, work, env, PROBE_TIMEOUT)
-        ctx.maps[job.spec] = data if data is not None else str(outcome.error)
-    probe = ctx.maps[job.spec]
+    spec = case.loadable_spec
+    if spec not in ctx.maps:
+        argv = ["-m", "mapbench.runner._probe", f"--spec={spec}"]
+        data, outcome = _child_json(ctx.target, argv, launcher, ctx.hash_seed, PROBE_TIMEOUT)
+        ctx.maps[spec] = data if data is not None else str(outcome.error)
+    probe = ctx.maps[spec]
     if isinstance(probe, str):
         return None
-    if not probe["workloads"].get(job.workload, False):
-        return f"{job.label} lacks a capability {job.workload} needs"
-    if not probe["key_kinds"].get(job.key_kind, False):
-        return f"{job.label} cannot store {job.key_kind} keys"
+    if not probe["workloads"].get(case.workload, False):
+        return f"{case.map} lacks a capability {case.workload} needs"
+    if not probe["key_kinds"].get(case.key_kind, False):
+        return f"{case.map} cannot store {case.key_kind} keys"
+    if case.key_kind not in probe["workload_key_kinds"].get(case.workload, ()):
+        return f"{case.workload} takes no {case.key_kind} keys"
     return None
 
 
 def _run_case(
-    ctx: _Context, job: Job, settings: Settings, work: Path, env: Mapping[str, str]
-) -> CaseResult:
-    probe = ctx.maps[job.spec]
+    ctx: _Context, case: CaseId, settings: Settings, launcher: WorkerLauncher
+) -> CaseOutcome:
+    empty = CaseResult(case.map, case.workload, case.size, case.key_kind, case.seed, case.spec)
+    probe = ctx.maps[case.loadable_spec]
     if isinstance(probe, str):  # the map could not be created at all
-        return _record(ctx, job, "failed", f"creating the map: {probe}", (), [], 0.0)
-    timing_file = work / "timing.json"
+        failed = msgspec.structs.replace(
+            empty, status="failed", error=f"creating the map: {probe}"
+        )
+        return _record(ctx, case, failed, (), 0.0)
+    timing_file = launcher.directory / "timing.json"
     timing_file.unlink(missing_ok=True)
     argv = [
         "-m",
         "mapbench.runner._timeworker",
-        *job.argv(),
-        *hash_seed_argv(settings.hash_seed),
+        *case_argv(case, settings.hash_seed),
         *settings.pyperf_argv(),
         f"--output={timing_file}",
     ]
     timed = run_isolated(
-        [ctx.target.executable, *argv], timeout=settings.timeout, env=env, cwd=work
+        [ctx.target.executable, *argv],
+        timeout=settings.timeout,
+        env=launcher.environ_for(settings.hash_seed),
+        cwd=launcher.directory,
     )
     if timed.status != "ok":
-        return _record(ctx, job, timed.status, f"timing: {timed.error}", (), [], timed.elapsed)
+        failed = msgspec.structs.replace(
+            empty, status=timed.status, error=f"timing: {timed.error}", traceback=timed.stderr_tail
+        )
+        return _record(ctx, case, failed, (), timed.elapsed)
     benches = pyperf.BenchmarkSuite.load(str(timing_file)).get_benchmarks()
     if settings.collectors == ():
-        return _record(ctx, job, "ok", None, benches, [], timed.elapsed)
-    argv = ["-m", "mapbench.runner._collect", *job.argv(), *hash_seed_argv(settings.hash_seed)]
-    argv += [f"--collector={name}" for name in settings.collectors or ()]
-    metrics, collected = _child_json(ctx.target, argv, work, env, settings.timeout)
-    elapsed = timed.elapsed + collected.elapsed
-    if metrics is None:
-        error = f"metrics: {collected.error}"
-        return _record(ctx, job, collected.status, error, benches, [], elapsed)
-    return _record(ctx, job, "ok", None, benches, metrics["metrics"], elapsed)
+        return _record(ctx, case, empty, benches, timed.elapsed)
+    job = WorkerJob((CaseArgs.of(case),), settings.hash_seed, collectors=settings.collectors)
+    collected = launcher.run(ctx.target.executable, job, name="collect")
+    result = collected.results[0]
+    if result.status != "ok":
+        result = msgspec.structs.replace(result, error=f"metrics: {result.error}")
+    elapsed = timed.elapsed + (collected.outcome.elapsed if collected.outcome else 0.0)
+    return _record(ctx, case, result, benches, elapsed)
 
 
 def _record(
     ctx: _Context,
-    job: Job,
-    status: Status,
-    error: str | None,
+    case: CaseId,
+    result: CaseResult,
     benches: Sequence[pyperf.Benchmark],
-    metrics: list[dict[str, Any]],
     elapsed: float,
-) -> CaseResult:
-    ctx.store.add(
-        {
-            "map": job.label,
-            "workload": job.workload,
-            "size": job.size,
-            "key_kind": job.key_kind,
-            "params": {"seed": job.seed, "spec": job.spec},
-            "status": status,
-            "error": error,
-            "metrics": metrics,
-        },
-        benches,
-    )
+) -> CaseOutcome:
+    ctx.store.add(result, benches)
     values = tuple(float(v) for b in benches for v in b.get_values())
-    return CaseResult(job, ctx.target.tag, status, error, values, len(metrics), elapsed)
+    return CaseOutcome(
+        case, ctx.target.tag, result.status, result.error or None, values, len(result.metrics),
+        elapsed,
+    )  # fmt: skip
 
 
 def _child_json(
-    target: Target, argv: list[str], work: Path, env: Mapping[str, str], timeout: float
+    target: Target, argv: list[str], launcher: WorkerLauncher, hash_seed: str, timeout: float
 ) -> tuple[Any, Outcome]:
     """Run `python ARGV --output F` in isolation; the JSON it wrote, or None if it failed."""
-    out = work / "child.json"
+    out = launcher.directory / "child.json"
     out.unlink(missing_ok=True)
     outcome = run_isolated(
-        [target.executable, *argv, f"--output={out}"], timeout=timeout, env=env, cwd=work
+        [target.executable, *argv, f"--output={out}"],
+        timeout=timeout,
+        env=launcher.environ_for(hash_seed),
+        cwd=launcher.directory,
     )
     if outcome.status != "ok":
         return None, outcome
@@ -237,20 +204,3 @@ def _child_json(
         return json.loads(out.read_text(encoding="utf-8")), outcome
     except (OSError, ValueError) as exc:
         return None, Outcome("failed", 0, f"no result written: {exc}", outcome.stderr_tail, 0.0)
-
-
-def _child_environ(hash_seed: str) -> dict[str, str]:
-    """This environment with the hash seed pinned and faulthandler on (crash tracebacks)."""
-    env = dict(os.environ)
-    env["PYTHONHASHSEED"] = hash_seed
-    env["PYTHONFAULTHANDLER"] = "1"
-    # The children run in a neutral directory: relative PYTHONPATH entries must not change meaning.
-    if env.get("PYTHONPATH"):
-        parts = env["PYTHONPATH"].split(os.pathsep)
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in parts if p)
-    return env
-
-
-def current_target() -> Target:
-    """The running interpreter, tagged "X.Y"."""
-    return Target(f"{sys.version_info[0]}.{sys.version_info[1]}", sys.executable, "")

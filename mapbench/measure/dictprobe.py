@@ -10,6 +10,10 @@ for every stored key (hits: until the slot holding the key's entry) and for ever
 (misses: the search for hash value `h`, 0 <= h < size, until an empty slot). Probes are counted
 including the last one. Any mismatch raises `DictProbeError` rather than reporting garbage.
 
+Every read goes through `dict`'s own methods (`dict.__iter__`, `dict.__len__`), never a
+subclass's overrides, so a subclass that reorders or hides keys (an LRU built on OrderedDict, a
+sorted dict) is measured exactly as the table it is.
+
 Other interpreters (other versions, PyPy, free-threaded builds) get `modelled_dict_probe_stats`,
 which rebuilds the table by inserting the keys in order into a model of CPython's probing; its
 results carry `source="modelled"`. For dicts built without deletions the two agree exactly.
@@ -125,7 +129,7 @@ def read_table(d: dict[Any, Any]) -> DictTable:
     if not isinstance(d, dict):
         raise DictProbeError(f"expected a dict (or subclass), got {type(d).__name__}")
     obj = _DictObject.from_address(id(d))
-    keys = list(d)
+    keys = _keys(d)
     if obj.ma_used != len(keys):
         raise DictProbeError(f"layout mismatch: ma_used={obj.ma_used} but len(d)={len(keys)}")
     if obj.ma_values and not keys:
@@ -136,9 +140,14 @@ def read_table(d: dict[Any, Any]) -> DictTable:
     if not obj.ma_keys:
         raise DictProbeError("layout mismatch: ma_keys is NULL")
     table = _read_keys(obj.ma_keys, keys)
-    if _DictObject.from_address(id(d)).ma_keys != obj.ma_keys or len(d) != len(keys):
+    if _DictObject.from_address(id(d)).ma_keys != obj.ma_keys or dict.__len__(d) != len(keys):
         raise DictProbeError("the dict changed while it was being read")
     return table
+
+
+def _keys(d: dict[Any, Any]) -> list[Any]:
+    """The keys in table order, through dict's own iterator (a subclass may override its own)."""
+    return list(dict.__iter__(d))
 
 
 def _empty_table() -> DictTable:
@@ -306,7 +315,7 @@ def table_probe_stats(table: DictTable, source: str = "measured") -> ProbeStats:
 
 def model_table(d: dict[Any, Any] | Sequence[Any], log2_size: int | None = None) -> DictTable:
     """The table CPython's probing gives the keys of `d` inserted in order without deletions."""
-    keys = list(d)
+    keys = _keys(d) if isinstance(d, dict) else list(d)
     log2 = model_log2_size(len(keys)) if log2_size is None else log2_size
     hashes = np.fromiter((hash(k) for k in keys), dtype=np.int64, count=len(keys))
     size = 1 << log2
@@ -335,6 +344,21 @@ def dict_probe_stats(d: dict[Any, Any]) -> ProbeStats:
     if reader_unsupported():
         return modelled_dict_probe_stats(d)
     return table_probe_stats(read_table(d))
+
+
+def merged_dict_probe_stats(dicts: Sequence[dict[Any, Any]]) -> ProbeStats:
+    """One `ProbeStats` for a map made of several dicts, with how evenly they share the keys."""
+    parts = [dict_probe_stats(d) for d in dicts]
+    if len(parts) == 1:
+        return parts[0]
+    sizes = [p.size for p in parts]
+    total = sum(sizes)
+    return merge_probe_stats(
+        parts,
+        shard_imbalance=max(sizes) * len(sizes) / total if total else 1.0,
+        shard_size_min=min(sizes),
+        shard_size_max=max(sizes),
+    )
 
 
 def merge_probe_stats(parts: Sequence[ProbeStats], **extra: float) -> ProbeStats:
@@ -368,6 +392,7 @@ __all__ = [
     "DictTable",
     "dict_probe_stats",
     "merge_probe_stats",
+    "merged_dict_probe_stats",
     "model_indices",
     "model_log2_size",
     "model_table",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 import os
 import tracemalloc
 from collections.abc import Callable
 
-from mapbench.measurement import Measurement
-from mapbench.metrics._base import Collector, MetricsError
+from mapbench.measure._collector import Collector, MetricsError
+from mapbench.measure.catalog import measurement
+from mapbench.measure.timing import gc_paused
 from mapbench.protocol import Persistent
+from mapbench.schema import Measurement
 from mapbench.workloads import Case
 
 
@@ -68,85 +69,54 @@ class MemoryPerEntry(Collector):
     name = "memory"
     description = "bytes per entry of a filled map (tracemalloc; glibc malloc counters)"
 
-    def __init__(self) -> None:
-        self.entries = 0
-        self.traced = self.traced_peak = 0
-        self.malloc: int | None = None
-        self.file_bytes: int | None = None
-
-    def drive(self, case: Case) -> None:
+    def collect(self, case: Case) -> list[Measurement]:
         if tracemalloc.is_tracing():
             raise MetricsError("tracemalloc is already tracing; memory figures would be mixed")
-        gc.collect()
-        tracemalloc.start(1)
-        try:
+        with gc_paused():
+            tracemalloc.start(1)
+            try:
+                m = case.make_map()
+                m.update(zip(case.keys, case.values, strict=True))
+                traced, traced_peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            entries = len(m)
+            m.close()
+            del m
+        with gc_paused():
+            before = malloc_in_use()
             m = case.make_map()
             m.update(zip(case.keys, case.values, strict=True))
-            self.traced, self.traced_peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        self.entries = len(m)
-        m.close()
-        del m
-        gc.collect()
-        before = malloc_in_use()
-        m = case.make_map()
-        m.update(zip(case.keys, case.values, strict=True))
-        after = malloc_in_use()
-        if before is not None and after is not None:
-            self.malloc = after - before
-        if isinstance(m, Persistent):
-            m.flush()
-            self.file_bytes = os.path.getsize(m.path)
-        m.close()
-
-    def measurements(self) -> list[Measurement]:
-        n = max(self.entries, 1)
-        note = f"fresh map with {self.entries} entries; keys and values allocated beforehand"
+            after = malloc_in_use()
+            file_bytes = None
+            if isinstance(m, Persistent):
+                m.flush()
+                file_bytes = os.path.getsize(m.path)
+            m.close()
+        n = max(entries, 1)
+        note = f"fresh map with {entries} entries; keys and values allocated beforehand"
         out = [
-            Measurement(
-                "memory_traced_bytes_per_entry",
-                self.traced / n,
-                "B",
-                "deterministic",
-                note=f"tracemalloc; {note}",
-            ),
-            Measurement(
+            measurement("memory_traced_bytes_per_entry", traced / n, note=f"tracemalloc; {note}"),
+            measurement(
                 "memory_traced_peak_bytes_per_entry",
-                self.traced_peak / n,
-                "B",
-                "deterministic",
+                traced_peak / n,
                 note="tracemalloc peak while filling (resizes)",
             ),
         ]
-        best = self.traced
-        if self.malloc is not None:
+        best = traced
+        if before is not None and after is not None:
+            malloc = after - before
             out.append(
-                Measurement(
-                    "memory_malloc_bytes_per_entry",
-                    self.malloc / n,
-                    "B",
-                    note=f"glibc mallinfo2 delta; {note}",
+                measurement(
+                    "memory_malloc_bytes_per_entry", malloc / n, note=f"glibc mallinfo2; {note}"
                 )
             )
-            best = max(best, self.malloc)
+            best = max(best, malloc)
         out.append(
-            Measurement(
-                "memory_bytes_per_entry",
-                best / n,
-                "B",
-                "deterministic" if best == self.traced else "noisy",
-                note="larger of the traced and malloc figures",
+            measurement(
+                "memory_bytes_per_entry", best / n, note="larger of the traced and malloc figures"
             )
         )
-        if self.file_bytes is not None:
-            out.append(
-                Measurement(
-                    "memory_file_bytes_per_entry",
-                    self.file_bytes / n,
-                    "B",
-                    "deterministic",
-                    note="size of the map's file",
-                )
-            )
+        if file_bytes is not None:
+            out.append(measurement("memory_file_bytes_per_entry", file_bytes / n))
         return out

@@ -1,0 +1,37 @@
+"""The measurement library: every runner measures a case through here, and only here.
+
+    case = CaseId("sharded", "insert", "random-int", 2000).open()
+    try:
+        runs = time_runs(case, reps=5)        # the one timing loop: wall and CPU, GC paused
+        found = collect(case, ["probes"])     # collectors, each in a pass of its own
+    finally:
+        case.close()
+
+`mapbench measure`, the `mapbench run` (pyperf) workers, the `mapbench ci` worker and the asv
+suites all call this package; what each metric means is in `mapbench.measure.catalog`.
+"""
+
+from __future__ import annotations
+
+from mapbench.measure._collector import Collector, MetricsError, Unmeasurable, percentile
+from mapbench.measure.case import CaseId
+from mapbench.measure.catalog import CATALOG, MetricInfo, measurement
+from mapbench.measure.collectors import COLLECTORS, Collected, collect, get_collector
+from mapbench.measure.timing import Runs, time_runs
+
+__all__ = [
+    "CATALOG",
+    "COLLECTORS",
+    "CaseId",
+    "Collected",
+    "Collector",
+    "MetricInfo",
+    "MetricsError",
+    "Runs",
+    "Unmeasurable",
+    "collect",
+    "get_collector",
+    "measurement",
+    "percentile",
+    "time_runs",
+]

@@ -1,0 +1,191 @@
+"""Every metric mapbench produces, defined once: title, unit, kind, producing pass, GC policy.
+
+Collectors create measurements through `measurement()`, so a metric's unit and kind come from
+here and nowhere else; reports take titles from here; docs/metrics.md is checked against it.
+A metric is "deterministic" only where a test proves it repeats exactly with the hash seed and
+key seed pinned (tests/test_measure_paths.py); everything else is "noisy".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from mapbench.schema import GcPolicy, Kind, Measurement
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What one metric is: a human title, its unit and kind, which pass produces it and how."""
+
+    name: str
+    title: str
+    unit: str
+    kind: Kind
+    source: str  # the timing loop ("timing"), a collector's name, or "instructions"
+    gc: GcPolicy
+    description: str
+    higher_is_better: bool = False
+
+
+def _family(
+    source: str, gc: GcPolicy, rows: tuple[tuple[str, str, str, Kind, str], ...]
+) -> list[MetricInfo]:
+    return [MetricInfo(n, t, u, k, source, gc, d) for n, t, u, k, d in rows]
+
+
+_SECONDS_PER_OP = "seconds per operation of one run of the workload"
+_GC_NOTE = "during one run with the GC on"
+
+_METRICS = [
+    *_family("timing", "off", (
+        ("time", "Time per operation", "s", "noisy",
+         f"wall-clock {_SECONDS_PER_OP} (perf_counter), GC paused"),
+        ("cpu_time", "CPU time per operation", "s", "noisy",
+         f"CPU {_SECONDS_PER_OP} of the measuring thread (thread_time): blind to time spent "
+         "waiting for a core"),
+    )),
+    *_family("gc", "on", (
+        *(
+            row
+            for gen in (0, 1, 2)
+            for row in (
+                (f"gc_collections_gen{gen}", f"GC collections, generation {gen}", "collections",
+                 "deterministic", f"collections of generation {gen} {_GC_NOTE}"),
+                (f"gc_pause_total_gen{gen}", f"GC pause total, generation {gen}", "s", "noisy",
+                 f"seconds spent in generation-{gen} collections {_GC_NOTE}"),
+            )
+        ),
+        ("gc_collections", "GC collections", "collections", "deterministic",
+         f"collections of any generation {_GC_NOTE}"),
+        ("gc_collected_objects", "Objects collected by the GC", "objects", "deterministic",
+         f"unreachable objects freed by collections {_GC_NOTE}"),
+        ("gc_uncollectable_objects", "Uncollectable objects", "objects", "deterministic",
+         f"objects the GC found uncollectable {_GC_NOTE}"),
+        ("gc_pause_total", "GC pause total", "s", "noisy", f"seconds spent collecting {_GC_NOTE}"),
+        ("gc_pause_mean", "GC pause mean", "s", "noisy", "mean seconds per collection"),
+        ("gc_pause_p50", "GC pause median", "s", "noisy", "median seconds per collection"),
+        ("gc_pause_p99", "GC pause p99", "s", "noisy", "99th percentile of seconds per collection"),
+        ("gc_pause_max", "GC pause max", "s", "noisy", "longest collection"),
+    )),
+    *_family("blocks", "off", (
+        ("allocated_blocks_net", "Allocated blocks (net)", "blocks", "noisy",
+         "sys.getallocatedblocks() after one run minus before it; moves by a block or two with "
+         "the interpreter's own caches, so it is not exact"),
+    )),
+    *_family("tracemalloc", "off", (
+        ("alloc_net_bytes", "Bytes allocated and kept (Python)", "B", "deterministic",
+         "bytes still held after one run, of those allocated during it, traced by tracemalloc "
+         "(Python's allocators only: native malloc is invisible to it)"),
+        ("alloc_peak_bytes", "Peak bytes allocated (Python)", "B", "deterministic",
+         "highest traced memory during one run above its start (tracemalloc)"),
+        ("alloc_live_blocks", "Blocks allocated and kept (Python)", "blocks", "deterministic",
+         "memory blocks allocated during one run and still held after it (tracemalloc)"),
+    )),
+    *_family("latency", "on", (
+        ("latency_p50", "Latency p50", "s", "noisy", "median seconds of one operation, timed alone"),
+        ("latency_p99", "Latency p99", "s", "noisy", "99th percentile of one operation's time"),
+        ("latency_p999", "Latency p99.9", "s", "noisy", "99.9th percentile of one operation's time"),
+        ("latency_max", "Latency max", "s", "noisy", "the slowest operation of the run"),
+        ("latency_mean", "Latency mean", "s", "noisy", "mean seconds of one timed operation"),
+        ("latency_spikes", "Latency spikes", "ops", "noisy",
+         "operations slower than 10 times the median"),
+        ("latency_timer_overhead", "Timer overhead", "s", "noisy",
+         "median time of an empty timed call (included in every latency figure)"),
+    )),
+    *_family("memory", "off", (
+        ("memory_traced_bytes_per_entry", "Memory per entry (Python)", "B", "deterministic",
+         "bytes held through Python's allocators by a map filled with the case's keys, per entry "
+         "(tracemalloc; keys and values allocated beforehand)"),
+        ("memory_traced_peak_bytes_per_entry", "Peak memory per entry while filling (Python)",
+         "B", "deterministic", "tracemalloc's peak while filling (resizes), per entry"),
+        ("memory_malloc_bytes_per_entry", "Memory per entry (malloc)", "B", "noisy",
+         "glibc mallinfo2 delta while filling, per entry: sees C code's malloc, not mmap"),
+        ("memory_bytes_per_entry", "Memory per entry", "B", "noisy",
+         "the larger of the Python and malloc figures, per entry"),
+        ("memory_file_bytes_per_entry", "File bytes per entry", "B", "deterministic",
+         "size of a persistent map's file per entry"),
+    )),
+    *_family("probes", "", (
+        ("probe_hit_mean", "Probes per hit (mean)", "probes", "deterministic",
+         "mean probes to find a stored key, over every stored key, counting the last probe"),
+        ("probe_hit_max", "Probes per hit (max)", "probes", "deterministic",
+         "the longest search for a stored key"),
+        ("probe_miss_mean", "Probes per miss (mean)", "probes", "deterministic",
+         "mean probes of an unsuccessful search, over every home position"),
+        ("probe_miss_max", "Probes per miss (max)", "probes", "deterministic",
+         "the longest unsuccessful search"),
+        ("probe_hit_histogram", "Hit probe-length histogram", "probes", "deterministic",
+         "value: mean; samples[i]: stored keys found after exactly i probes"),
+        ("probe_miss_histogram", "Miss probe-length histogram", "probes", "deterministic",
+         "value: mean; samples[i]: home positions whose miss takes exactly i probes"),
+        ("load_factor", "Load factor", "ratio", "deterministic",
+         "entries over key slots of the table after the run"),
+        ("capacity", "Capacity", "slots", "deterministic",
+         "key slots of the table (buckets or groups times their slots)"),
+        ("tombstones", "Tombstones", "slots", "deterministic", "slots marked deleted"),
+        ("resizes", "Resizes", "resizes", "deterministic",
+         "table resizes the map counted (maps that do not count them report none)"),
+    )),
+    MetricInfo("instructions", "Instructions per operation", "instructions/op",
+               "deterministic", "instructions", "off",
+               "instructions per operation under valgrind's callgrind, interpreter start-up "
+               "cancelled by subtracting a run with fewer repetitions"),
+]  # fmt: skip
+
+CATALOG: Mapping[str, MetricInfo] = MappingProxyType({m.name: m for m in _METRICS})
+# Table statistics a map reports beyond the standard ones (ProbeStats.extra) become
+# `probe_<name>` metrics with this title prefix.
+EXTRA_PREFIX = "probe_"
+_HIGHER_IS_BETTER = frozenset({"load_factor"})
+
+
+def info(name: str) -> MetricInfo:
+    """The catalog entry of `name`; `probe_<extra>` statistics get a generic entry."""
+    found = CATALOG.get(name)
+    if found is not None:
+        return found
+    if name.startswith(EXTRA_PREFIX):
+        words = name.removeprefix(EXTRA_PREFIX).replace("_", " ")
+        return MetricInfo(
+            name, f"Table: {words}", "", "deterministic", "probes", "",
+            "a statistic of the table the map reports itself",
+        )  # fmt: skip
+    raise KeyError(f"metric {name!r} is not in the catalog")
+
+
+def title(name: str) -> str:
+    """The human title of a metric; unknown names (other tools' metrics) read as words."""
+    try:
+        return info(name).title
+    except KeyError:
+        return name.replace("_", " ").capitalize()
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether a bigger value of this metric is an improvement (a fuller table, for example)."""
+    return name in _HIGHER_IS_BETTER
+
+
+def measurement(
+    name: str,
+    value: float,
+    *,
+    samples: tuple[float, ...] = (),
+    note: str = "",
+    kind: Kind | None = None,
+    loop: str = "mapbench",
+) -> Measurement:
+    """A measurement of a catalogued metric, with the catalog's unit, kind and GC policy.
+
+    `kind` overrides only to say "modelled" (a number computed from a model, not measured);
+    `loop` names the code that ran the measured runs when it is not mapbench's own.
+    """
+    entry = info(name)
+    return Measurement(
+        name, float(value), entry.unit, kind or entry.kind, samples, note, entry.gc, loop
+    )
+
+
+__all__ = ["CATALOG", "MetricInfo", "higher_is_better", "info", "measurement", "title"]

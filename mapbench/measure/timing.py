@@ -1,0 +1,147 @@
+"""The one timing loop: every runner and benchmark script times its work through here.
+
+A timed run is `case.reset()` (untimed) and then `case.run()` between two clock reads. The
+garbage collector is collected once before the runs and paused during them ("gc off", as asv's
+`time_` benchmarks do): a collection owed to earlier garbage never lands inside one run and not
+another; GC pauses are measured by the `gc` collector, with the GC on. Around every run both
+clocks are read: wall time (`perf_counter`) and the measuring thread's CPU time (`thread_time`),
+which does not count time the thread spent waiting for a core on a busy machine.
+
+Runners differ only in who calls the loop: `mapbench measure` and the `mapbench ci` worker call
+`time_runs` ("loop": "mapbench"); pyperf calls `pyperf_time_func` from its own calibrated loop
+("loop": "pyperf"); asv times `case.run()` with its own timer, also with the GC off ("loop": "asv").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from mapbench.measure.catalog import measurement
+from mapbench.schema import GcPolicy, Measurement
+from mapbench.workloads import Case
+
+GC_POLICY: GcPolicy = "off"
+LOOP = "mapbench"
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Collect once, then keep the collector off until the block ends (as it was before)."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Seconds taken by each timed run of a case (wall and CPU), and operations per run."""
+
+    ops: int
+    wall: tuple[float, ...]
+    cpu: tuple[float, ...]
+
+    def measurements(self, loop: str = LOOP) -> list[Measurement]:
+        """Seconds per operation, one sample per run: "time" (wall) and "cpu_time"."""
+        note = f"{len(self.wall)} runs of {self.ops} ops, GC paused; minimum shown"
+        out = []
+        for name, seconds in (("time", self.wall), ("cpu_time", self.cpu)):
+            per_op = tuple(s / self.ops for s in seconds)
+            out.append(measurement(name, min(per_op), samples=per_op, note=note, loop=loop))
+        return out
+
+
+def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
+    """`warmups` untimed runs, then `reps` timed ones, each after an untimed reset."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, not {reps}")
+    wall, cpu = [], []
+    wall_clock, cpu_clock = time.perf_counter, time.thread_time
+    with gc_paused():
+        for _ in range(warmups):
+            case.reset()
+            case.run()
+        for _ in range(reps):
+            case.reset()
+            c0 = cpu_clock()
+            t0 = wall_clock()
+            case.run()
+            t1 = wall_clock()
+            c1 = cpu_clock()
+            wall.append(t1 - t0)
+            cpu.append(c1 - c0)
+    return Runs(case.ops, tuple(wall), tuple(cpu))
+
+
+def pyperf_time_func(loops: int, case: Case) -> float:
+    """pyperf's `bench_time_func` contract: wall seconds of `loops` runs (resets untimed)."""
+    total = 0.0
+    clock = time.perf_counter
+    with gc_paused():
+        for _ in range(loops):
+            case.reset()
+            t0 = clock()
+            case.run()
+            total += clock() - t0
+    return total
+
+
+def time_batches(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
+    """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`."""
+    clock = time.perf_counter_ns
+    out = []
+    for start in range(0, ops, batch):
+        stop = min(start + batch, ops)
+        t0 = clock()
+        run_range(start, stop)
+        out.append(clock() - t0)
+    return out
+
+
+def time_call(fn: Callable[[], object], ops: int = 1) -> float:
+    """Wall seconds per operation of one call of `fn` doing `ops` operations, GC paused.
+
+    For benchmark scripts that time work which is not a workload (a batch call, reopening a
+    file); repeat and interleave the calls yourself.
+    """
+    clock = time.perf_counter
+    with gc_paused():
+        t0 = clock()
+        fn()
+        return (clock() - t0) / ops
+
+
+class Stopwatch:
+    """Elapsed wall seconds of a block, GC untouched: `with Stopwatch() as sw: ...; sw.seconds`."""
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+__all__ = [
+    "GC_POLICY",
+    "LOOP",
+    "Runs",
+    "Stopwatch",
+    "gc_paused",
+    "pyperf_time_func",
+    "time_batches",
+    "time_call",
+    "time_runs",
+]

@@ -1,0 +1,41 @@
+"""The knobs of a verdict, apart from the statistics (so the CLI can offer them cheaply)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mapbench.errors import MapbenchError
+
+# The statistic compared for noisy metrics, as a percentile of the samples.
+STATISTICS = {"min": 0.0, "p10": 10.0, "p25": 25.0, "median": 50.0}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The knobs of a verdict (all are CLI options)."""
+
+    min_effect: float = 0.05  # relative change smaller than this is "no change"
+    alpha: float = 0.05  # false-discovery rate across all noisy rows (Benjamini-Hochberg)
+    statistic: str = "p10"  # a key of STATISTICS
+    confidence: float = 0.95  # of the bootstrap interval of the ratio
+    min_samples: int = 5  # per side, below which no test is run
+    resamples: int = 1000  # bootstrap resamples (percentile intervals need about 1000)
+    seed: int = 0  # the bootstrap's random seed: the same inputs give the same report
+    deterministic_tolerance: float = 0.0  # relative change of an exact metric still "no change"
+    # Instruction counts repeat exactly within one build, but two builds (two venvs) differ by a
+    # few hundredths of a percent: CPython's method cache and id-based hashes depend on
+    # addresses, and those on what was allocated before (paths of different lengths, ...).
+    instruction_tolerance: float = 0.002
+
+    def __post_init__(self) -> None:
+        if self.statistic not in STATISTICS:
+            known = ", ".join(STATISTICS)
+            raise MapbenchError(f"unknown statistic {self.statistic!r} (known: {known})")
+        if not 0 < self.alpha < 1 or not 0 < self.confidence < 1:
+            raise MapbenchError("alpha and confidence must lie strictly between 0 and 1")
+        tolerances = (self.min_effect, self.deterministic_tolerance, self.instruction_tolerance)
+        if min(tolerances) < 0 or self.min_samples < 2:
+            raise MapbenchError("effect sizes must be >= 0 and min_samples >= 2")
+
+
+__all__ = ["STATISTICS", "Thresholds"]
