@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable
 
 from mapbench.measure import CaseId, collect
+from mapbench.measure.catalog import info
 from mapbench.protocol import check_key
 from mapbench.registry import registry
 from mapbench.workloads import WORKLOADS, Case, WorkloadError, make_keys
@@ -57,6 +59,41 @@ def _close_cases() -> None:
     for case in _cases.values():
         case.close()
     _cases.clear()
+
+
+class CaseBenchmark:
+    """An asv benchmark class parametrized by the whole case; setup opens it (once per process)."""
+
+    param_names = ("map", "workload", "key_kind", "size")
+    timeout = 300
+    case: Case
+
+    def setup(self, map_name: str, workload: str, key_kind: str, size: int) -> None:
+        self.case = open_case(map_name, workload, key_kind, size)
+
+
+def track(collector: str, metric: str, missing: float | None = None) -> Callable[..., float]:
+    """A `track_<metric>` benchmark method: one collector pass, that metric's value.
+
+    Its unit and description come from the catalog; `missing` is returned when the collector
+    reports no such figure for this map (instead of skipping the benchmark).
+    """
+
+    def method(
+        self: CaseBenchmark, map_name: str, workload: str, key_kind: str, size: int
+    ) -> float:
+        try:
+            return measure(self.case, collector, metric)
+        except NotImplementedError:
+            if missing is None:
+                raise
+            return missing
+
+    entry = info(metric)
+    method.__name__ = method.__qualname__ = f"track_{metric}"
+    method.__doc__ = entry.description
+    method.unit = entry.unit  # type: ignore[attr-defined]
+    return method
 
 
 def measure(case: Case, collector: str, metric: str) -> float:

@@ -8,13 +8,13 @@ two never mix in one graph.
 from __future__ import annotations
 
 from . import suite as _suite
-from ._harness import MAPS
+from ._harness import DEFAULT_KEY_KIND, MAPS
 
 
 class TimeWorkloads(_suite.TimeWorkloads):
     """Seconds per run of insert and hit lookups of 1,000 random int keys."""
 
-    params = (MAPS, ("insert", "lookup-hit"), (1_000,))
+    params = (MAPS, ("insert", "lookup-hit"), (DEFAULT_KEY_KIND,), (1_000,))
     repeat = (3, 10, 0.5)
     rounds = 1
 
@@ -22,17 +22,16 @@ class TimeWorkloads(_suite.TimeWorkloads):
 class GcPauses(_suite.GcPauses):
     """GC pauses and collections while inserting 1,000 keys."""
 
-    params = (MAPS, ("insert",))
-    size = 1_000
+    params = (MAPS, ("insert",), (DEFAULT_KEY_KIND,), (1_000,))
 
 
 class Allocations(_suite.Allocations):
     """What inserting 1,000 keys allocates."""
 
-    size = 1_000
+    params = (MAPS, ("insert",), (DEFAULT_KEY_KIND,), (1_000,))
 
 
 class ProbeLengths(_suite.ProbeLengths):
     """Probe lengths of a table of 10,000 random int keys."""
 
-    params = (MAPS, ("random-int",), (10_000,))
+    params = (MAPS, ("insert",), ("random-int",), (10_000,))

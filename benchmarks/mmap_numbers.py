@@ -27,9 +27,10 @@ from typing import Any
 
 from mapbench._table import format_markdown_table
 from mapbench.environment import environment
-from mapbench.measurement import Measurement
+from mapbench.measure.timing import Stopwatch, time_call
 from mapbench.protocol import Map
 from mapbench.registry import registry
+from mapbench.schema import Measurement
 
 
 def map_names() -> list[str]:
@@ -50,16 +51,19 @@ def set_get_seconds(name: str, keys: list[Any]) -> tuple[float, float]:
     m: Map = registry()[name].create()
     try:
         values = list(range(len(keys)))
-        start = time.perf_counter_ns()
-        for k, v in zip(keys, values, strict=True):
-            m[k] = v
-        middle = time.perf_counter_ns()
-        for k in keys:
-            m[k]
-        end = time.perf_counter_ns()
+
+        def set_all() -> None:
+            for k, v in zip(keys, values, strict=True):
+                m[k] = v
+
+        def get_all() -> None:
+            for k in keys:
+                m[k]
+
+        set_s, get_s = time_call(set_all, len(keys)), time_call(get_all, len(keys))
     finally:
         m.close()
-    return (middle - start) / len(keys), (end - middle) / len(keys)
+    return set_s * 1e9, get_s * 1e9
 
 
 def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
@@ -97,12 +101,11 @@ def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
     handle, path = tempfile.mkstemp(prefix="mapbench-reopen-", suffix=".map")
     os.close(handle)
     try:
-        build_start = time.perf_counter()
-        with make(path=path) as m:
+        with Stopwatch() as building, make(path=path) as m:
             m.reserve(n)
             for i in range(n):
                 m[i * 0x9E3779B1] = i
-        build_s = time.perf_counter() - build_start
+        build_s = building.seconds
         size_mb = os.path.getsize(path) / 2**20
         ways: dict[str, Callable[[], Any]] = {
             "reader, verify=True": lambda: make(path=path, writer=False),
@@ -112,9 +115,9 @@ def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
         samples: dict[str, list[float]] = {way: [] for way in ways}
         for _ in range(repeats):
             for way, open_map in ways.items():
-                start = time.perf_counter()
-                m = open_map()
-                samples[way].append((time.perf_counter() - start) * 1e3)
+                with Stopwatch() as opening:
+                    m = open_map()
+                samples[way].append(opening.seconds * 1e3)
                 assert len(m) == n
                 m.close()
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from mapbench.reports import render_html
 
 from mapbench._result_rows import Row
 from mapbench.compare import compare
+from mapbench.measure.timing import Stopwatch
 from mapbench.results import ResultSet, _frame, where
 
 MAPS = ("dict", "sharded", "cow", "gobucket", "linear", "robinhood", "cuckoo", "mmap")
@@ -77,17 +77,17 @@ def main() -> None:
     results = synthetic(wanted)
     commits = sorted(results.frame["commit"].unique())
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        comparison = compare(
-            where(results, {"commit": commits[-2]}), where(results, {"commit": commits[-1]})
-        )
-        t1 = time.perf_counter()
-        out = render_html(results, Path(tmp) / "report.html", comparison)
-        t2 = time.perf_counter()
+        with Stopwatch() as comparing:
+            comparison = compare(
+                where(results, {"commit": commits[-2]}), where(results, {"commit": commits[-1]})
+            )
+        with Stopwatch() as rendering:
+            out = render_html(results, Path(tmp) / "report.html", comparison)
         size = out.stat().st_size
+    total = comparing.seconds + rendering.seconds
     print(
         f"{len(results.frame):,} rows ({len(comparison.rows):,} compared): "
-        f"compare {t1 - t0:.2f} s, render {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
+        f"compare {comparing.seconds:.2f} s, render {rendering.seconds:.2f} s, total {total:.2f} s "
         f"(target < 10 s); report {size / 1e6:.1f} MB"
     )
 

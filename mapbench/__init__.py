@@ -5,7 +5,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from mapbench.errors import MapbenchError, UsageError
-from mapbench.measurement import Measurement
 from mapbench.protocol import (
     BatchOps,
     Map,
@@ -17,7 +16,9 @@ from mapbench.protocol import (
     ThreadSafe,
     capabilities_of,
 )
-from mapbench.registry import MapInfo, MapSpec, MapSpecError, create, parse_spec, registry
+from mapbench.registry import MapInfo, MapSpec, create, parse_spec, registry
+from mapbench.schema import Measurement
+from mapbench.spec import MapSpecError
 
 __all__ = [
     "BatchOps",

@@ -49,6 +49,7 @@ def canonical_unit(unit: str) -> str:
     """`seconds` -> `s`, `bytes` -> `B`; other units unchanged."""
     return UNITS.get(unit, unit)
 
+
 def kind_of_metric(metric: str) -> str:
     """The kind of a metric another tool recorded without one (asv): the catalog's, if the
     metric is mapbench's; anything else is "noisy" (only proven metrics are deterministic)."""

@@ -25,7 +25,7 @@ def scale_for(unit: str, magnitude: float) -> tuple[float, str]:
     return chosen
 
 
-def value(number: float, unit: str) -> str:
+def value(number: float | None, unit: str) -> str:
     """`1.23 µs`, `45.6 KiB`, `1.26 probes`; MISSING for a missing number."""
     if number is None or not math.isfinite(number):
         return MISSING

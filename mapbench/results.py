@@ -35,6 +35,7 @@ __all__ = [
     "where",
 ]
 
+
 @dataclass(frozen=True)
 class LoadProblem:
     """A file (or part of one) that could not be loaded, and why."""
@@ -235,14 +236,30 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
         for m in result.metrics
     ]
     rows += [
-        Row(**case, metric=collector, unit="", kind="", value=math.nan, samples=(),
-            status="unavailable", error=reason)  # fmt: skip
+        Row(
+            **case,
+            metric=collector,
+            unit="",
+            kind="",
+            value=math.nan,
+            samples=(),
+            status="unavailable",
+            error=reason,
+        )
         for collector, reason in result.unavailable.items()
     ]
     if result.status != "ok" and not result.metrics:
         rows.append(
-            Row(**case, metric="", unit="", kind="", value=math.nan, samples=(),
-                status=result.status, error=error)  # fmt: skip
+            Row(
+                **case,
+                metric="",
+                unit="",
+                kind="",
+                value=math.nan,
+                samples=(),
+                status=result.status,
+                error=error,
+            )
         )
     return rows
 

@@ -54,7 +54,7 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
     loop: str = ""
 
 
-class CaseResult(msgspec.Struct, frozen=True, omit_defaults=True):
+class CaseResult(msgspec.Struct, frozen=True):
     """Everything measured for one case (map x workload x key kind x size x seed) in one run."""
 
     map: str
@@ -178,8 +178,10 @@ def decode(data: bytes) -> Decoded:
         try:
             results.append(read(raw))
         except msgspec.DecodeError as exc:
-            where = str(exc).replace("`$", f"`$.results[{i}]")
-            problems.append(f"result #{i} skipped: {where}")
+            text = str(exc)
+            where = f"`$.results[{i}]"
+            text = text.replace("`$", where) if "- at `$" in text else f"{text} - at {where}`"
+            problems.append(f"result #{i} skipped: {text}")
     return Decoded(
         envelope.environment, tuple(results), envelope.complete, envelope.version, tuple(problems)
     )

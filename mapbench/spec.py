@@ -65,7 +65,9 @@ def parse(text: str) -> SpecText:
     if ":" in target:
         where, _, attr = target.rpartition(":")
         if not where or not all(part.isidentifier() for part in attr.split(".")):
-            raise MapSpecError(f"bad map spec {text!r}: expected module:callable or file.py:callable")
+            raise MapSpecError(
+                f"bad map spec {text!r}: expected module:callable or file.py:callable"
+            )
     options: dict[str, Any] = {}
     if option_text or text.endswith(","):
         for item in option_text.split(","):

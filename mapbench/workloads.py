@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mapbench.errors import MapbenchError
 from mapbench.protocol import CAPABILITIES, BatchOps, Key, Map, Presizable, Snapshottable
@@ -337,7 +337,7 @@ class BatchCase(Case):
         self.op = op
         self.fill = op != "insert"
         self.destructive = op != "lookup"
-        self.order = memoryview(array("q", order))  # type: ignore[arg-type]
+        self.order = memoryview(array("q", cast(list[int], order)))
         self.order_values = memoryview(array("q", range(len(order))))
 
     def run_range(self, start: int, stop: int) -> None:

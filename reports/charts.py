@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from mapbench import formatting
 
 WIDTH, HEIGHT = 560, 240

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from mapbench import formatting
 from mapbench.reports.cells import Cell, Table
 
+from mapbench import formatting
 from mapbench.compare import Comparison
 from mapbench.results import ResultSet
 

@@ -14,11 +14,10 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from mapbench import formatting
 from mapbench.reports import selection
 from mapbench.reports.cells import Cell, Section, Table, num
 
-from mapbench import theory
+from mapbench import formatting, theory
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mapbench import formatting
 from mapbench.reports import selection
 from mapbench.reports.cells import Cell, Section, Table, num
 
+from mapbench import formatting
 from mapbench.thresholds import STATISTICS
 
 REFERENCE = "dict"  # the map every other one is measured against

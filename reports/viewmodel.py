@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench import formatting
 from mapbench.reports import charts, environments, probes, selection, themes, timetable
 from mapbench.reports.cells import Cell, Section, Table, num
 from mapbench.reports.environments import EnvironmentBlock
 
-from mapbench import __version__
+from mapbench import __version__, formatting
 from mapbench.compare import Comparison
 from mapbench.results import ResultSet
 

@@ -17,7 +17,7 @@ def test_list_shows_builtins_with_capabilities(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert "thread-safe" in lines["sharded"]
-    assert "probe-stats, thread-safe, snapshot" in lines["cow"]
+    assert "dict-backed, thread-safe, snapshot" in lines["cow"]
     assert lines["dict"].split()[2] == "yes"
 
 
@@ -29,7 +29,7 @@ def test_list_json_includes_user_spec(tmp_path: Path, capsys: pytest.CaptureFixt
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows[f"{path}:M"]["source"] == "spec"
     assert rows[f"{path}:M"]["capabilities"] == ["thread-safe"]
-    assert rows["cow"]["capabilities"] == ["probe-stats", "thread-safe", "snapshot"]
+    assert rows["cow"]["capabilities"] == ["dict-backed", "thread-safe", "snapshot"]
 
 
 @pytest.mark.parametrize(

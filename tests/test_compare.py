@@ -12,9 +12,9 @@ from scipy import stats
 
 from mapbench._result_rows import Row
 from mapbench.compare import compare
-from mapbench.thresholds import Thresholds
 from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet, _frame, combine, load, where
+from mapbench.thresholds import Thresholds
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 

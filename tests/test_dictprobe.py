@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mapbench.dictprobe import (
+from mapbench.measure.dictprobe import (
     DictProbeError,
     dict_probe_stats,
     merge_probe_stats,
@@ -101,6 +103,37 @@ def test_dict_subclass_and_str_tables_are_read() -> None:
     stats = dict_probe_stats(m)  # type: ignore[arg-type]
     assert stats.size == 500
     assert stats.extra["unicode_table"] == (sys.version_info >= (3, 11))
+
+
+class _MovesOnRead(OrderedDict):  # type: ignore[type-arg]
+    """The README's LRUMap: every read moves the key to the end (its linked list, not its table)."""
+
+    def __getitem__(self, key: Any) -> Any:
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+
+class _Disguised(dict):  # type: ignore[type-arg]
+    """A subclass whose own iteration and length say something else than its table."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(sorted(dict.__iter__(self), key=repr))
+
+    def __len__(self) -> int:
+        return 0
+
+
+@needs_reader
+@pytest.mark.parametrize("cls", [_MovesOnRead, _Disguised, OrderedDict])
+def test_subclasses_are_read_through_dicts_own_methods(cls: type[dict[Any, int]]) -> None:
+    keys = make_keys("short-str", 3_000)
+    m = cls()
+    plain: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        m[k] = plain[k] = i
+    for k in keys[::7]:
+        m[k]  # reorders _MovesOnRead's linked list; the table stays as built
+    assert dict_probe_stats(m) == dict_probe_stats(plain)
 
 
 @needs_reader

@@ -60,7 +60,7 @@ def test_builtins_are_registered_with_capabilities() -> None:
         assert maps[name].source == "builtin"
     sharded = parse_spec("sharded").create()
     assert isinstance(sharded, ThreadSafe)
-    assert capabilities_of(parse_spec("cow").create()) == ("probe-stats", "thread-safe", "snapshot")
+    assert capabilities_of(parse_spec("cow").create()) == ("dict-backed", "thread-safe", "snapshot")
     assert capabilities_of(parse_spec("dict").create()) == ()
 
 

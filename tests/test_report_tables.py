@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mapbench import formatting
 from mapbench.reports import probes, themes, timetable, viewmodel
 
-from mapbench import theory
+from mapbench import formatting, theory
 from mapbench._result_rows import Row
 from mapbench.results import ResultSet, _frame
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pyperf
 import pytest
 
+from mapbench import spec
 from mapbench.errors import MapbenchError
-from mapbench.runner import Settings, Target, make_jobs, run_suite, select_maps
+from mapbench.formatting import value
 from mapbench.isolate import describe_failure, run_isolated
-from mapbench.runner.jobs import HashSeedError, absolute_spec, check_hash_seed
-from mapbench.runner.progress import Progress, format_time
-from mapbench.runner.store import FORMAT, VERSION
+from mapbench.runner import Settings, Target, make_cases, run_suite, select_maps
+from mapbench.runner.progress import Progress
+from mapbench.schema import FORMAT, VERSION
 
 BAD_MAPS = textwrap.dedent(
     """
@@ -66,11 +67,11 @@ def _current() -> Target:
 def test_crashing_hanging_and_raising_maps_fail_alone(bad_maps: Path, tmp_path: Path) -> None:
     specs = ["dict", f"{bad_maps}:Segfault", f"{bad_maps}:Hang", f"{bad_maps}:Raises", "cow"]
     maps, _ = select_maps(specs)
-    jobs = make_jobs(maps, ["insert"], ["random-int"], [200])
+    cases = make_cases(maps, ["insert"], ["random-int"], [200])
     out = tmp_path / "out"
-    results, skipped = run_suite(jobs, [_current()], TINY, out, progress=Progress(len(jobs)))
+    results, skipped = run_suite(cases, [_current()], TINY, out, progress=Progress(len(cases)))
 
-    by_map = {r.job.label.rpartition(":")[2]: r for r in results}
+    by_map = {r.case.map.rpartition(":")[2]: r for r in results}
     assert skipped == []
     assert by_map["dict"].status == "ok" and by_map["cow"].status == "ok"
     assert by_map["Segfault"].status == "failed"
@@ -85,6 +86,7 @@ def test_crashing_hanging_and_raising_maps_fail_alone(bad_maps: Path, tmp_path: 
     saved = json.loads((out / f"metrics-{tag}.json").read_text())
     assert (saved["format"], saved["version"]) == (FORMAT, VERSION)
     assert saved["environment"]["hash_seed"] == "0"
+    assert saved["complete"] is True
     statuses = {r["map"].rpartition(":")[2]: r["status"] for r in saved["results"]}
     assert statuses == {
         "dict": "ok",
@@ -101,8 +103,8 @@ def test_crashing_hanging_and_raising_maps_fail_alone(bad_maps: Path, tmp_path: 
 
 
 def test_unsupported_combinations_are_skipped_with_a_reason(tmp_path: Path) -> None:
-    jobs = make_jobs([("dict", "dict")], ["concurrent"], ["random-int"], [100])
-    results, skipped = run_suite(jobs, [_current()], TINY, tmp_path, progress=Progress(1))
+    cases = make_cases([("dict", "dict")], ["concurrent"], ["random-int"], [100])
+    results, skipped = run_suite(cases, [_current()], TINY, tmp_path, progress=Progress(1))
     assert results == []
     assert len(skipped) == 1 and "concurrent" in skipped[0] and "capability" in skipped[0]
 
@@ -111,8 +113,8 @@ def test_map_that_cannot_be_created_fails_each_case(tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text("def make():\n    raise ValueError('no table for you')\n")
     maps, _ = select_maps([f"{path}:make"])
-    jobs = make_jobs(maps, ["insert", "lookup-hit"], ["random-int"], [100])
-    results, _ = run_suite(jobs, [_current()], TINY, tmp_path / "out", progress=Progress(2))
+    cases = make_cases(maps, ["insert", "lookup-hit"], ["random-int"], [100])
+    results, _ = run_suite(cases, [_current()], TINY, tmp_path / "out", progress=Progress(2))
     assert [r.status for r in results] == ["failed", "failed"]
     assert all("ValueError: no table for you" in (r.error or "") for r in results)
 
@@ -157,27 +159,20 @@ def test_describe_failure(code: int, tail: str, expected: str) -> None:
     assert describe_failure(code, tail) == expected
 
 
-def test_hash_seed_mismatch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONHASHSEED", "3")
-    check_hash_seed("3")
-    with pytest.raises(HashSeedError, match="PYTHONHASHSEED=3, planned 0"):
-        check_hash_seed("0")
-
-
 def test_relative_file_specs_become_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert absolute_spec("./m.py:Make,size=3") == f"{tmp_path}/m.py:Make,size=3"
-    assert absolute_spec("sharded,shards=8") == "sharded,shards=8"
-    assert absolute_spec("pkg.mod:make") == "pkg.mod:make"
+    assert spec.parse("./m.py:Make,size=3").absolute() == f"{tmp_path}/m.py:Make,size=3"
+    assert spec.parse("sharded,shards=8").absolute() == "sharded,shards=8"
+    assert spec.parse("pkg.mod:make").absolute() == "pkg.mod:make"
 
 
 def test_plan_rejects_bad_names_with_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(MapbenchError, match="unknown workload 'nope'"):
-        make_jobs([("dict", "dict")], ["nope"], ["random-int"], [10])
+        make_cases([("dict", "dict")], ["nope"], ["random-int"], [10])
     with pytest.raises(MapbenchError, match="unknown key kind"):
-        make_jobs([("dict", "dict")], ["insert"], ["floats"], [10])
+        make_cases([("dict", "dict")], ["insert"], ["floats"], [10])
     with pytest.raises(MapbenchError, match="no such file"):
         select_maps([f"{tmp_path}/missing.py:Make"])
     with pytest.raises(MapbenchError, match="unknown map 'nomap'"):
@@ -193,7 +188,7 @@ def test_default_maps_are_the_available_registered_ones() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "-"), (4.2e-8, "42 ns"), (1.5e-6, "1.5 µs"), (0.0123, "12.3 ms"), (2.0, "2 s")],
+    [(None, "\u2013"), (4.2e-8, "42 ns"), (1.5e-6, "1.5 µs"), (0.0123, "12.3 ms"), (2.0, "2 s")],
 )
 def test_format_time(seconds: float | None, text: str) -> None:
-    assert format_time(seconds) == text
+    assert value(seconds, "s") == text

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from mapbench.errors import MapbenchError
+from mapbench.measure.timing import time_batches
 from mapbench.protocol import Map
 from mapbench.registry import parse_spec
 from mapbench.workloads import (
@@ -156,14 +157,46 @@ def test_latencies_time_every_operation_or_batch() -> None:
     case = get_workload("insert").prepare(_dict, N, "seq-int")
     try:
         case.reset()
-        times = case.latencies()
+        times = case.run_batches(time_batches, 1)
         assert len(times) == N and all(t >= 0 for t in times)
         assert len(case.map) == N
         case.reset()
-        assert len(case.latencies(batch=100)) == 6
+        assert len(case.run_batches(time_batches, 100)) == 6
         assert len(case.map) == N
     finally:
         case.close()
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_every_workload_declares_the_operations_of_its_runs(size: int) -> None:
+    for name, workload in WORKLOADS.items():
+        needs_c = "batch" in name or "presized" in name
+        factory = parse_spec("c-linear" if needs_c else "sharded").create
+        case = workload.prepare(factory, size, "random-int")
+        try:
+            assert case.ops == workload.ops(size), name
+        finally:
+            case.close()
+
+
+@pytest.mark.parametrize("op", ["insert", "lookup-hit", "lookup-miss", "delete"])
+def test_batch_workloads_do_what_their_mapping_twins_do(op: str) -> None:
+    def state(name: str) -> tuple[int, int]:
+        case = get_workload(name).prepare(parse_spec("c-linear").create, N, "random-int")
+        try:
+            case.reset()
+            case.run()
+            m = case.map
+            return len(m), sum(1 for k in case.keys if k in m)
+        finally:
+            case.close()
+
+    assert state(f"{op}-batch") == state(op)
+
+
+def test_batch_workloads_take_int_keys_only() -> None:
+    with pytest.raises(WorkloadError, match="takes seq-int, random-int keys, not short-str"):
+        get_workload("lookup-hit-batch").prepare(parse_spec("c-linear").create, 10, "short-str")
 
 
 def test_snapshot_copies_a_dict_and_uses_snapshot_when_offered() -> None:
@@ -187,7 +220,7 @@ def test_concurrent_runs_threads_and_reports_their_errors() -> None:
         before, after = _run(case)
         assert before == 2000 and abs(after - before) <= 4
         case.reset()
-        assert len(case.latencies(batch=50)) == 4 * 10
+        assert len(case.run_batches(time_batches, 50)) == 4 * 10
         case.reset()
         case.map.clear()  # the plans' reads now miss: the worker's KeyError reaches the caller
         with pytest.raises(KeyError):

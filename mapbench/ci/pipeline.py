@@ -19,12 +19,12 @@ from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.compare import Comparison
-from mapbench.thresholds import Thresholds
 from mapbench.errors import MapbenchError
 from mapbench.measure.case import CaseId
 from mapbench.reports import render_html
 from mapbench.reports.markdown import markdown_escape, markdown_text
 from mapbench.results import problems_as_text
+from mapbench.thresholds import Thresholds
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,7 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     for problem in problems_as_text(both.problems):
         print(problem)
     broken = tuple(
-        (str(c), head.errors[c])
-        for c in options.cases
-        if c in head.errors and c not in base.errors
+        (str(c), head.errors[c]) for c in options.cases if c in head.errors and c not in base.errors
     )
     title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)

@@ -52,12 +52,16 @@ def save_side(
         metrics = (*times, *runs.metrics.get(case, []))
         store.add(
             CaseResult(
-                case.map, case.workload, case.size, case.key_kind, case.seed,
+                case.map,
+                case.workload,
+                case.size,
+                case.key_kind,
+                case.seed,
                 runs.side.specs.get(case.map, case.map),
                 status="failed" if error or not metrics else "ok",
                 error=error or ("" if metrics else "nothing was measured"),
                 metrics=metrics,
-            )  # fmt: skip
+            )
         )
     store.finish()
     return store.metrics_path

@@ -6,17 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mapbench.thresholds import STATISTICS, Thresholds
 from mapbench.errors import UsageError
-from mapbench.results import (
-    ResultSet,
-    load,
-    looks_like_selector,
-    parse_selector,
-    problems_as_text,
-    where,
-)
+from mapbench.thresholds import STATISTICS, Thresholds
+
+if TYPE_CHECKING:  # pandas loads only with the results, not with the command line
+    from mapbench.results import ResultSet
 
 # (option, type, help) of each Thresholds field a user may set; defaults come from Thresholds.
 _THRESHOLD_OPTIONS = (

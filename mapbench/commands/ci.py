@@ -65,7 +65,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(0.002)",
     )
     add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
-    add("--statistic", default="p10", choices=list(STATISTICS), help="the percentile of each side compared (p10)")
+    add(
+        "--statistic",
+        default="p10",
+        choices=list(STATISTICS),
+        help="the percentile of each side compared (p10)",
+    )
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
     add(
         "--instructions",

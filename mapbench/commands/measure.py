@@ -14,10 +14,10 @@ from typing import Any
 
 from mapbench._table import format_table
 from mapbench.errors import UsageError
+from mapbench.formatting import value
 from mapbench.measure.case import CaseId
 from mapbench.measure.collectors import COLLECTORS
 from mapbench.schema import CaseResult, Measurement
-from mapbench.formatting import value
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 _HISTOGRAM_SHOWN = 8
@@ -73,6 +73,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
     with WorkerLauncher(timeout=args.timeout) as launcher:
         done = launcher.run(sys.executable, job)
     [result] = done.results
+    if result.status == "skipped":
+        raise UsageError(result.error)
     env = {**environment(), **done.environment}
     if args.json:
         print(encode(MetricsFile(environment=env, results=(result,))).decode())
@@ -89,11 +91,12 @@ def check_hash_seed(value: str) -> None:
 
 def render(env: dict[str, Any], result: CaseResult) -> str:
     """The environment and the measurements as plain-text tables, failures and gaps said."""
-    head = f"{result.map} / {result.workload} / {result.key_kind} / {result.size} (seed {result.seed})"
+    head = (
+        f"{result.map} / {result.workload} / {result.key_kind} / {result.size} (seed {result.seed})"
+    )
     env_rows = [(k, "-" if v is None else str(v)) for k, v in env.items()]
     rows = [
-        (m.name, value(m.value, m.unit), m.kind, m.gc or "-", _detail(m))
-        for m in result.metrics
+        (m.name, value(m.value, m.unit), m.kind, m.gc or "-", _detail(m)) for m in result.metrics
     ]
     parts = [
         head,

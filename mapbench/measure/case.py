@@ -44,7 +44,9 @@ class CaseId:
     @classmethod
     def of(cls, result: CaseResult) -> CaseId:
         """The case a stored result belongs to."""
-        return cls(result.map, result.workload, result.key_kind, result.size, result.seed, result.spec)
+        return cls(
+            result.map, result.workload, result.key_kind, result.size, result.seed, result.spec
+        )
 
     @property
     def loadable_spec(self) -> str:

@@ -84,9 +84,9 @@ _METRICS = [
          "memory blocks allocated during one run and still held after it (tracemalloc)"),
     )),
     *_family("latency", "on", (
-        ("latency_p50", "Latency p50", "s", "noisy", "median seconds of one operation, timed alone"),
+        ("latency_p50", "Latency p50", "s", "noisy", "median time of one operation, timed alone"),
         ("latency_p99", "Latency p99", "s", "noisy", "99th percentile of one operation's time"),
-        ("latency_p999", "Latency p99.9", "s", "noisy", "99.9th percentile of one operation's time"),
+        ("latency_p999", "Latency p99.9", "s", "noisy", "99.9th percentile of an operation's time"),
         ("latency_max", "Latency max", "s", "noisy", "the slowest operation of the run"),
         ("latency_mean", "Latency mean", "s", "noisy", "mean seconds of one timed operation"),
         ("latency_spikes", "Latency spikes", "ops", "noisy",
@@ -96,8 +96,8 @@ _METRICS = [
     )),
     *_family("memory", "off", (
         ("memory_traced_bytes_per_entry", "Memory per entry (Python)", "B", "deterministic",
-         "bytes held through Python's allocators by a map filled with the case's keys, per entry "
-         "(tracemalloc; keys and values allocated beforehand)"),
+         "bytes that filling an empty map with the case's keys adds through Python's allocators, "
+         "per entry (tracemalloc; keys and values allocated beforehand, the empty map excluded)"),
         ("memory_traced_peak_bytes_per_entry", "Peak memory per entry while filling (Python)",
          "B", "deterministic", "tracemalloc's peak while filling (resizes), per entry"),
         ("memory_malloc_bytes_per_entry", "Memory per entry (malloc)", "B", "noisy",

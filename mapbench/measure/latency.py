@@ -40,7 +40,9 @@ class Latency(Collector):
         finally:
             if not was_enabled:
                 gc.disable()
-        overhead_ns = statistics.median(time_batches(lambda start, stop: None, _OVERHEAD_SAMPLES, 1))
+        overhead_ns = statistics.median(
+            time_batches(lambda start, stop: None, _OVERHEAD_SAMPLES, 1)
+        )
         per_op = sorted(t / self.batch / 1e9 for t in times_ns)
         if not per_op:
             return []

@@ -17,7 +17,7 @@ from typing import Any
 
 from mapbench.isolate import Outcome, run_isolated
 from mapbench.measure.worker import WorkerJob, write_job
-from mapbench.schema import CaseResult, SchemaError, decode
+from mapbench.schema import CaseResult, SchemaError, Status, decode
 
 WORKER_MODULE = "mapbench.measure.worker"
 
@@ -85,7 +85,10 @@ class WorkerLauncher:
         """One worker process for `job` (optionally under `prefix`, such as valgrind)."""
         cmd, out = self.command(python, job, name)
         outcome = run_isolated(
-            [*prefix, *cmd], timeout=self.timeout, env=self.environ_for(job.hash_seed), cwd=self.directory
+            [*prefix, *cmd],
+            timeout=self.timeout,
+            env=self.environ_for(job.hash_seed),
+            cwd=self.directory,
         )
         if outcome.status == "ok":
             try:
@@ -102,12 +105,19 @@ class WorkerLauncher:
 def charged(job: WorkerJob, outcome: Outcome) -> tuple[CaseResult, ...]:
     """A failed result for every case of a worker that died, saying how it died."""
     error = f"worker process: {outcome.error or 'wrote no results'}"
-    status = "timeout" if outcome.status == "timeout" else "failed"
+    status: Status = "timeout" if outcome.status == "timeout" else "failed"
     return tuple(
         CaseResult(
-            c.map, c.workload, c.size, c.key_kind, c.seed, c.spec or c.map,
-            status=status, error=error, traceback=outcome.stderr_tail,
-        )  # fmt: skip
+            c.map,
+            c.workload,
+            c.size,
+            c.key_kind,
+            c.seed,
+            c.spec or c.map,
+            status=status,
+            error=error,
+            traceback=outcome.stderr_tail,
+        )
         for c in job.cases
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from mapbench.measure._collector import Collector, MetricsError
 from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
-from mapbench.protocol import Persistent
+from mapbench.protocol import Map, Persistent
 from mapbench.schema import Measurement
 from mapbench.workloads import Case
 
@@ -58,12 +58,20 @@ def malloc_in_use() -> int | None:
     return int(snapshot.uordblks + snapshot.hblkhd)
 
 
-class MemoryPerEntry(Collector):
-    """Bytes per entry of a fresh map filled with the case's keys (keys and values pre-exist).
+def _fill(case: Case, m: Map | None = None) -> Map:
+    m = case.make_map() if m is None else m
+    m.update(zip(case.keys, case.values, strict=True))
+    return m
 
-    Two builds: one under tracemalloc (everything through Python's allocators, exact), one
+
+class MemoryPerEntry(Collector):
+    """Bytes per entry that filling a fresh, empty map with the case's keys adds (keys and
+    values exist beforehand; the empty map's own structure is not counted).
+
+    Two fills: one under tracemalloc (everything through Python's allocators, exact), one
     reading glibc's malloc counters (what C maps allocate with malloc, plus Python's large
     blocks). `memory_per_entry` is the larger of the two. Persistent maps also report their file.
+    A first, unmeasured fill leaves the interpreter's free lists as a fill leaves them.
     """
 
     name = "memory"
@@ -72,11 +80,12 @@ class MemoryPerEntry(Collector):
     def collect(self, case: Case) -> list[Measurement]:
         if tracemalloc.is_tracing():
             raise MetricsError("tracemalloc is already tracing; memory figures would be mixed")
+        _fill(case).close()
         with gc_paused():
+            m = case.make_map()
             tracemalloc.start(1)
             try:
-                m = case.make_map()
-                m.update(zip(case.keys, case.values, strict=True))
+                _fill(case, m)
                 traced, traced_peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
@@ -84,9 +93,9 @@ class MemoryPerEntry(Collector):
             m.close()
             del m
         with gc_paused():
-            before = malloc_in_use()
             m = case.make_map()
-            m.update(zip(case.keys, case.values, strict=True))
+            before = malloc_in_use()
+            _fill(case, m)
             after = malloc_in_use()
             file_bytes = None
             if isinstance(m, Persistent):
@@ -94,7 +103,7 @@ class MemoryPerEntry(Collector):
                 file_bytes = os.path.getsize(m.path)
             m.close()
         n = max(entries, 1)
-        note = f"fresh map with {entries} entries; keys and values allocated beforehand"
+        note = f"filling a fresh map with {entries} entries; keys and values allocated beforehand"
         out = [
             measurement("memory_traced_bytes_per_entry", traced / n, note=f"tracemalloc; {note}"),
             measurement(

@@ -124,6 +124,5 @@ def _row(
     )
 
 
-
 __all__ = ["BUILD_MAX_LOAD", "DEFAULT_CAPACITY", "DEFAULT_LOADS", "ProbeRow", "expected",
            "measure_at_load", "random_keys"]  # fmt: skip

@@ -10,9 +10,11 @@ and writes a results file (`mapbench.schema`) with one `CaseResult` per case.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import msgspec
@@ -21,6 +23,7 @@ from mapbench.measure.case import CaseId
 from mapbench.measure.collectors import collect
 from mapbench.measure.timing import time_runs
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
+from mapbench.workloads import WorkloadError
 
 # How many lines of a failing map's traceback are kept with its result.
 TRACEBACK_LINES = 12
@@ -63,7 +66,9 @@ def write_job(job: WorkerJob, path: Path) -> None:
 def describe_exception(exc: BaseException) -> str:
     """`module.Type: message`, as one line (any exception class, `SystemExit` included)."""
     cls = type(exc)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    name = (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
     message = str(exc).strip().splitlines()
     return f"{name}: {message[0]}" if message else name
 
@@ -81,32 +86,46 @@ def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
         case_id.map, case_id.workload, case_id.size, case_id.key_kind, case_id.seed,
         case_id.loadable_spec,
     )  # fmt: skip
+    try:
+        case = case_id.open()
+    except WorkloadError as exc:  # the map lacks a capability or key type the workload needs
+        return msgspec.structs.replace(base, status="skipped", error=str(exc))
+    except (Exception, SystemExit) as exc:
+        return _failed(base, exc)
     metrics: list[Measurement] = []
     unavailable: dict[str, str] = {}
     try:
-        case = case_id.open()
-        try:
-            for _ in range(job.plain_runs):
-                case.reset()
-                case.run()
-            if job.reps:
-                metrics += time_runs(case, job.reps, job.warmups).measurements()
-            if job.collectors is None or job.collectors:
-                found = collect(case, job.collectors)
-                metrics += found.measurements
-                unavailable = found.unavailable
-        finally:
+        for _ in range(job.plain_runs):
+            case.reset()
+            case.run()
+        if job.reps:
+            metrics += time_runs(case, job.reps, job.warmups).measurements()
+        if job.collectors is None or job.collectors:
+            found = collect(case, job.collectors)
+            metrics += found.measurements
+            unavailable = found.unavailable
+        case.close()
+    except (Exception, SystemExit) as exc:
+        with contextlib.suppress(Exception, SystemExit):
             case.close()
-    except (Exception, SystemExit, MemoryError) as exc:
-        return msgspec.structs.replace(
-            base,
-            status="failed",
-            error=describe_exception(exc),
-            traceback=traceback_tail(exc),
-            metrics=tuple(metrics),
-            unavailable=unavailable,
-        )
+        return _failed(base, exc, metrics, unavailable)
     return msgspec.structs.replace(base, metrics=tuple(metrics), unavailable=unavailable)
+
+
+def _failed(
+    base: CaseResult,
+    exc: BaseException,
+    metrics: Sequence[Measurement] = (),
+    unavailable: Mapping[str, str] | None = None,
+) -> CaseResult:
+    return msgspec.structs.replace(
+        base,
+        status="failed",
+        error=describe_exception(exc),
+        traceback=traceback_tail(exc),
+        metrics=tuple(metrics),
+        unavailable=dict(unavailable or {}),
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from mapbench import spec as _spec
 from mapbench.measure.case import CaseId
 from mapbench.registry import parse_spec, registry

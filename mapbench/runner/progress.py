@@ -12,8 +12,8 @@ from typing import TextIO
 
 from mapbench._table import format_table
 from mapbench.formatting import value
-from mapbench.isolate import Status
 from mapbench.measure.case import CaseId
+from mapbench.schema import Status
 
 _CLEAR = "\r\033[K"  # carriage return, then erase to the end of the line
 

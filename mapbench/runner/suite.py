@@ -9,7 +9,6 @@ status; the run goes on and the files are saved after every case.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,9 +134,7 @@ def _run_case(
     empty = CaseResult(case.map, case.workload, case.size, case.key_kind, case.seed, case.spec)
     probe = ctx.maps[case.loadable_spec]
     if isinstance(probe, str):  # the map could not be created at all
-        failed = msgspec.structs.replace(
-            empty, status="failed", error=f"creating the map: {probe}"
-        )
+        failed = msgspec.structs.replace(empty, status="failed", error=f"creating the map: {probe}")
         return _record(ctx, case, failed, (), 0.0)
     timing_file = launcher.directory / "timing.json"
     timing_file.unlink(missing_ok=True)

@@ -9,19 +9,14 @@ from typing import Any
 
 import pytest
 
-from mapbench.measurement import Measurement
-from mapbench.metrics import (
-    COLLECTORS,
-    AllocatedBlocks,
-    GcPauses,
-    MemoryPerEntry,
-    MetricsError,
-    ProbeLengths,
-    TracemallocAllocations,
-    collect,
-)
+from mapbench.measure import COLLECTORS, MetricsError, collect
+from mapbench.measure.allocations import AllocatedBlocks, TracemallocAllocations
+from mapbench.measure.gc_pauses import GcPauses
+from mapbench.measure.memory import MemoryPerEntry
+from mapbench.measure.probes import ProbeLengths
 from mapbench.protocol import Map, ProbeStats
 from mapbench.registry import parse_spec, registry
+from mapbench.schema import Measurement
 from mapbench.workloads import Case, get_workload
 
 
@@ -45,7 +40,7 @@ class CycleChurnCase(Case):
     def __init__(self, window: int, ops: int) -> None:
         super().__init__(_dict, _dict(), list(range(window)), ops)
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         m, window = self.map, len(self.keys)
         for i in range(start, stop):
             m[i % window] = _Node()
@@ -54,11 +49,8 @@ class CycleChurnCase(Case):
 def test_cycles_show_gen2_pauses_and_collected_objects() -> None:
     assert gc.isenabled()
     case = CycleChurnCase(window=20_000, ops=600_000)
-    case.reset()
-    with GcPauses() as collector:
-        case.run()
+    got = _by_name(GcPauses().collect(case))
     case.close()
-    got = _by_name(collector.measurements())
     assert got["gc_collections_gen2"].value >= 1
     assert got["gc_pause_total_gen2"].value > 0
     assert got["gc_collected_objects"].value >= 100_000
@@ -66,35 +58,49 @@ def test_cycles_show_gen2_pauses_and_collected_objects() -> None:
         got[f"gc_collections_gen{g}"].value for g in (0, 1, 2)
     )
     assert 0 < got["gc_pause_p50"].value <= got["gc_pause_p99"].value <= got["gc_pause_max"].value
-    note = f"gc threshold {gc.get_threshold()}, gc enabled, Python {platform.python_version()}"
-    assert all(m.note == note for m in got.values())
+    note = f"gc threshold {gc.get_threshold()}, Python {platform.python_version()}"
+    assert all(m.note == note and m.gc == "on" for m in got.values())
     assert got["gc_collections_gen2"].kind == "deterministic"
     assert got["gc_pause_max"].kind == "noisy"
 
 
-def test_gc_disabled_is_recorded_and_sees_no_collections() -> None:
+def test_the_gc_pass_runs_with_the_gc_on_and_restores_its_state() -> None:
+    case = CycleChurnCase(window=100, ops=50_000)
     gc.disable()
     try:
-        with GcPauses() as collector:
-            _ = [_Node() for _ in range(50_000)]
+        got = _by_name(GcPauses().collect(case))
+        assert not gc.isenabled()
     finally:
         gc.enable()
-    got = _by_name(collector.measurements())
-    assert got["gc_collections"].value == 0
-    assert "gc disabled" in got["gc_collections"].note
-    assert "gc_pause_max" not in got
+        case.close()
+    assert got["gc_collections"].value > 0
+
+
+class KeepObjects(Case):
+    """Each run allocates `ops` objects and keeps them until the next reset."""
+
+    fill = False
+    destructive = False
+
+    def __init__(self, n: int) -> None:
+        super().__init__(_dict, _dict(), [], n)
+        self.kept: list[object] = []
+
+    def reset(self) -> None:
+        self.kept = []
+        super().reset()
+
+    def run_range(self, start: int, stop: int) -> None:
+        self.kept = [object() for _ in range(start, stop)]
 
 
 @pytest.mark.parametrize("n", [10_000, 100_000])
 def test_n_allocated_objects_show_about_n_blocks(n: int) -> None:
-    with AllocatedBlocks() as blocks:
-        kept = [object() for _ in range(n)]
-    with TracemallocAllocations() as traced:
-        kept2 = [object() for _ in range(n)]
-    assert len(kept) == len(kept2) == n
-    net = _by_name(blocks.measurements())["allocated_blocks_net"].value
+    case = KeepObjects(n)
+    net = _by_name(AllocatedBlocks().collect(case))["allocated_blocks_net"].value
+    got = _by_name(TracemallocAllocations().collect(case))
+    case.close()
     assert n <= net <= n * 1.01 + 100  # plus the list's own buffer and a few interpreter blocks
-    got = _by_name(traced.measurements())
     assert n <= got["alloc_live_blocks"].value <= n * 1.01 + 100
     assert got["alloc_net_bytes"].value >= 16 * n + 8 * n  # object headers + the list's pointers
     assert got["alloc_peak_bytes"].value >= got["alloc_net_bytes"].value
@@ -104,19 +110,18 @@ def test_n_allocated_objects_show_about_n_blocks(n: int) -> None:
 def test_tracemalloc_refuses_to_nest() -> None:
     tracemalloc.start()
     try:
-        with pytest.raises(MetricsError, match="already tracing"), TracemallocAllocations():
-            pass
+        case = KeepObjects(10)
+        with pytest.raises(MetricsError, match="already tracing"):
+            TracemallocAllocations().collect(case)
+        case.close()
     finally:
         tracemalloc.stop()
 
 
 def test_memory_per_entry_of_a_dict_matches_its_table() -> None:
     case = get_workload("insert").prepare(_dict, 50_000, "random-int")
-    collector = MemoryPerEntry()
-    with collector:
-        collector.drive(case)
+    got = _by_name(MemoryPerEntry().collect(case))
     case.close()
-    got = _by_name(collector.measurements())
     per_entry = got["memory_traced_bytes_per_entry"].value
     # 50,000 entries: 131,072 four-byte indices plus 87,381 entries of 24 bytes (3.10: + header).
     table = 131_072 * 4 + 87_381 * 24
@@ -131,11 +136,8 @@ def test_memory_per_entry_of_a_dict_matches_its_table() -> None:
 )
 def test_memory_per_entry_sees_c_malloc() -> None:
     case = get_workload("insert").prepare(parse_spec("c-linear").create, 20_000, "seq-int")
-    collector = MemoryPerEntry()
-    with collector:
-        collector.drive(case)
+    got = _by_name(MemoryPerEntry().collect(case))
     case.close()
-    got = _by_name(collector.measurements())
     if "memory_malloc_bytes_per_entry" not in got:
         pytest.skip("no glibc mallinfo2 here")
     assert got["memory_malloc_bytes_per_entry"].value >= 8  # at least an int64 key per entry
@@ -146,7 +148,7 @@ def test_probe_lengths_of_a_dict_are_exact_and_deterministic() -> None:
     def run() -> dict[str, Measurement]:
         case = get_workload("insert").prepare(_dict, 5_000, "random-int", seed=9)
         try:
-            return _by_name(collect(case, ["probes"]))
+            return _by_name(collect(case, ["probes"]).measurements)
         finally:
             case.close()
 
@@ -164,7 +166,7 @@ def test_probe_lengths_of_a_dict_are_exact_and_deterministic() -> None:
 def test_sharded_probe_lengths_carry_the_shard_imbalance() -> None:
     case = get_workload("lookup-hit").prepare(parse_spec("sharded,shards=8").create, 4000, "bytes")
     try:
-        got = _by_name(collect(case, ["probes"]))
+        got = _by_name(collect(case, ["probes"]).measurements)
     finally:
         case.close()
     assert sum(got["probe_hit_histogram"].samples) == 4000
@@ -186,11 +188,11 @@ class _ModelledMap(dict):  # type: ignore[type-arg]
 def test_modelled_probe_stats_are_labelled_modelled() -> None:
     case = get_workload("insert").prepare(_ModelledMap, 10, "seq-int")
     try:
-        got = collect(case, ["probes"])
+        got = collect(case, ["probes"]).measurements
     finally:
         case.close()
     assert got and all(m.kind == "modelled" for m in got)
-    assert all("modelled" in m.note for m in got if not m.name.endswith("histogram"))
+    assert all("modelled" in m.note for m in got if m.name.startswith("probe_"))
 
 
 class _CountingCase(Case):
@@ -205,7 +207,7 @@ class _CountingCase(Case):
         self.resets += 1
         super().reset()
 
-    def _run_range(self, start: int, stop: int) -> None:
+    def run_range(self, start: int, stop: int) -> None:
         self.runs.append((start, stop, tracemalloc.is_tracing()))
         for k in self.keys[start:stop]:
             self.map[k] = k
@@ -214,9 +216,10 @@ class _CountingCase(Case):
 def test_collect_resets_before_each_pass_and_keeps_passes_apart() -> None:
     case = _CountingCase()
     names = ["gc", "blocks", "tracemalloc", "latency", "probes"]
-    out = collect(case, names)
+    out = collect(case, names).measurements
     case.close()
-    assert case.resets == len(names)
+    # one reset per pass, plus the warm-up run's reset of the two allocation passes
+    assert case.resets == len(names) + 2
     traced = [tracing for _, _, tracing in case.runs]
     assert traced.count(True) == 1  # only the tracemalloc pass ran under tracemalloc
     assert {m.name.split("_")[0] for m in out} >= {"gc", "allocated", "alloc", "latency", "probe"}
@@ -233,8 +236,41 @@ def test_collect_rejects_unknown_collectors_before_running() -> None:
 
 def test_cow_reports_the_probe_statistics_of_its_snapshot_dict() -> None:
     case = get_workload("insert").prepare(parse_spec("cow").create, 10, "seq-int")
-    collector = ProbeLengths()
-    case.reset()
-    collector.drive(case)
+    got = _by_name(ProbeLengths().collect(case))
     case.close()
-    assert collector.measurements()  # cow reports the statistics of its snapshot dict
+    assert sum(got["probe_hit_histogram"].samples) == 10
+
+
+class _Opaque:
+    """A map with neither probe statistics nor dicts inside: nothing for the probe collector."""
+
+    key_types = (object,)
+    value_types = (object,)
+
+    def __init__(self) -> None:
+        self._items: list[tuple[Any, Any]] = []
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._items.append((key, value))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def update(self, other: Any) -> None:
+        for k, v in other:
+            self[k] = v
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_collector_that_cannot_measure_a_map_is_unavailable_not_fatal() -> None:
+    case = get_workload("insert").prepare(_Opaque, 50, "seq-int")  # type: ignore[arg-type]
+    found = collect(case, ["probes", "tracemalloc"])
+    case.close()
+    assert "no probe statistics" in found.unavailable["probes"]
+    assert {m.name for m in found.measurements} == {
+        "alloc_net_bytes",
+        "alloc_peak_bytes",
+        "alloc_live_blocks",
+    }

@@ -9,7 +9,8 @@ from typing import Any, ClassVar
 import pytest
 
 from mapbench.cli import main
-from mapbench.metrics import COLLECTORS, Latency, collect, percentile
+from mapbench.measure import COLLECTORS, collect, percentile
+from mapbench.measure.latency import Latency
 from mapbench.registry import parse_spec
 from mapbench.workloads import get_workload
 
@@ -64,7 +65,7 @@ class RehashingMap:
 def _latency(capacity: int) -> dict[str, float]:
     case = get_workload("insert").prepare(lambda: RehashingMap(capacity), 4096, "seq-int")
     try:
-        return {m.name: m.value for m in collect(case, ["latency"])}
+        return {m.name: m.value for m in collect(case, ["latency"]).measurements}
     finally:
         case.close()
 
@@ -82,15 +83,11 @@ def test_rehashing_map_shows_its_spikes_in_p999_and_max() -> None:
 
 def test_latency_batches_divide_by_the_batch_size() -> None:
     case = get_workload("lookup-hit").prepare(parse_spec("dict").create, 1000, "seq-int")
-    collector = Latency(batch=100)
-    case.reset()
-    with collector:
-        collector.drive(case)
+    got = {m.name: m for m in Latency(batch=100).collect(case)}
     case.close()
-    assert len(collector.times_ns) == 10
-    got = {m.name: m for m in collector.measurements()}
-    assert got["latency_max"].value == max(collector.times_ns) / 100 / 1e9
-    assert "batches of 100" in got["latency_p50"].note
+    assert "10 timed batches of 100" in got["latency_p50"].note
+    assert got["latency_max"].value >= got["latency_p50"].value > 0
+    assert got["latency_p50"].gc == "on"
     with pytest.raises(ValueError):
         Latency(batch=0)
 
@@ -108,7 +105,7 @@ def test_measure_prints_every_metric_with_units_and_environment(
 ) -> None:
     assert main(["measure", "dict", "--workload", "insert", "--size", "3000", "--repeat", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("dict / insert / random-int / 3000")
+    assert out.startswith("dict / insert / random-int / 3000 (seed 0)")
     for text in ("gc_threshold", "hash_seed", "python", "commit"):
         assert text in out
     for text in ("latency_p999", "gc_pause_total", "allocated_blocks_net", "alloc_peak_bytes"):
@@ -121,17 +118,18 @@ def test_measure_json_is_a_metrics_document(capsys: pytest.CaptureFixture[str]) 
     argv = ["measure", "sharded,shards=4", "--workload", "churn", "--size", "2000"]
     assert main([*argv, "--key-kind", "short-str", "--seed", "3", "--repeat", "1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert (doc["format"], doc["version"]) == ("mapbench-metrics", 1)
+    assert (doc["format"], doc["version"]) == ("mapbench-metrics", 2)
     assert doc["environment"]["gc_threshold"]
+    assert doc["environment"]["hash_seed"] == "0"  # pinned, as in run and ci
     (result,) = doc["results"]
     assert (result["map"], result["workload"], result["key_kind"]) == (
         "sharded,shards=4",
         "churn",
         "short-str",
     )
-    assert result["params"] == {"seed": 3, "ops": 4000}
+    assert result["seed"] == 3
     names = {m["name"] for m in result["metrics"]}
-    assert {"time_per_op_min", "latency_p50", "gc_collections", "memory_bytes_per_entry"} <= names
+    assert {"time", "cpu_time", "latency_p50", "gc_collections", "memory_bytes_per_entry"} <= names
     assert {"probe_shard_imbalance", "tombstones", "alloc_net_bytes"} <= names
     assert len(COLLECTORS) == 6
 
@@ -140,3 +138,4 @@ def test_measure_bad_input_is_one_line_and_status_2(capsys: pytest.CaptureFixtur
     assert main(["measure", "dict", "--workload", "concurrent", "--size", "10"]) == 2
     assert "needs a map with thread-safe" in capsys.readouterr().err
     assert main(["measure", "dict", "--size", "0"]) == 2
+    assert main(["measure", "dict", "--hash-seed", "random"]) == 2
