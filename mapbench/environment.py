@@ -21,6 +21,26 @@ def hash_seed() -> str:
     return value if value else "random"
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (runnable processes), where the OS reports them."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else the platform's processor string."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def git_commit(path: str | os.PathLike[str] = ".") -> tuple[str | None, str | None]:
     """(commit hash, ISO commit date) of the checkout at `path`, or (None, None) outside git."""
     try:
@@ -50,7 +70,9 @@ def environment(commit_dir: str | os.PathLike[str] | None = None) -> dict[str, A
         "machine": socket.gethostname(),
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "load_average": load_average(),
         "commit": commit,
         "commit_date": commit_date,
         "mapbench_version": __version__,

@@ -45,18 +45,16 @@ THEMES = (
     Theme(
         "latency",
         "Latency per operation",
-        "Each operation timed on its own (perf_counter_ns) in a pass of its own; the timer's "
+        "Each operation timed on its own, in a pass of its own with the GC on; the timer's "
         "overhead is included, so these describe the distribution's shape, not throughput. "
-        "A max far above p99.9 is a resize or GC spike; spikes counts operations slower than "
-        f"10{formatting.TIMES} the median; max insert is the slowest insert as the map itself "
-        "timed it (resizes included).",
+        "Spikes counts operations slower than "
+        f"10{formatting.TIMES} the median.",
         (
             Column("p50", "latency_p50"),
             Column("p99", "latency_p99"),
             Column("p99.9", "latency_p999"),
             Column("max", "latency_max"),
             Column("spikes", "latency_spikes"),
-            Column("max insert", "longest_insert"),
         ),
     ),
     Theme(

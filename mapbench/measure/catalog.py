@@ -35,16 +35,15 @@ def _family(
     return [MetricInfo(n, t, u, k, source, gc, d) for n, t, u, k, d in rows]
 
 
-_SECONDS_PER_OP = "seconds per operation of one run of the workload"
 _GC_NOTE = "during one run with the GC on"
 
 _METRICS = [
     *_family("timing", "off", (
         ("time", "Time per operation", "s", "noisy",
-         f"wall-clock {_SECONDS_PER_OP} (perf_counter), GC paused"),
+         "wall-clock seconds per operation of one run of the workload (perf_counter), GC paused"),
         ("cpu_time", "CPU time per operation", "s", "noisy",
-         f"CPU {_SECONDS_PER_OP} of the measuring thread (thread_time): blind to time spent "
-         "waiting for a core"),
+         "CPU seconds of the measuring thread per operation of one run (thread_time), GC "
+         "paused: blind to time spent waiting for a core"),
     )),
     *_family("gc", "on", (
         *(
@@ -188,4 +187,27 @@ def measurement(
     )
 
 
-__all__ = ["CATALOG", "MetricInfo", "higher_is_better", "info", "measurement", "title"]
+def reference_table() -> str:
+    """The catalog as the Markdown table in docs/metrics.md (a test keeps the two equal)."""
+    lines = [
+        "| metric | title | unit | kind | produced by | GC | what it is |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in CATALOG.values():
+        source = "timing loop" if m.source == "timing" else f"`{m.source}`"
+        lines.append(
+            f"| `{m.name}` | {m.title} | {m.unit} | {m.kind} | {source} | {m.gc or 'n/a'} | "
+            f"{m.description} |"
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CATALOG",
+    "MetricInfo",
+    "higher_is_better",
+    "info",
+    "measurement",
+    "reference_table",
+    "title",
+]
