@@ -89,7 +89,14 @@ class MmapReader(MmapMap):
                 raise MmapForeignFileError("not a regular file")
             self._fd = fd
             self._map(os.fstat(fd).st_size)
+            if self._size < fmt.DATA_START:  # too short for the counter words: say why
+                fmt.check_prefix(self._mm, self._size)
+        except MmapFormatError as exc:
+            self._unmap()
+            os.close(fd)
+            raise self._named(exc) from None
         except BaseException:
+            self._unmap()
             os.close(fd)
             raise
         self._closed = False
