@@ -21,7 +21,8 @@ import mmap
 import os
 import stat
 import time
-from collections.abc import Callable, ItemsView, Iterator, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -69,6 +70,7 @@ class MmapReader(MmapMap):
     _seen: int  # the commit counter when the current header was read (-1: none yet)
 
     def _open(self, create: bool | None, wait: bool, seed: int, verify: bool, cap: int) -> None:
+        self._retries = 0
         self._attach()
         try:
             hdr, blobs = self._read(self._check_committed, verify)
@@ -124,6 +126,7 @@ class MmapReader(MmapMap):
             except _TORN as exc:
                 failure = exc.with_traceback(None)  # no frames kept: they may view the mapping
             if self._Q[_COUNTER] != seen:
+                self._retries += 1
                 continue  # the writer committed meanwhile: whatever we read may be torn
             if failure is None:
                 return result
@@ -154,6 +157,11 @@ class MmapReader(MmapMap):
         os.close(self._fd)
         self._closed = True
         self._attach()
+
+    @property
+    def retries(self) -> int:
+        """Reads repeated because the writer committed while they ran (since this was opened)."""
+        return self._retries
 
     # --- reads inside a snapshot (called through _read) -------------------------------------
 
@@ -211,19 +219,22 @@ class MmapReader(MmapMap):
         tags, keys, _ = self._live()
         return iter([self._key_of(t, k) for t, k in zip(tags, keys, strict=True)])
 
-    def snapshot(self) -> dict[Any, Any]:
-        """The newest committed state as a dict: every entry from the same commit."""
+    def _state(self) -> dict[Any, Any]:
         tags, keys, values = self._live()
         return {
             self._key_of(t, k): self._value_of(t, v)
             for t, k, v in zip(tags, keys, values, strict=True)
         }
 
+    def snapshot(self) -> Mapping[Any, Any]:
+        """The newest committed state, read-only: every entry from the same commit."""
+        return MappingProxyType(self._state())
+
     def items(self) -> ItemsView[Any, Any]:
-        return self.snapshot().items()
+        return self._state().items()
 
     def values(self) -> ValuesView[Any]:
-        return self.snapshot().values()
+        return self._state().values()
 
     def probe_stats(self) -> ProbeStats:
         raw, cap = self._read(self._copy_table)

@@ -213,6 +213,20 @@ def test_second_writer_waits_when_asked(tmp_path: Path) -> None:
     assert got == [1]
 
 
+def test_a_reader_snapshot_is_one_read_only_state(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
+        w.update({1: b"one", "two": 2})
+        w.flush()
+        snap = r.snapshot()
+        w[3] = 3
+        w.flush()
+        assert dict(snap) == {1: b"one", "two": 2} and len(r) == 3
+        with pytest.raises(TypeError):
+            snap[4] = 4  # type: ignore[index]
+        assert "snapshot" in capabilities_of(r) and "snapshot" not in capabilities_of(w)
+
+
 def test_reader_refuses_writes(tmp_path: Path) -> None:
     path = tmp_path / "m.map"
     MmapMap(path).close()
