@@ -111,6 +111,22 @@ class MmapReader(MmapMap):
 
     def _read(self, op: Callable[..., T], *args: Any) -> T:
         """`op(*args)` run inside one validated snapshot of the newest committed state."""
+        # The common case first: no commit since the last read, none during this one.
+        seen = self._Q[_COUNTER]
+        if seen == self._seen and not self._Q[_SUPERSEDED]:
+            try:
+                result = op(*args)
+                failed = False
+            except _TORN:
+                failed = True  # torn, or damaged: the loop below tells which
+            if self._Q[_COUNTER] != seen:
+                self._retries += 1
+            elif not failed:
+                return result
+        return self._read_again(op, *args)
+
+    def _read_again(self, op: Callable[..., T], *args: Any) -> T:
+        """`_read` after a commit: refresh the snapshot, retry torn reads, back off, give up."""
         started = time.monotonic()
         for attempt in range(self.attempts):
             if attempt > 1:
