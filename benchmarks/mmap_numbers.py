@@ -1,15 +1,17 @@
-"""Issue 5's numbers for the mmap map, printed as Markdown tables for docs/mmap.md.
+"""The mmap map's numbers (issues 5 and 17), printed as Markdown tables for docs/mmap.md.
 
     python benchmarks/mmap_numbers.py [--quick] [--json numbers.json]
 
 1. get/set through the mapping API (`m[k] = v`, `m[k]`), ns per operation, for `mmap` next to
    `dict` and the C maps (`c-*`, skipped if not built): 100,000 random int keys and 100,000 str
-   keys. Noisy: repetitions run interleaved (A B C ... A B C) and the table shows the minimum
-   and the median; every map gets the same keys in the same order.
+   keys; `mmap, reader` is a reader (`writer=False`) of the same map, gets only. Noisy:
+   repetitions run interleaved (A B C ... A B C) and the table shows the minimum and the
+   median, and the minimum as a multiple of dict's; every map gets the same keys in order.
 2. Reopening a 1M-key file: a verifying reader (every checksum), a header-only reader
    (`verify=False`), and a writer (verifies, then copies the committed table to its working
    copy). Minimum of the repetitions; the file lives in the system temporary directory.
 
+The first line says where and when, with the load average before and after (1-minute).
 A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
 """
 
@@ -31,12 +33,14 @@ from mapbench.measurement import Measurement
 from mapbench.protocol import Map
 from mapbench.registry import registry
 
+READER = "mmap, reader"  # not a registered map: a reader of an mmap map the script builds
+
 
 def map_names() -> list[str]:
-    """dict, mmap and every available C map, in that order."""
+    """dict, mmap, an mmap reader and every available C map, in that order."""
     known = registry()
-    names = ["dict", "mmap", *(n for n in known if n.startswith("c-"))]
-    return [n for n in names if n in known and known[n].available]
+    names = ["dict", "mmap", READER, *(n for n in known if n.startswith("c-"))]
+    return [n for n in names if n == READER or (n in known and known[n].available)]
 
 
 def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
@@ -46,18 +50,28 @@ def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
 
 
 def set_get_seconds(name: str, keys: list[Any]) -> tuple[float, float]:
-    """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup."""
-    m: Map = registry()[name].create()
+    """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup.
+
+    For READER, the inserts go to an mmap writer, and the lookups to a reader of its file.
+    """
+    m: Map = registry()["mmap" if name == READER else name].create()
+    reader: Map | None = None
     try:
         values = list(range(len(keys)))
         start = time.perf_counter_ns()
         for k, v in zip(keys, values, strict=True):
             m[k] = v
         middle = time.perf_counter_ns()
+        if name == READER:
+            m.flush()
+            reader = registry()["mmap"].create(path=m.path, writer=False)
+            middle = time.perf_counter_ns()
         for k in keys:
-            m[k]
+            (reader or m)[k]
         end = time.perf_counter_ns()
     finally:
+        if reader is not None:
+            reader.close()
         m.close()
     return (middle - start) / len(keys), (end - middle) / len(keys)
 
@@ -75,8 +89,12 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
     for (name, kind, op), values in samples.items():
         if op == "get":
             set_values = samples[(name, kind, "set")]
-            cells = [min(set_values), statistics.median(set_values), min(values)]
-            rows.append((name, kind, *(f"{c:.0f}" for c in [*cells, statistics.median(values)])))
+            sets = "—", "—"
+            if name != READER:
+                sets = f"{min(set_values):.0f}", f"{statistics.median(set_values):.0f}"
+            gets = min(values), statistics.median(values)
+            ratio = min(values) / min(samples[("dict", kind, "get")])
+            rows.append((name, kind, *sets, *(f"{g:.0f}" for g in gets), f"{ratio:.1f}"))
         found.append(
             Measurement(
                 f"{name}/{op}/{kind}/{n}",
@@ -87,7 +105,7 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
                 "minimum of interleaved repetitions",
             )
         )
-    headers = ("map", "keys", "set min", "set median", "get min", "get median")
+    headers = ("map", "keys", "set min", "set median", "get min", "get median", "get min ÷ dict")
     return format_markdown_table(headers, rows), found
 
 
@@ -98,7 +116,7 @@ def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
     os.close(handle)
     try:
         build_start = time.perf_counter()
-        with make(path=path) as m:
+        with make(path=path, create=True) as m:  # mkstemp made it: an empty file
             m.reserve(n)
             for i in range(n):
                 m[i * 0x9E3779B1] = i
@@ -136,11 +154,14 @@ def main() -> None:
     args = parser.parse_args()
     n, repeats, big = (10_000, 2, 50_000) if args.quick else (100_000, 5, 1_000_000)
     env = environment()
-    print(f"Python {env['python']} on {env.get('machine', '?')}, {time.strftime('%Y-%m-%d')}\n")
+    where = f"Python {env['python']} on {env.get('machine', '?')} ({env.get('cpu_count')} CPUs)"
+    load_before = os.getloadavg()[0]
     table, api = mapping_api(n, repeats, args.seed)
+    reopened, opened = reopen(big, 3)
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"{where}, {time.strftime('%Y-%m-%d %H:%M')}, {load}\n")
     print(f"## get/set through the mapping API, ns per op ({n:,} keys)\n\n{table}\n")
-    table, opened = reopen(big, 3)
-    print(f"## Reopening a file\n\n{table}")
+    print(f"## Reopening a file\n\n{reopened}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "measurements": [m.to_json() for m in api + opened]}, f)
