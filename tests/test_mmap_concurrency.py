@@ -36,7 +36,7 @@ READERS = 3
 BASE = 3000  # keys rewritten at every full commit: ints, str and bytes
 WINDOW = 40  # sliding keys "x<j>" present after commit n: n - WINDOW < j <= n
 BULK_EVERY, BULK_FOR, BULK = 60, 10, 6000  # keys "g<k>" present for 10 of every 60 commits
-COMPACT_EVERY = 150
+COMPACT_EVERY = 40
 TINY_BURST = 50  # commits that change only "tick", after each full commit (~25 µs apart)
 MEMORY_CAP = 512 * 2**20  # address space a reader may add after start-up
 M = 10**6
@@ -93,9 +93,10 @@ def check_keys(keys: list[Any]) -> None:
 
 
 def run_writer(path: str, seconds: float) -> dict[str, int]:
-    stats = {"full commits": 0, "tiny commits": 0, "compactions": 0}
+    stats = {"full commits": 0, "tiny commits": 0, "compactions": 0, "growths": 0}
     with MmapMap(path) as m:
         n = 0
+        capacity = m.capacity
         deadline = time.monotonic() + seconds
         while n == 0 or time.monotonic() < deadline:
             n += 1
@@ -112,15 +113,17 @@ def run_writer(path: str, seconds: float) -> dict[str, int]:
             m["n"] = n
             m["tick"] = 0
             m.flush()
+            stats["growths"] += m.capacity > capacity
+            capacity = m.capacity
             stats["full commits"] += 1
             for tick in range(1, TINY_BURST + 1):
                 m["tick"] = tick
                 m.flush()
                 stats["tiny commits"] += 1
             if n % COMPACT_EVERY == 0:
-                m.compact()
+                m.compact()  # the new file's table fits the live keys: it grows again later
                 stats["compactions"] += 1
-        stats["resizes"] = m.probe_stats().resizes
+                capacity = m.capacity
     return stats
 
 
@@ -246,11 +249,11 @@ def test_readers_under_a_busy_writer_never_crash_balloon_or_see_a_torn_state() -
         results = run(Path(where), SECONDS)
     print(json.dumps(results, indent=1))
     writer = results["writer"]
-    assert writer["full commits"] > 100 and writer["compactions"] >= 1
+    assert writer["full commits"] > 50 and writer["compactions"] >= 1
     assert sum(results[f"reader {i}"]["retries"] for i in range(READERS)) > 0, (
         "no read collided with a commit: the test did not exercise the retry path"
     )
-    assert writer["resizes"] >= 1, "the table must have grown during the run"
+    assert writer["growths"] >= 1, "the table must have grown during the run"
     for i in range(READERS):
         reader = results[f"reader {i}"]
         assert reader["ops"]["snapshot()"] > 10 and reader["ops"]["list(r)"] > 10
