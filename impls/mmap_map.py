@@ -94,10 +94,11 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
     """Open addressing (linear probing) in a memory-mapped file; int64/str/bytes keys.
 
     Values are int64 or bytes. `path=None` makes a temporary file removed on close. `create`:
-    None opens or creates, True creates a new file, False requires an existing one. One
-    writer per file (a second gets `MmapLockedError`, or waits with `wait=True`); any number
-    of readers (`writer=False`) see the last flushed state. `verify=True` checks every
-    checksum on open (one pass over the file); False checks the headers only.
+    None opens or creates, True creates a new file (or makes an empty file a map), False
+    requires an existing one; a new file appears at its path only complete. One writer per
+    file (a second gets `MmapLockedError`, or waits with `wait=True`); any number of readers
+    (`writer=False`, an `MmapReader`) see the last flushed state. `verify=True` checks every
+    checksum on open (one pass over the table); False checks the headers only.
     """
 
     key_types: ClassVar[tuple[type, ...]] = (int, str, bytes)
@@ -128,7 +129,7 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
             self.__class__ = MmapReader
         try:
             self._open(create, wait, seed, verify, capacity)
-            if writer and self._hdr.version < fmt.FORMAT_VERSION:
+            if writer and self._hdr.version < FORMAT_VERSION:
                 self.compact()  # a writer writes only the current format: upgrade the file
         except BaseException as exc:
             if not self._closed:
@@ -263,7 +264,7 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
         b = self._find(key)
         if b < 0:
             raise KeyError(key)
-        if self._Q[b] & VT_BYTES:
+        if self._Q[b] & VT_BYTES:  # _value_of inlined: a tenth of the time of a get
             return self._blob(self._Q[b + 2])
         return self._q[b + 2]
 
