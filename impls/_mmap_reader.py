@@ -51,7 +51,7 @@ from mapbench.protocol import ProbeStats
 _COUNTER = fmt.COUNTER_OFFSET // 8
 _SUPERSEDED = fmt.SUPERSEDED_OFFSET // 8
 BACKOFF_FIRST = 50e-6  # seconds slept after the second failed attempt, doubling ...
-BACKOFF_MAX = 5e-3  # ... up to this: at most about 0.47 s of sleep over all attempts
+BACKOFF_MAX = 5e-3  # ... up to this: 0.46 s of sleep over 100 attempts
 # What a read of a state being rewritten can raise (besides a wrong answer): checks failing,
 # offsets past the mapping, impossible lengths. With the counter unchanged they mean damage.
 _TORN = (MmapFormatError, IndexError, ValueError)
