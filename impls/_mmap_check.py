@@ -3,6 +3,8 @@
 Used on open (verify), by `mapbench mmap-check`, by iteration and `probe_stats()`, and by the
 damage tests. Whole-table passes are vectorised with numpy, so verifying a 1M-key table costs
 one CRC-32 pass over its bytes plus a few array operations, not a Python loop over its slots.
+numpy is imported when first needed, not with the module: loading the map registry must not pull
+it in (it adds start-up time to every command, and noise to the ci command's valgrind counts).
 
 Verification has two halves so that a reader can run the first inside one validated snapshot
 (`scan_table`: the table may be rewritten by the writer's next commit) and the second after it
@@ -16,8 +18,8 @@ import sys
 from array import array
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from mapbench.impls._mmap_format import (
     BLOCK_BYTES,
     DATA_START,
@@ -41,6 +43,9 @@ from mapbench.impls._mmap_format import (
 
 from mapbench.protocol import ProbeStats
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -60,6 +65,8 @@ class Summary:
 
 def _slots(buf: Buffer, offset: int, capacity: int) -> np.ndarray:
     """The table's slot words as a (capacity, 3) uint64 array viewing `buf` (not a copy)."""
+    import numpy as np
+
     return np.frombuffer(buf, dtype="<u8", count=3 * capacity, offset=offset).reshape(-1, 3)
 
 
@@ -82,6 +89,8 @@ def _census(buf: Buffer, hdr: Header) -> tuple[int, int, int, np.ndarray]:
     Returns plain results and holds no view of `buf` afterwards (a view would keep the mapping
     from being closed), so callers raise only after it returns.
     """
+    import numpy as np
+
     words = _slots(buf, hdr.table, hdr.capacity)
     tags = words[:, 0]
     live = tags & 3 != 0

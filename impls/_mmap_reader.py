@@ -23,9 +23,8 @@ import stat
 import time
 from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import numpy as np
 from mapbench.impls import _mmap_format as fmt
 from mapbench.impls._mmap_check import (
     Summary,
@@ -47,6 +46,9 @@ from mapbench.impls._mmap_format import (
 from mapbench.impls.mmap_map import MmapMap, MmapReadOnlyError
 
 from mapbench.protocol import ProbeStats
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _COUNTER = fmt.COUNTER_OFFSET // 8
 _SUPERSEDED = fmt.SUPERSEDED_OFFSET // 8
