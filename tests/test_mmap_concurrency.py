@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ READERS = 3
 BASE = 3000  # keys rewritten at every full commit: ints, str and bytes
 WINDOW = 40  # sliding keys "x<j>" present after commit n: n - WINDOW < j <= n
 BULK_EVERY, BULK_FOR, BULK = 60, 10, 6000  # keys "g<k>" present for 10 of every 60 commits
-COMPACT_EVERY = 40
+COMPACT_EVERY = 100  # and once half-way through, however few commits a loaded machine allows
 TINY_BURST = 50  # commits that change only "tick", after each full commit (~25 µs apart)
 MEMORY_CAP = 512 * 2**20  # address space a reader may add after start-up
 M = 10**6
@@ -97,8 +98,8 @@ def run_writer(path: str, seconds: float) -> dict[str, int]:
     with MmapMap(path) as m:
         n = 0
         capacity = m.capacity
-        deadline = time.monotonic() + seconds
-        while n == 0 or time.monotonic() < deadline:
+        start = time.monotonic()
+        while n == 0 or time.monotonic() < start + seconds:
             n += 1
             for i in range(BASE):
                 m[base_key(i)] = value(n, i)
@@ -120,7 +121,8 @@ def run_writer(path: str, seconds: float) -> dict[str, int]:
                 m["tick"] = tick
                 m.flush()
                 stats["tiny commits"] += 1
-            if n % COMPACT_EVERY == 0:
+            late = not stats["compactions"] and time.monotonic() > start + seconds / 2
+            if n % COMPACT_EVERY == 0 or late:
                 m.compact()  # the new file's table fits the live keys: it grows again later
                 stats["compactions"] += 1
                 capacity = m.capacity
@@ -132,19 +134,29 @@ def rss_kib(field: str) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
+def warm_up(path: str) -> None:
+    """Run every kind of read once on a small map, so that start-up has loaded their code."""
+    with MmapMap(path, create=True) as m:
+        m.update({1: b"1", "2": 2})
+    with MmapMap(path, writer=False) as r:
+        r.snapshot(), list(r), r[1], len(r), r.summary()
+    os.unlink(path)
+
+
 def run_reader(path: str, seconds: float, seed: int) -> dict[str, Any]:
     import random
 
     rng = random.Random(seed)
+    warm_up(f"{path}.warm-up-{seed}")
     # The cap: whatever address space start-up took, plus MEMORY_CAP for the map and our work.
     start_vm = rss_kib("VmSize") * 1024
     resource.setrlimit(resource.RLIMIT_AS, (start_vm + MEMORY_CAP, start_vm + MEMORY_CAP))
-    latency: dict[str, list[float]] = {}
+    latency: dict[str, array[float]] = {}
 
     def timed(name: str, op: Any, *args: Any) -> Any:
         start = time.perf_counter()
         result = op(*args)
-        latency.setdefault(name, []).append(time.perf_counter() - start)
+        latency.setdefault(name, array("d")).append(time.perf_counter() - start)
         return result
 
     baseline = rss_kib("VmRSS")
