@@ -434,17 +434,19 @@ def history_panel(
     series: Sequence[tuple[str, Sequence[tuple[int, float, str]]]],
     commits: Sequence[str],
     markers: Sequence[tuple[int, str, str]],
+    y_range: tuple[float, float] = (1.0, 1.0),
     anchor: str = "",
 ) -> Chart:
     """A small multiple: ratios to a baseline over commit positions 0..n-1, hashes on the axis.
 
     `series`: (label, [(commit position, ratio, hover text)]); `markers`: (position, label,
-    hover text) of change points, drawn as vertical lines.
+    hover text) of change points, drawn as vertical lines; `y_range` widens the y axis (to the
+    range shared by panels meant to be compared).
     """
     width, height, left = 300, 170, 44
     ys = [y for _, pts in series for _, y, _ in pts]
-    sx = _Scale(0, max(len(commits) - 1, 1), left + 8, width - RIGHT - 8)
-    sy = _Scale(min([*ys, 1.0]), max([*ys, 1.0]), height - BOTTOM, TOP)
+    sx = _Scale(0, max(len(commits) - 1, 1), left + 22, width - RIGHT - 22)
+    sy = _Scale(min([*ys, *y_range, 1.0]), max([*ys, *y_range, 1.0]), height - BOTTOM, TOP)
     drawn = []
     for i, (name, pts) in enumerate(series):
         points = tuple(Point(sx(x), sy(y), f"{name}: {hover}") for x, y, hover in pts)
@@ -455,11 +457,8 @@ def history_panel(
         kind="line", title=title, subtitle=subtitle,
         x_ticks=tuple(Tick(sx(i), text) for i, text in shown),
         y_ticks=tuple(Tick(sy(v), f"{v:.3g}") for v in sy.ticks(4)),
-        y_label=f"{TIMES_LABEL}", x_label="", series=tuple(drawn),
+        y_label="", x_label="", series=tuple(drawn),
         markers=tuple(Marker(sx(x), text, hover) for x, text, hover in markers),
         reference=sy(1.0), width=width, height=height, left=left, right=width - RIGHT,
         bottom=height - BOTTOM, anchor=anchor,
     )  # fmt: skip
-
-
-TIMES_LABEL = f"{formatting.TIMES} first commit"

@@ -278,6 +278,10 @@ def _versus_line(
         cases = outcome.get(verdict, [])
         if not cases:
             continue
+        if verdict == "no change" and len(cases) > 3:  # ties say little one by one
+            parts.append(Fragment(f"{'' if first else '; '}{words}{len(cases)} cases"))
+            first = False
+            continue
         parts.append(Fragment(("" if first else "; ") + words, css=css))
         first = False
         shown = sorted(cases, key=lambda c: _distance(c[3]), reverse=True)[:6]
@@ -305,7 +309,7 @@ def _distance(row: Mapping[str, Any]) -> float:
 def _latest(frame: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
     wanted = set(metrics)
     return selection.latest_per_python(
-        frame[frame["metric"].map(lambda m: m in wanted or m.startswith(SPIKES))]
+        frame[selection.metric_mask(frame, lambda m: m in wanted or m.startswith(SPIKES))]
     )
 
 

@@ -86,23 +86,26 @@ def history(
     spans = spans.assign(moved=spans["high"] / spans["low"], flagged=flagged)
     spans = spans.sort_values(["flagged", "moved"], ascending=False, kind="stable")
     chosen = spans.index[:MAX_PANELS]
-    wanted = set(chosen)
-    selected = per_commit[
-        [k in wanted for k in per_commit[_PANEL].itertuples(index=False, name=None)]
-    ]
+    selected = per_commit.merge(chosen.to_frame(index=False), on=_PANEL)
     by_panel = dict(iter(selected.groupby(_PANEL, dropna=False, sort=False)))
     position = {c: i for i, c in enumerate(commits)}
     labels = [formatting.short_commit(str(c)) for c in commits]
-    panels: dict[str, list[charts.Chart]] = {}
+    panels: dict[str, list[tuple[dict[str, Any], _Lines, tuple[Any, ...]]]] = {}
     for key in chosen:
         keyed = dict(zip(_PANEL, cast(tuple[Any, ...], key), strict=True))
-        panel = _panel(keyed, by_panel[key], position, labels, points.get(_panel_match(key), []))
-        panels.setdefault(str(keyed["metric"]), []).append(panel)
-    groups = tuple(
-        HistoryGroup(names.title(metric), selection.anchor("history", metric), tuple(drawn))
-        for metric, drawn in sorted(panels.items(), key=lambda kv: (kv[0] != "time", kv[0]))
-    )
-    return History(groups, _note(len(chosen), len(spans), constant))
+        lines = _series(keyed, by_panel[key], position)
+        panels.setdefault(str(keyed["metric"]), []).append((keyed, lines, _panel_match(key)))
+    groups = []
+    for metric, drawn in sorted(panels.items(), key=lambda kv: (kv[0] != "time", kv[0])):
+        # one y scale per metric: a panel's height of change means the same in every panel
+        ratios = [y for _, lines, _ in drawn for _, pts in lines for _, y, _ in pts]
+        y_range = (min(ratios, default=1.0), max(ratios, default=1.0))
+        built = tuple(
+            _panel(keyed, lines, labels, points.get(match, []), y_range)
+            for keyed, lines, match in drawn
+        )
+        groups.append(HistoryGroup(names.title(metric), selection.anchor("history", metric), built))
+    return History(tuple(groups), _note(len(chosen), len(spans), constant))
 
 
 def _note(shown: int, drawable: int, constant: int) -> str:
@@ -156,13 +159,11 @@ def _change_points(
     return out
 
 
-def _panel(
-    keyed: dict[str, Any],
-    rows: pd.DataFrame,
-    position: dict[Any, int],
-    labels: Sequence[str],
-    points: Iterable[tuple[int, float]],
-) -> charts.Chart:
+_Lines = list[tuple[str, list[tuple[int, float, str]]]]  # (label, [(position, ratio, hover)])
+
+
+def _series(keyed: dict[str, Any], rows: pd.DataFrame, position: dict[Any, int]) -> _Lines:
+    """One line per Python: each value over the line's first non-zero value."""
     unit = str(keyed["unit"])
     pythons = sorted(rows["python"].unique(), key=selection.version_key)
     series = []
@@ -181,6 +182,16 @@ def _panel(
             for c, v in zip(line["commit"], values, strict=True)
         ]  # fmt: skip
         series.append((f"Python {python}", pts))
+    return series
+
+
+def _panel(
+    keyed: dict[str, Any],
+    series: _Lines,
+    labels: Sequence[str],
+    points: Iterable[tuple[int, float]],
+    y_range: tuple[float, float],
+) -> charts.Chart:
     markers = [
         (at, formatting.factor(m), f"change point at {labels[at]}: {formatting.factor(m)}")
         for at, m in points
@@ -188,13 +199,14 @@ def _panel(
     ]
     case = verdicts.case_text(keyed)
     subtitle = " · ".join(p for p in (str(keyed["source"]), str(keyed["benchmark"])) if p)
-    if len(pythons) == 1:
-        subtitle += f" · Python {pythons[0]}"
+    if len(series) == 1:
+        subtitle += f" · {series[0][0]}"
     return charts.history_panel(
         title=case,
         subtitle=subtitle,
         series=series,
         commits=labels,
         markers=markers,
+        y_range=y_range,
         anchor=selection.anchor("history", f"{keyed['metric']} {case} {keyed['source']}"),
     )

@@ -62,7 +62,7 @@ def _sections(
     ok = frame[
         (frame["status"] == "ok")
         & (frame["metric"] != "")
-        & ~frame["metric"].map(shown_elsewhere)
+        & ~selection.metric_mask(frame, shown_elsewhere)
         & ~frame["metric"].str.contains(_HISTOGRAM)
     ]
     rows = selection.latest_per_python(ok)

@@ -157,10 +157,10 @@ def theme_sections(
 
     `extra_notes` add to a theme's note by anchor.
     """
-    rows = selection.latest_per_python(frame[frame["metric"].map(themed)])
+    rows = selection.latest_per_python(frame[selection.metric_mask(frame, themed)])
     sections, quiet = [], []
     for theme in THEMES:
-        part = rows[rows["metric"].map(theme.owns)]
+        part = rows[selection.metric_mask(rows, theme.owns)]
         if part.empty:
             continue
         if not (part["value"].fillna(0) != 0).any():
