@@ -168,32 +168,38 @@ def _table(t: TimeTable) -> Table:
     columns = [(p, w) for p in t.pythons for w in t.workloads]
     best = {(p, w): (f[0][0] if (f := t.fastest(w, p)) else np.nan) for p, w in columns}
     reference = {(p, w): _reference(t, w, p) for p, w in columns}
+    summary = any(m == REFERENCE for m, _ in t.maps)  # a geometric mean needs the reference
     rows = []
     for m, params in t.maps:
         cells = [Cell(m)] + ([Cell(params)] if t.with_params else [])
         for p in t.pythons:
             for w in t.workloads:
                 cells.append(_cell(t.cell(m, params, w, p), best[p, w], reference[p, w], m))
-            cells.append(_geomean_cell(t, m, params, p))
+            if summary:
+                cells.append(_geomean_cell(t, m, params, p))
         rows.append(tuple(cells))
     lead = ["map", *(["params"] if t.with_params else [])]
-    per_python = len(t.workloads) + 1
-    headers = (*lead, *(h for _ in t.pythons for h in (*t.workloads, GEOMEAN)))
+    extra = (GEOMEAN,) if summary else ()
+    per_python = len(t.workloads) + len(extra)
+    headers = (*lead, *(h for _ in t.pythons for h in (*t.workloads, *extra)))
     titles = (
         *("" for _ in lead),
         *(h for _ in t.pythons for h in (
             *(f"Time per operation of {w}" for w in t.workloads),
-            f"Geometric mean over the workloads of the ratio to {REFERENCE}",
+            *(f"Geometric mean over the workloads of the ratio to {REFERENCE}" for _ in extra),
         )),
     )  # fmt: skip
     starts = selection.group_starts(len(lead), t.pythons, per_python) or ("",) * len(headers)
-    geomean_css = (*("" for _ in lead), *(("",) * len(t.workloads) + ("summary",)) * len(t.pythons))
+    kinds = (
+        *("" for _ in lead),
+        *(("",) * len(t.workloads) + ("summary",) * len(extra)) * len(t.pythons),
+    )
     return Table(
         headers=headers,
         rows=tuple(rows),
         numeric=(*(False for _ in lead), *(True for _ in t.pythons for _ in range(per_python))),
         groups=selection.python_groups(len(lead), t.pythons, per_python),
-        column_css=tuple(" ".join(filter(None, p)) for p in zip(starts, geomean_css, strict=True)),
+        column_css=tuple(" ".join(filter(None, p)) for p in zip(starts, kinds, strict=True)),
         row_ids=tuple(t.row_id(m, params) for m, params in t.maps),
         header_titles=titles,
     )

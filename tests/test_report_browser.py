@@ -116,7 +116,7 @@ def test_comparison_report(comparison_report: Path, open_page: Opener, width: in
         for r in range(3):
             for c in range(3):
                 box = table.locator("tbody tr").nth(r).locator("td").nth(c).bounding_box()
-                assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
         assert page.locator("figure.chart-line svg path").count() > 0  # history panels
         assert page.locator("figure.chart-histogram rect.bar").count() > 0
         link = page.locator("#verdict ~ ul.highlights a").first
