@@ -87,8 +87,7 @@ def single_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _findings_first(page: Any) -> None:
     """The findings are the first block of the page, and start within the first screen."""
     blocks = page.evaluate(
-        "() => Array.from(document.querySelectorAll('main > section, main > h2'))"
-        ".map(e => e.id)"
+        "() => Array.from(document.querySelectorAll('main > section, main > h2')).map(e => e.id)"
     )
     assert blocks[0] == "findings" and len(blocks) > 3
     box = page.locator("#findings").bounding_box()
