@@ -1,55 +1,28 @@
 """What a run found, first: fastest maps, wins and losses against dict, tails, memory, probes.
 
 Every finding is a line of text fragments, the numbers among them linking to the table row
-they come from. Margins between maps are `mapbench.compare` verdicts (the same statistic,
-bootstrap interval and false-discovery control as a comparison of two runs), so "fastest" is
-only claimed with its interval, and a tie within the minimum effect is called a tie.
+they come from (`reports.fragments`); the time findings are in `reports.timefindings`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from mapbench.reports import names, selection
 from mapbench.reports.cells import Section, case_key
+from mapbench.reports.fragments import MAX_LINES, Fragment, Line, Topic, records, size_key, topic
 from mapbench.reports.themes import HOMES, MEMORY_FLOOR, PROBES
+from mapbench.reports.timefindings import time_topics
 from mapbench.reports.timetable import REFERENCE, TimeTable
 
 from mapbench import formatting, theory
-from mapbench.compare import compare
-from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
-MAX_LINES = 12  # per topic; the tables hold the rest
-DETAILED = 3  # up to this many (table, Python) columns are described one by one
 MODEL_CLOSE = 0.02  # measured probe means within 2% of the model are "as modelled"
 SPIKES = "latency_spikes_"  # latency_spikes_<cause>: spikes by recorded cause
-
-
-@dataclass(frozen=True)
-class Fragment:
-    text: str
-    href: str = ""
-    css: str = ""  # "figure" for numbers, "bad" / "good" for directions
-
-
-Line = tuple[Fragment, ...]
-
-
-@dataclass(frozen=True)
-class Topic:
-    title: str
-    lines: tuple[Line, ...]
-    note: str = ""
-
-
-Key = tuple[Any, ...]  # (source, size, key_kind, python, workload, map, params)
 
 
 def topics(
@@ -61,10 +34,8 @@ def topics(
     thresholds: Thresholds,
 ) -> tuple[Topic, ...]:
     """Every topic that has something to say, in the order a reader asks."""
-    margins = _margins(shown.frame, tables, thresholds)
     found = [
-        _fastest(tables, margins),
-        _against_reference(tables, margins),
+        *time_topics(shown.frame, tables, thresholds),
         _tails(shown.frame, sections.get("latency")),
         _memory(shown.frame, sections.get("memory")),
         _probes(shown.frame, sections.get(PROBES)),
@@ -72,238 +43,6 @@ def topics(
         _quality(tables, shown.environments),
     ]
     return tuple(t for t in found if t is not None and t.lines)
-
-
-# --- margins: compare() between two maps of one column -------------------------------------
-
-
-def _pairs(tables: Sequence[TimeTable]) -> list[tuple[Key, Key]]:
-    """(base, candidate) cells to compare: fastest vs runner-up, and dict vs every other map."""
-    out = []
-    for t in tables:
-        for p in t.pythons:
-            for w in t.workloads:
-                where = (t.source, _size(t.size), t.key_kind, p, w)
-                ranked = t.fastest(w, p)
-                if len(ranked) >= 2:
-                    out.append(((*where, *ranked[0][1:]), (*where, *ranked[1][1:])))
-                refs = [
-                    (m, params)
-                    for m, params in t.maps
-                    if m == REFERENCE and t.cell(m, params, w, p)
-                ]
-                if len(refs) != 1:
-                    continue
-                for m, params in t.maps:
-                    if m != REFERENCE and t.cell(m, params, w, p):
-                        out.append(((*where, *refs[0]), (*where, m, params)))
-    return out
-
-
-def _size(size: Any) -> int:
-    """A size as an int, -1 when missing (NaN and None never equal themselves as keys)."""
-    return -1 if size is None or pd.isna(size) else int(size)
-
-
-def _margins(
-    frame: pd.DataFrame, tables: Sequence[TimeTable], thresholds: Thresholds
-) -> dict[tuple[Key, Key], dict[str, Any]]:
-    """compare() of every pair in one call: each pair's cells relabelled as one case."""
-    pairs = _pairs(tables)
-    times = selection.latest_per_python(frame[frame["metric"] == "time"]).reset_index(drop=True)
-    if not pairs or times.empty:
-        return {}
-    columns = ["source", "size", "key_kind", "python", "workload", "map", "params"]
-    index = times.assign(size=times["size"].map(_size)).groupby(columns, sort=False).indices
-    sides: list[list[int]] = [[], []]
-    labels: list[list[str]] = [[], []]
-    for i, pair in enumerate(pairs):
-        for side, key in enumerate(pair):
-            rows = index.get(key, np.array([], dtype=int))
-            sides[side].extend(int(r) for r in rows)
-            labels[side].extend([str(i)] * len(rows))
-    blank = {"params": "", "benchmark": "", "machine": "", "commit": "", "env": ""}
-    base, cand = (
-        ResultSet(times.iloc[rows].assign(map=names_, **blank).reset_index(drop=True))
-        for rows, names_ in zip(sides, labels, strict=True)
-    )
-    try:
-        rows = compare(base, cand, thresholds).rows
-    except MapbenchError:
-        return {}
-    return {pairs[int(r["map"])]: r for r in _records(rows)}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], frame.to_dict("records"))
-
-
-# --- topics --------------------------------------------------------------------------------
-
-
-def _columns(tables: Sequence[TimeTable]) -> list[tuple[TimeTable, str]]:
-    return [(t, p) for t in tables for p in t.pythons]
-
-
-def _where(t: TimeTable, python: str, columns: Sequence[tuple[TimeTable, str]]) -> str:
-    """What tells this column apart from the others: size, key kind, source, Python."""
-    parts = []
-    if len({_size(c.size) for c, _ in columns}) > 1 and _size(t.size) >= 0:
-        parts.append(f"{int(t.size):,}")
-    if len({c.key_kind for c, _ in columns}) > 1:
-        parts.append(t.key_kind)
-    if len({c.source for c, _ in columns}) > 1:
-        parts.append(t.source)
-    if len({p for _, p in columns}) > 1:
-        parts.append(f"Python {python}")
-    return " · ".join(p for p in parts if p)
-
-
-def _fastest(tables: Sequence[TimeTable], margins: Mapping[Any, Any]) -> Topic | None:
-    columns = _columns(tables)
-    if not columns:
-        return None
-    lines: list[Line] = []
-    if len(columns) <= DETAILED:
-        for t, p in columns:
-            for w in t.workloads:
-                ranked = t.fastest(w, p)
-                if ranked:
-                    lines.append(_fastest_line(t, p, w, ranked, margins, _where(t, p, columns)))
-    else:
-        lines = _fastest_counts(columns)
-    return _topic("Fastest map per workload", lines)
-
-
-def _fastest_line(
-    t: TimeTable,
-    python: str,
-    workload: str,
-    ranked: Sequence[tuple[float, str, str]],
-    margins: Mapping[Any, Any],
-    where: str,
-) -> Line:
-    value, m, params = ranked[0]
-    parts = [
-        Fragment(f"{workload}{f' ({where})' if where else ''}: "),
-        Fragment(t.label(m, params), "#" + t.row_id(m, params), "figure"),
-        Fragment(f" {formatting.value(value, 's')}"),
-    ]
-    if len(ranked) < 2:
-        return (*parts, Fragment(" (the only map measured)"))
-    _, m2, params2 = ranked[1]
-    key = (t.source, _size(t.size), t.key_kind, python, workload)
-    row = margins.get(((*key, m, params), (*key, m2, params2)))
-    parts += [Fragment("; next "), Fragment(t.label(m2, params2), "#" + t.row_id(m2, params2))]
-    return (*parts, *_margin(row, "slower"))
-
-
-def _margin(row: Mapping[str, Any] | None, word: str) -> list[Fragment]:
-    """`+27% slower [+19%, +35%]`, or why no margin is claimed."""
-    if row is None:
-        return [Fragment(" (no margin: samples missing)")]
-    change, interval = formatting.change_and_interval(row["ratio"], row["ci_low"], row["ci_high"])
-    verdict = row["verdict"]
-    if verdict == "no change":
-        return [Fragment(f" {change}: a tie within the minimum effect")]
-    parts = [Fragment(" "), Fragment(f"{change} {word}", css="figure")]
-    if interval != formatting.MISSING:
-        parts.append(Fragment(f" {interval}"))
-    if verdict not in ("regression", "improvement"):
-        parts.append(
-            Fragment(f" ({verdict}: not significant, n={row['base_n']}/{row['candidate_n']})")
-        )
-    return parts
-
-
-def _fastest_counts(columns: Sequence[tuple[TimeTable, str]]) -> list[Line]:
-    """Many tables: per workload, how often each map was fastest."""
-    wins: dict[str, dict[str, int]] = {}
-    totals: dict[str, int] = {}
-    for t, p in columns:
-        for w in t.workloads:
-            ranked = t.fastest(w, p)
-            if ranked:
-                name = t.label(*ranked[0][1:])
-                wins.setdefault(w, {}).setdefault(name, 0)
-                wins[w][name] += 1
-                totals[w] = totals.get(w, 0) + 1
-    lines: list[Line] = []
-    for w, counts in wins.items():
-        text = ", ".join(f"{m} in {n}" for m, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        lines.append((Fragment(f"{w}: fastest "), Fragment(text, css="figure"),
-                      Fragment(f" of {totals[w]} tables")))  # fmt: skip
-    return lines
-
-
-def _against_reference(tables: Sequence[TimeTable], margins: Mapping[Any, Any]) -> Topic | None:
-    """Per map: where it beats dict and where it loses, significant or not."""
-    columns = _columns(tables)
-    maps = list(
-        dict.fromkeys((m, params) for t in tables for m, params in t.maps if m != REFERENCE)
-    )
-    if not columns or not maps or not any(m == REFERENCE for t in tables for m, _ in t.maps):
-        return None
-    lines: list[Line] = []
-    for m, params in maps:
-        outcome: dict[str, list[tuple[TimeTable, str, str, Mapping[str, Any]]]] = {}
-        for t, p in columns:
-            refs = [q for mm, q in t.maps if mm == REFERENCE]
-            for w in t.workloads:
-                key = (t.source, _size(t.size), t.key_kind, p, w)
-                row = margins.get(((*key, REFERENCE, refs[0] if refs else ""), (*key, m, params)))
-                if row is not None:
-                    outcome.setdefault(str(row["verdict"]), []).append((t, p, w, row))
-        if outcome:
-            lines.append(_versus_line(tables, m, params, outcome, columns))
-    return _topic(f"Against {REFERENCE}", lines)
-
-
-def _versus_line(
-    tables: Sequence[TimeTable],
-    m: str,
-    params: str,
-    outcome: Mapping[str, list[tuple[TimeTable, str, str, Mapping[str, Any]]]],
-    columns: Sequence[tuple[TimeTable, str]],
-) -> Line:
-    label = tables[0].label(m, params) if tables else m
-    parts: list[Fragment] = [Fragment(label, css="figure"), Fragment(": ")]
-    phrases = (
-        ("improvement", "faster on ", "good"),
-        ("regression", "slower on ", "bad"),
-        ("no change", "within 5% on ", ""),
-    )
-    first = True
-    for verdict, words, css in phrases:
-        cases = outcome.get(verdict, [])
-        if not cases:
-            continue
-        if verdict == "no change" and len(cases) > 3:  # ties say little one by one
-            parts.append(Fragment(f"{'' if first else '; '}{words}{len(cases)} cases"))
-            first = False
-            continue
-        parts.append(Fragment(("" if first else "; ") + words, css=css))
-        first = False
-        shown = sorted(cases, key=lambda c: _distance(c[3]), reverse=True)[:6]
-        for i, (t, p, w, row) in enumerate(shown):
-            where = _where(t, p, columns)
-            where = f" ({where})" if where else ""
-            change = formatting.change(row["ratio"])
-            text = f"{w}{where}" + ("" if verdict == "no change" else f" {change}")
-            parts += [Fragment(", " if i else ""), Fragment(text, "#" + t.row_id(m, params))]
-        if len(cases) > len(shown):
-            parts.append(Fragment(f" and {len(cases) - len(shown)} more"))
-    unsure = sum(
-        len(v) for k, v in outcome.items() if k not in ("improvement", "regression", "no change")
-    )
-    if unsure:
-        parts.append(Fragment(f"{'' if first else '; '}not significant on {unsure}"))
-    return tuple(parts)
-
-
-def _distance(row: Mapping[str, Any]) -> float:
-    r = float(row["ratio"])
-    return abs(math.log(r)) if r > 0 and math.isfinite(r) else 0.0
 
 
 def _latest(frame: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
@@ -347,7 +86,7 @@ def _tails(frame: pd.DataFrame, section: Section | None) -> Topic | None:
     wide = _wide(rows).sort_values("latency_p999", ascending=False, kind="stable")
     several = wide["python"].nunique() > 1
     lines: list[Line] = []
-    for row in _records(wide.head(3)):
+    for row in records(wide.head(3)):
         parts = [
             Fragment(_case_text(row, several), _href(section, row), "figure"),
             Fragment(f": p99.9 {formatting.value(row['latency_p999'], 's')}"),
@@ -362,7 +101,7 @@ def _tails(frame: pd.DataFrame, section: Section | None) -> Topic | None:
             parts.append(Fragment(f", max {formatting.value(row['latency_max'], 's')}"))
         parts += _spike_fragments(row)
         lines.append(tuple(parts))
-    return _topic("Worst tail latency", lines, "The three highest p99.9 latencies.")
+    return topic("Worst tail latency", lines, "The three highest p99.9 latencies.")
 
 
 def _spike_fragments(row: Mapping[str, Any]) -> list[Fragment]:
@@ -402,11 +141,11 @@ def _memory(frame: pd.DataFrame, section: Section | None) -> Topic | None:
         if len(seen) < 2:
             continue
         (least, m, params), (most, m2, _) = seen[0], seen[-1]
-        example = _records(part[(part["map"] == m) & (part["params"] == params)])[0]
+        example = records(part[(part["map"] == m) & (part["params"] == params)])[0]
         where = " · ".join(
             p
             for p in (
-                f"{_size(size):,}" if _size(size) >= 0 else "",
+                f"{size_key(size):,}" if size_key(size) >= 0 else "",
                 str(key_kind),
                 f"Python {python}" if several else "",
             )
@@ -427,7 +166,7 @@ def _memory(frame: pd.DataFrame, section: Section | None) -> Topic | None:
                 "memory the pass cannot see, such as mmap)"
             ))  # fmt: skip
         lines.append(tuple(parts))
-    return _topic(f"Least memory ({names.title(metric)})", lines)
+    return topic(f"Least memory ({names.title(metric)})", lines)
 
 
 def _probes(frame: pd.DataFrame, section: Section | None) -> Topic | None:
@@ -443,14 +182,14 @@ def _probes(frame: pd.DataFrame, section: Section | None) -> Topic | None:
         return None
     # per map, its most telling table: the largest size, lookups preferred (they change nothing)
     wide = wide.assign(
-        _size=wide["size"].map(_size), _lookup=~wide["workload"].str.startswith("lookup")
+        _size=wide["size"].map(size_key), _lookup=~wide["workload"].str.startswith("lookup")
     )
     chosen = wide.sort_values(["_size", "_lookup"], ascending=[False, True], kind="stable")
     chosen = chosen.drop_duplicates(["map", "params"])
     lines: list[Line] = []
     close: list[Fragment] = []
     buckets: list[Fragment] = []
-    for row in _records(chosen):
+    for row in records(chosen):
         homes, capacity = row.get(HOMES), row.get("capacity")
         if homes is not None and capacity is not None and 0 < homes < capacity:
             buckets.append(
@@ -472,7 +211,7 @@ def _probes(frame: pd.DataFrame, section: Section | None) -> Topic | None:
         lines.append((Fragment(f"Within {MODEL_CLOSE:.0%} of the model: "), *_joined(close)))
     if buckets:
         lines.append((Fragment("No slot model (a probe reads a bucket): "), *_joined(buckets)))
-    return _topic("Probe lengths against uniform hashing (modelled, not measured)", lines)
+    return topic("Probe lengths against uniform hashing (modelled, not measured)", lines)
 
 
 def _joined(fragments: Sequence[Fragment]) -> list[Fragment]:
@@ -488,7 +227,7 @@ def _failures(failed: pd.DataFrame, ids: Sequence[str]) -> Topic | None:
     if failed.empty:
         return None
     merged: dict[tuple[Any, ...], tuple[str, list[str]]] = {}
-    for row, row_id in zip(_records(failed), ids, strict=False):
+    for row, row_id in zip(records(failed), ids, strict=False):
         error = [x.strip() for x in str(row["error"]).splitlines() if x.strip()]
         case = _case_text(row, False)
         key = (case, row["status"], error[-1] if error else "")
@@ -500,7 +239,7 @@ def _failures(failed: pd.DataFrame, ids: Sequence[str]) -> Topic | None:
             Fragment(case + on, "#" + row_id, "figure bad"),
             Fragment(f" {status}" + (f": {last}" if last else "")),
         ))  # fmt: skip
-    return _topic("Failures", lines)
+    return topic("Failures", lines)
 
 
 def _quality(
@@ -524,11 +263,4 @@ def _quality(
     if loads:
         shown = "; ".join(", ".join(f"{x:g}" for x in load) for load in loads[:4])
         lines.append((Fragment(f"Load average (1, 5, 15 min) when recorded: {shown}"),))
-    return _topic("Measurement quality", lines)
-
-
-def _topic(title: str, lines: Sequence[Line], note: str = "") -> Topic:
-    kept = tuple(lines[:MAX_LINES])
-    if len(lines) > MAX_LINES:
-        note = f"{MAX_LINES} of {len(lines)} shown; the rest are in the tables. {note}".strip()
-    return Topic(title, kept, note)
+    return topic("Measurement quality", lines)

@@ -28,6 +28,7 @@ from mapbench.reports import (
 )
 from mapbench.reports.cells import Cell, Section, Table
 from mapbench.reports.environments import EnvironmentBlock
+from mapbench.reports.fragments import Topic
 from mapbench.reports.verdicts import case_text, case_with_context
 
 from mapbench import __version__, formatting
@@ -52,7 +53,7 @@ class ReportView:
     title: str
     version: str
     generated: str
-    findings: tuple[findings.Topic, ...]
+    findings: tuple[Topic, ...]
     overview: tuple[tuple[str, str], ...]
     problems: tuple[str, ...]
     summary: verdicts.Summary | None
