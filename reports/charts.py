@@ -165,37 +165,6 @@ def _path(points: Sequence[Point]) -> str:
     return " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(points))
 
 
-def line_chart(
-    title: str,
-    subtitle: str,
-    series: Sequence[tuple[str, Sequence[tuple[float, float, str]]]],
-    x_labels: Sequence[tuple[float, str]],
-    unit: str,
-    anchor: str = "",
-) -> Chart:
-    """History: one line per series over x positions (e.g. commit dates as epoch seconds)."""
-    xs = [x for _, pts in series for x, _, _ in pts]
-    ys = [y for _, pts in series for _, y, _ in pts]
-    sx = _Scale(min(xs), max(xs), LEFT, WIDTH - RIGHT)
-    sy = _Scale(min(ys), max(ys), HEIGHT - BOTTOM, TOP, zero=True)
-    y_ticks, label = _value_ticks(sy, unit)
-    drawn = []
-    for i, (name, pts) in enumerate(series):
-        points = tuple(Point(sx(x), sy(y), f"{name}: {hover}") for x, y, hover in pts)
-        drawn.append(Series(name, PALETTE[i % len(PALETTE)], _path(points), points))
-    return Chart(
-        kind="line",
-        title=title,
-        subtitle=subtitle,
-        x_ticks=tuple(Tick(sx(x), text) for x, text in _thin(x_labels, 6)),
-        y_ticks=y_ticks,
-        y_label=label,
-        x_label="commit date",
-        series=tuple(drawn),
-        anchor=anchor,
-    )
-
-
 def _thin(labels: Sequence[tuple[float, str]], keep: int) -> list[tuple[float, str]]:
     """At most `keep` evenly spread labels, so they never overlap."""
     if len(labels) <= keep:

@@ -253,7 +253,9 @@ def _quality(
         {tuple(e["load_average"]) for e in environments.values() if e.get("load_average")}
     )
     parts = [
-        Fragment(f"{len(unstable)} of {len(cells)}", css="figure bad" if unstable else "figure"),
+        Fragment(
+            f"{len(unstable)} of {len(cells)}", "#time", "figure bad" if unstable else "figure"
+        ),
         Fragment(
             " time cells unstable (fewer than 5 samples, or an interquartile range over 10% of "
             "the median)"
@@ -262,5 +264,8 @@ def _quality(
     lines: list[Line] = [tuple(parts)]
     if loads:
         shown = "; ".join(", ".join(f"{x:g}" for x in load) for load in loads[:4])
-        lines.append((Fragment(f"Load average (1, 5, 15 min) when recorded: {shown}"),))
+        lines.append((
+            Fragment("Load average (1, 5, 15 min) when recorded: "),
+            Fragment(shown, "#environment", "figure"),
+        ))  # fmt: skip
     return topic("Measurement quality", lines)

@@ -254,6 +254,8 @@ def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
         for (python, commit), part in group.groupby(["python", "commit"], sort=True):
             label = f"py{python}" + (f" {formatting.short_commit(str(commit))}" if several else "")
             rows.append((label, [x for s in part["samples"] for x in s]))
+        if not any(x > 0 for _, samples in rows for x in samples):
+            continue  # a chart of zeros says nothing
         rows.sort(key=lambda r: selection.version_key(r[0][2:].split(" ")[0]))
         keyed = dict(zip(["metric", *CASE_COLUMNS], key, strict=True))
         yield charts.box_chart(
