@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from mapbench.reports import templating, viewmodel
+from mapbench.reports import templating, verdicts
 
 from mapbench.compare import Comparison
 
@@ -20,11 +20,11 @@ def markdown_escape(text: object) -> str:
 
 
 def markdown_text(comparison: Comparison, limit: int = 10) -> str:
-    """The summary as Markdown: headline, counts, the worst regressions and improvements."""
+    """The summary as Markdown: headline, counts, then up to `limit` changes of each verdict."""
     env = templating.environment().overlay(autoescape=False)
     env.filters["md"] = markdown_escape
     template = env.get_template("summary.md.j2")
-    return template.render(s=viewmodel.summary(comparison), limit=limit)
+    return template.render(s=verdicts.summary(comparison, limit))
 
 
 def render_markdown(comparison: Comparison, path: str | os.PathLike[str]) -> Path:
