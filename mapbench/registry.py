@@ -232,7 +232,11 @@ def _import_file(file: Path) -> ModuleType:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]  # a module that failed to run is not loaded
+        raise
     return module
 
 
@@ -241,8 +245,11 @@ def _check_options(name: str, factory: Callable[..., Any], options: Mapping[str,
         return
     try:
         signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # builtins without a signature: let the call decide
-        return
+    except (TypeError, ValueError):  # a dict subclass: dict(**options) would fill the map
+        given = ", ".join(sorted(options))
+        raise MapSpecError(
+            f"map {name!r} has no option {given}; options: none known (no signature to read)"
+        ) from None
     params = signature.parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return

@@ -60,13 +60,21 @@ def time_sections(frame: pd.DataFrame, statistic: str) -> Iterable[Section]:
         title = " · ".join(w for w in where if w) or "all cases"
         if sources:
             title += f" ({source})"
-        counts = sorted({t.n for k, t in timings.items() if k[:3] == (source, size, key_kind)})
+        counts = sorted({t.n for k, t in timings.items() if _same(k[:3], (source, size, key_kind))})
         yield Section(
             title,
             selection.anchor("time", title),
             _samples_note(counts),
             _table(part, timings, (source, size, key_kind), ranks),
         )
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Key equality in which a missing size (NA: a benchmark without one) equals only another."""
+    return all(
+        pd.isna(x) and pd.isna(y) if pd.isna(x) or pd.isna(y) else x == y
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def _size_rank(size: Any) -> int:

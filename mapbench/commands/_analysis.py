@@ -48,12 +48,20 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
-    """Load results, printing one warning line per file that could not be (fully) loaded."""
+    """Load results, printing one warning line per file that could not be (fully) loaded.
+
+    Input that holds no result at all (an empty directory, unrelated JSON) is a `UsageError`.
+    """
     from mapbench.results import load, problems_as_text
 
     results = load(paths)
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
+    if results.frame.empty:
+        given = ", ".join(paths)
+        unread = len({p.path for p in results.problems})
+        why = f"{unread} file(s) could not be read as results" if unread else "no result files"
+        raise UsageError(f"no results in {given} ({why})")
     return results
 
 

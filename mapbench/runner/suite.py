@@ -71,7 +71,7 @@ def run_suite(
     with WorkerLauncher(timeout=settings.timeout) as launcher:
         contexts = [_open(t, settings, launcher, commit_dir, run_info or {}) for t in targets]
         for ctx in contexts:
-            progress.note(f"loading {len(specs)} maps on Python {ctx.target.tag}")
+            progress.note(f"loading each map once on Python {ctx.target.tag} ({len(specs)})")
             for spec in specs:
                 ctx.maps[spec] = _probe_map(ctx, spec, settings, launcher)
         output.mkdir(parents=True, exist_ok=True)
