@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ def terminate_on_signals() -> Iterator[None]:
             signal.signal(sig, signal.SIG_DFL)
         raise Terminated(signum)
 
+    if threading.current_thread() is not threading.main_thread():  # signals reach only it
+        yield
+        return
     previous = {sig: signal.signal(sig, handler) for sig in TERMINATING_SIGNALS}
     try:
         yield
