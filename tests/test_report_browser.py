@@ -41,7 +41,10 @@ try:
 except ImportError:
     _missing("Playwright for Python not installed (pip install 'mapbench[browser]')")
 if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-    _missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    _missing(
+        f"Chromium not found at {CHROMIUM}: install it to run the browser test "
+        "(sudo apt-get install chromium); MAPBENCH_REQUIRE_BROWSER=1 makes this a failure"
+    )
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
 from mapbench.thresholds import STATISTICS, Thresholds
+from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
 DEFAULT_WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10")
@@ -30,19 +31,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=Path(".mapbench-ci"),
         help="where each commit's venv is built and cached (default: .mapbench-ci)",
     )
-    for flag, dest, default, kind in (
-        ("--map", "maps", DEFAULT_MAPS, str),
-        ("--workload", "workloads", DEFAULT_WORKLOADS, str),
-        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str),
-        ("--size", "sizes", DEFAULT_SIZES, int),
+    for flag, dest, default, kind, choices in (
+        ("--map", "maps", DEFAULT_MAPS, str, None),
+        ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
+        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str, list(KEY_KINDS)),
+        ("--size", "sizes", DEFAULT_SIZES, int, None),
     ):
+        known = f"one of {', '.join(choices)}; " if choices else ""
         add(
             flag,
             dest=dest,
             action="append",
             type=kind,
+            choices=choices,
             metavar="X",
-            help=f"repeatable; default: {', '.join(map(str, default))}",
+            help=f"{known}repeatable; default: {', '.join(map(str, default))}",
         )
     add("--rounds", type=int, default=10, help="interleaved rounds; each runs both sides (10)")
     add("--reps", type=int, default=5, help="timed runs of each case per worker process (5)")

@@ -55,6 +55,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     statistic = thresholds_from(args).statistic
     path = render_html(results, args.output, comparison, title=args.title, statistic=statistic)
     print(f"wrote {path} ({len(results.frame):,} result rows)")
+    print(f"next: open {path} in a browser (it works offline); compare two runs with "
+          "`mapbench compare BASE CANDIDATE`")  # fmt: skip
     return 0
 
 

@@ -15,6 +15,7 @@ from mapbench.runner.interpreters import python_version
 from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_cases, select_maps
 from mapbench.runner.progress import Progress, summary
 from mapbench.runner.settings import DEFAULT, QUICK, Target, current_target
+from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a workload (repeatable); default: all",
+        help=f"a workload, repeatable or comma-separated: {', '.join(WORKLOADS)}; default: all "
+        f"({', '.join(QUICK_PLAN.workloads)} quick)",
     )
     add(
         "--key-kind",
@@ -41,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND",
-        help="seq-int, random-int, short-str, long-str or bytes (repeatable); "
+        help=f"a key kind, repeatable or comma-separated: {', '.join(KEY_KINDS)}; "
         f"default: {', '.join(DEFAULT_PLAN.key_kinds)} ({', '.join(QUICK_PLAN.key_kinds)} quick)",
     )
     add(
@@ -140,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     print(summary(results, [*notes, *skipped]))
-    print(f"\nresults: {output}")
+    print(f"\nresults: {output}\nnext: mapbench report {output} -o {output / 'report.html'}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
