@@ -24,15 +24,16 @@ if TYPE_CHECKING:  # the statistics and reports load when the command runs, not 
     from mapbench.results import ResultSet
 
 
-EXIT_STATUSES = (
-    "exit status: 0 no regression; 1 a regression (and only then); 2 bad input: a path, "
-    "selector, option or output file that cannot be used, or no results to compare, said in "
-    "one line; 3 a bug in mapbench, with its traceback"
-)
+EXIT_STATUSES = """exit status:
+  0  no regression
+  1  a regression (and nothing else)
+  2  bad input, in one line: a path, selector, option or output file that cannot be
+     used, or no results to compare
+  3  a bug in mapbench (with its traceback)"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = EXIT_STATUSES
+    parser.epilog = f"{parser.epilog}\n\n{EXIT_STATUSES}" if parser.epilog else EXIT_STATUSES
     parser.add_argument(
         "base", metavar="BASE", help="results dir/file, or a selector like python=3.12"
     )
