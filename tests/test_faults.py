@@ -26,6 +26,7 @@ import pytest
 
 from mapbench import schema
 from mapbench.cli import main
+from mapbench.isolate import describe_failure
 from mapbench.results import load
 
 TAG = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -415,6 +416,33 @@ def test_each_kind_of_map_failure_is_named_and_its_traceback_kept(
     assert "raise LocalError(&#34;from a local class&#34;)" in page
 
 
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            'Traceback (most recent call last):\n  File "/m/faulty.py", line 3, in put\n'
+            "    assert False\nAssertionError\nRuntimeError: /x/python3 failed with exit code 1",
+            "AssertionError",
+        ),
+        (
+            "Traceback (most recent call last):\n  File x\nmymaps.x.TableFullError: full\n"
+            "RuntimeError: /x/python3 failed with exit code 1",
+            "mymaps.x.TableFullError: full",
+        ),
+        (
+            "faulty.make_local.<locals>.LocalError: local",
+            "faulty.make_local.<locals>.LocalError: local",
+        ),
+        ("the map gave up", "exit status 1: the map gave up"),  # sys.exit("...") prints only that
+    ],
+)
+def test_a_child_that_reported_nothing_is_described_from_its_output(
+    output: str, expected: str
+) -> None:
+    """The fallback when no failure was reported (a child outside mapbench's own modules)."""
+    assert describe_failure(1, output) == expected
+
+
 # -- case 9: measure is isolated, and one failing collector keeps the others' figures ---------
 
 
@@ -540,7 +568,7 @@ def test_bad_output_paths_exit_2_before_any_work(
         (["run", "--map=dict", "-o", str(a_file)], f"-o {a_file}: is a file, not a directory"),
         (
             ["run", "--map=dict", "-o", f"{a_file}/sub"],
-            f"-o {a_file}/sub: cannot create the directory: Not a directory",
+            f"-o {a_file}/sub: cannot create it: '{a_file}' is a file",
         ),
         (
             ["report", results, "-o", "missing/dir/r.html"],
@@ -561,8 +589,8 @@ def test_bad_output_paths_exit_2_before_any_work(
     if not Path("/sys/kernel").is_dir():  # sysfs refuses new directories, even to root
         return
     assert main(["run", "--map=dict", "-o", "/sys/mapbench-results"]) == 2
-    assert one_line(capsys.readouterr().err).startswith(
-        "mapbench run: error: -o /sys/mapbench-results: cannot create the directory: "
+    assert one_line(capsys.readouterr().err) == (
+        "mapbench run: error: -o /sys/mapbench-results: cannot write in '/sys': Permission denied"
     )
 
 
@@ -582,8 +610,7 @@ def test_empty_or_unrelated_input_exits_2(
     assert capsys.readouterr().err.splitlines() == [
         f"mapbench: warning: {unrelated}: not a recognised results file (asv, pyperf or "
         "mapbench metrics)",
-        f"mapbench report: error: no results in {unrelated} (1 file(s) could not be read as "
-        "results)",
+        f"mapbench report: error: no results in {unrelated} (see the warnings above)",
     ]
     assert main(["compare", str(empty), str(FIXTURES / "runs" / "base")]) == 2
     assert "no results in" in capsys.readouterr().err
@@ -639,7 +666,7 @@ def test_specs_are_checked_before_any_work(
         assert main([*argv, *TINY_RUN] if argv[0] == "run" else argv) == 2, argv
         err = capsys.readouterr().err.replace(f"loading each map once on Python {TAG} (1)\n", "")
         assert one_line(err) == f"mapbench {argv[0]}: error: {message}"
-    assert not any(out.glob("*.json")), "nothing ran, nothing was written"
+    assert not out.exists(), "nothing ran, nothing was written"
 
 
 # -- case 10: file modes follow the umask ---------------------------------------------------

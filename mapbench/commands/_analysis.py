@@ -58,10 +58,8 @@ def load_and_warn(paths: Sequence[str]) -> ResultSet:
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
     if results.frame.empty:
-        given = ", ".join(paths)
-        unread = len({p.path for p in results.problems})
-        why = f"{unread} file(s) could not be read as results" if unread else "no result files"
-        raise UsageError(f"no results in {given} ({why})")
+        why = "see the warnings above" if results.problems else "no result files"
+        raise UsageError(f"no results in {', '.join(paths)} ({why})")
     return results
 
 

@@ -9,14 +9,14 @@ from mapbench.errors import UsageError
 
 
 def output_directory(path: Path, option: str) -> Path:
-    """`path` as a directory results can be written to, created if missing."""
+    """`path` as a directory results can be written to; nothing is created yet (a run that
+    stops on bad input leaves no empty directory behind)."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path}: is a file, not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{option} {path}: cannot create the directory: {_why(exc)}") from None
-    _can_write_in(path, option, path)
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(f"{option} {path}: cannot create it: {str(existing)!r} is a file")
+    _can_write_in(existing, option, path)
     return path
 
 
