@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PARENT_ENV = "MAPBENCH_PARENT_PID"
+FAILURE_ENV = "MAPBENCH_FAILURE_FILE"
 # A map loaded from a file (`my_maps.py:MyMap`) lives in a module named `<prefix><stem>_<hash>`;
 # people see it as `<stem>`, the file they wrote.
 USER_MODULE_PREFIX = "mapbench_user_"
 _USER_MODULE = re.compile(rf"^{USER_MODULE_PREFIX}(\w+)_[0-9a-f]+$")
-FAILURE_ENV = "MAPBENCH_FAILURE_FILE"
 # How many lines of a failing map's traceback are kept with its result.
 TRACEBACK_LINES = 12
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

@@ -25,7 +25,7 @@ from mapbench._child import FAILURE_ENV, PARENT_ENV, read_failure
 Status = Literal["ok", "failed", "timeout"]
 
 # How much of a failing child's output (stdout and stderr) is kept with the result.
-STDERR_TAIL_LINES = 40
+OUTPUT_TAIL_LINES = 40
 # The signals that end mapbench gracefully: its children are killed before it exits.
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -35,7 +35,7 @@ class Outcome:
     """How a child process ended: status, a one-line error, and the lines that show why.
 
     `traceback` is the tail of the map's traceback when the child reported its failure, else
-    the tail of the child's stderr; `input_error` says the child could not load the map spec
+    the tail of the child's output; `input_error` says the child could not load the map spec
     (bad input, not a failing map).
     """
 
@@ -147,15 +147,16 @@ def _run(
     return Outcome("failed", proc.returncode, error, _tail(text), _since(start))
 
 
-def describe_failure(returncode: int, stderr: str) -> str:
-    """One line saying why a child failed: a fatal signal, a Python error, or its exit status."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+def describe_failure(returncode: int, output: str) -> str:
+    """One line saying why a child failed (from its exit status and its output, for a child
+    that reported nothing itself): a fatal signal, a Python error, or the exit status."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
     fatal = _fatal_error(lines)
     if returncode < 0:
         return f"killed by {_signal_name(-returncode)}" + (f" ({fatal})" if fatal else "")
     # pyperf's manager ends with its own RuntimeError about the worker; the worker's error is
     # the last traceback line before it, which is the more useful one.
-    errors = _exception_lines(stderr)
+    errors = _exception_lines(output)
     worker_errors = [e for e in errors if "failed with exit code" not in e]
     if errors and not worker_errors:
         code = errors[-1].rsplit(" ", 1)[-1]
@@ -177,11 +178,11 @@ def _fatal_error(lines: list[str]) -> str | None:
     return None
 
 
-def _exception_lines(stderr: str) -> list[str]:
+def _exception_lines(output: str) -> list[str]:
     """The lines that name an exception: each traceback's last line, and `Type: message`."""
     found = []
     in_traceback = False
-    for raw in stderr.splitlines():
+    for raw in output.splitlines():
         line = raw.strip()
         if raw.startswith("Traceback (most recent call last):"):
             in_traceback = True
@@ -209,7 +210,8 @@ def _signal_name(number: int) -> str:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
+    # Already gone; or, once the group is empty, its number may be another user's.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
@@ -230,7 +232,7 @@ def _text(data: bytes | None) -> str:
 
 
 def _tail(text: str) -> str:
-    return "\n".join(text.splitlines()[-STDERR_TAIL_LINES:])
+    return "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
 
 
 def _since(start: float) -> float:

@@ -74,8 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help=f"deadline of each pass of each benchmark (default {DEFAULT.timeout:g}, "
-        f"quick {QUICK.timeout:g})",
+        help="deadline of loading each map and of each pass of each benchmark (default "
+        f"{DEFAULT.timeout:g}, quick {QUICK.timeout:g})",
     )
     add(
         "--hash-seed",
