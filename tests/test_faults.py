@@ -135,8 +135,11 @@ def maps(tmp_path: Path) -> Path:
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a mapbench under test: marked, so that its processes can be found."""
-    env = {**os.environ, MARK_ENV: str(tmp_path), **extra}
+    """The environment of a mapbench under test: marked, so that its processes can be found,
+    with its scratch directories (which a SIGKILL leaves behind) under the test's own."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, MARK_ENV: str(tmp_path), "TMPDIR": str(scratch), **extra}
     env.pop("PYTHONHASHSEED", None)
     return env
 
@@ -200,8 +203,9 @@ def wait_for(what: str, check: object, timeout: float = 90.0) -> None:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def pyperf_worker_running(tmp_path: Path) -> bool:
-    return any("--worker" in p for p in processes_of(tmp_path))
+def hanging_worker_running(tmp_path: Path) -> bool:
+    """Whether a pyperf worker is timing (so hanging in) the map HangsOnInsert."""
+    return any("--worker" in p and "HangsOnInsert" in p for p in processes_of(tmp_path))
 
 
 def saved(directory: Path) -> dict[str, bytes]:
@@ -285,7 +289,7 @@ def test_rerun_killed_by_sigkill_leaves_the_previous_results_unchanged(
         tmp_path, "run", "--map=dict", f"--map={maps}/faulty.py:HangsOnInsert", *TINY_RUN,
         "-o", str(earlier), "--overwrite",
     )  # fmt: skip
-    wait_for("the hanging pyperf worker", lambda: pyperf_worker_running(tmp_path))
+    wait_for("the hanging pyperf worker", lambda: hanging_worker_running(tmp_path))
     proc.kill()
     proc.wait()
     assert_nothing_left(tmp_path)
@@ -339,7 +343,7 @@ def test_no_process_of_the_run_remains_after_a_signal(
     proc = spawn(
         tmp_path, "run", f"--map={maps}/faulty.py:HangsOnInsert", *TINY_RUN, "-o", str(out)
     )
-    wait_for("the hanging pyperf worker", lambda: pyperf_worker_running(tmp_path))
+    wait_for("the hanging pyperf worker", lambda: hanging_worker_running(tmp_path))
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert_nothing_left(tmp_path)
