@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mapbench import __version__
 from mapbench.errors import MapbenchError
+from mapbench.isolate import terminate_on_signals
 
 DOCS = "docs/ in the mapbench source tree (README.md first)"
 
@@ -157,15 +160,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; input errors print one line and return 2."""
+    """Run one command and return its exit status.
+
+    0 success; 1 a regression or a failed case (the command's own verdict); 2 bad input (a
+    name, spec, path or option), or a file that cannot be written, in one line; 3 a bug in
+    mapbench (with its traceback); 128 + N killed by signal N (SIGINT, SIGTERM, SIGHUP), after
+    ending every child process.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    prefix = f"mapbench {args.command}"
     try:
-        return handler(args)
+        with terminate_on_signals():
+            return handler(args)
     except MapbenchError as exc:
-        print(f"mapbench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"mapbench {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # a disk that is full or an output path that went away
+        what = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc
+        print(f"{prefix}: error: {what}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"{prefix}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    except Exception:
+        traceback.print_exc()
+        print(f"{prefix}: internal error (a bug in mapbench, please report it)", file=sys.stderr)
+        return 3

@@ -123,7 +123,11 @@ def time_tables(
 
 
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return all(x == y or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b, strict=True))
+    """Key equality in which a missing size (NA: a benchmark without one) equals only another."""
+    return all(
+        pd.isna(x) and pd.isna(y) if pd.isna(x) or pd.isna(y) else x == y
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def _size_rank(size: Any) -> int:

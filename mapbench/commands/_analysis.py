@@ -48,12 +48,18 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
-    """Load results, printing one warning line per file that could not be (fully) loaded."""
+    """Load results, printing one warning line per file that could not be (fully) loaded.
+
+    Input that holds no result at all (an empty directory, unrelated JSON) is a `UsageError`.
+    """
     from mapbench.results import load, problems_as_text
 
     results = load(paths)
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
+    if results.frame.empty:
+        why = "see the warnings above" if results.problems else "no result files"
+        raise UsageError(f"no results in {', '.join(paths)} ({why})")
     return results
 
 

@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 from mapbench.ci.asv_site import DEFAULT_BENCH
+from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
 from mapbench.thresholds import STATISTICS, Thresholds
@@ -95,6 +96,12 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+    if not args.repo.is_dir():
+        raise UsageError(f"--repo {args.repo}: no such directory")
+    output_directory(args.output, "-o")
+    output_directory(args.work_dir, "--work-dir")
     cases = tuple(
         CaseId(m, w, kind, size)
         for m, w, kind, size in itertools.product(

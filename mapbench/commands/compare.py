@@ -16,6 +16,7 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
+from mapbench.commands._paths import output_file
 from mapbench.formatting import change, interval, probability, value
 
 if TYPE_CHECKING:  # the statistics and reports load when the command runs, not with the CLI
@@ -23,7 +24,16 @@ if TYPE_CHECKING:  # the statistics and reports load when the command runs, not 
     from mapbench.results import ResultSet
 
 
+EXIT_STATUSES = """exit status:
+  0  no regression
+  1  a regression (and nothing else)
+  2  bad input, in one line: a path, selector, option or output file that cannot be
+     used, or no results to compare
+  3  a bug in mapbench (with its traceback)"""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = f"{parser.epilog}\n\n{EXIT_STATUSES}" if parser.epilog else EXIT_STATUSES
     parser.add_argument(
         "base", metavar="BASE", help="results dir/file, or a selector like python=3.12"
     )
@@ -53,6 +63,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from mapbench.compare import compare
     from mapbench.reports import render_html, render_markdown
 
+    for option, path in (("--html", args.html), ("--markdown", args.markdown)):
+        if path:
+            output_file(path, option)
     pool = load_and_warn(args.results) if args.results else None
     base = resolve_side(args.base, pool, args.where, "BASE")
     candidate = resolve_side(args.candidate, pool, args.where, "CANDIDATE")

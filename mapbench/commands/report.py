@@ -16,6 +16,7 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
+from mapbench.commands._paths import output_file
 from mapbench.errors import MapbenchError, UsageError
 
 if TYPE_CHECKING:  # pandas and the reports load when the command runs, not with the CLI
@@ -42,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from mapbench.reports import render_html, render_markdown
 
+    output_file(args.output, "-o")
+    if args.markdown:
+        output_file(args.markdown, "--markdown")
     results = load_and_warn(args.results)
     comparison = _comparison(results, args)
     if args.markdown:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from mapbench.commands._paths import output_directory
 from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
 from mapbench.runner.interpreters import python_version
@@ -73,8 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help=f"deadline of each pass of each benchmark (default {DEFAULT.timeout:g}, "
-        f"quick {QUICK.timeout:g})",
+        help="deadline of loading each map and of each pass of each benchmark (default "
+        f"{DEFAULT.timeout:g}, quick {QUICK.timeout:g})",
     )
     add(
         "--hash-seed",
@@ -89,7 +90,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--output",
         type=Path,
         metavar="DIR",
-        help="results directory (default: results/run-<date>-<time>)",
+        help="results directory (default: results/run-<date>-<time>); earlier results in it "
+        "are kept: this run's files get a new name (metrics-<X.Y>-2.json, ...)",
+    )
+    add(
+        "--overwrite",
+        action="store_true",
+        help="replace the earlier run's files in DIR instead, once this run has completed "
+        "(an interrupted run replaces nothing)",
     )
 
 
@@ -117,7 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.seed,
     )
     targets = _targets(args.pythons)
-    output = args.output or Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    default = Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    output = output_directory(args.output or default, "-o")
     progress = Progress(len(cases) * len(targets))
     for note in notes:
         progress.note(f"not run: {note}")
@@ -130,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         commit_dir=str(root) if root else str(Path.cwd()),
         progress=progress,
         run_info={"quick": args.quick, "argv": sys.argv[1:]},
+        overwrite=args.overwrite,
     )
     print(summary(results, [*notes, *skipped]))
     print(f"\nresults: {output}\nnext: mapbench report {output} -o {output / 'report.html'}")
