@@ -172,7 +172,7 @@ def demo(session: nox.Session) -> None:
     out = "results/demo"
     # Exit status 1 means some benchmark failed: it is recorded, and the report shows it.
     session.run(
-        "mapbench", "run", "--quick", "--output", out, *session.posargs,
+        "mapbench", "run", "--quick", "--overwrite", "--output", out, *session.posargs,
         success_codes=[0, 1],
     )  # fmt: skip
     session.run("mapbench", "report", out, "-o", f"{out}/report.html")
