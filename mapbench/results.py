@@ -32,6 +32,7 @@ __all__ = [
     "looks_like_selector",
     "parse_selector",
     "problems_as_text",
+    "result_files",
     "where",
 ]
 
@@ -87,6 +88,17 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> ResultSet:
             raise MapbenchError(f"no such results file or directory: {p}")
         loader.load_path(p)
     return loader.result()
+
+
+def result_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Every file `load(paths)` reads, in its order (for callers that keep track of files)."""
+    found: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise MapbenchError(f"no such results file or directory: {p}")
+        found += [p] if p.is_file() else list(_json_files(p))
+    return found
 
 
 class _Loader:
