@@ -71,7 +71,7 @@ def change_points(
     for series in build_series(points, commits, across_machines=across_machines):
         deterministic = series.key["kind"] != "noisy"
         found = (
-            _exact(series, thresholds) if deterministic else _noisy(series.values, thresholds, rng)
+            _exact(series, thresholds) if deterministic else detect_noisy(series.values, thresholds)
         )
         for index, magnitude, low, high in found:
             rows.append(_row(series, index, magnitude, low, high, deterministic))
