@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("mapbench.commands.run", "time maps on workloads (pyperf) and collect their metrics"),
     "probe": ("mapbench.commands.probe", "measured probe lengths at a load factor next to theory"),
     "ci": ("mapbench.commands.ci", "compare two commits interleaved; exit 1 on a regression"),
+    "history": ("mapbench.commands.history", "change points across commits, from a results store"),
+    "bisect": ("mapbench.commands.bisect", "find the first commit that made a metric worse"),
     "measure": ("mapbench.commands.measure", "every metric of one map on one workload, in a table"),
     "mmap-check": ("mapbench.commands.mmap_check", "verify an mmap map file; exit 2 if damaged"),
 }

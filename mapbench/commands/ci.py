@@ -29,20 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=Path(".mapbench-ci"),
         help="where each commit's venv is built and cached (default: .mapbench-ci)",
     )
-    for flag, dest, default, kind in (
-        ("--map", "maps", DEFAULT_MAPS, str),
-        ("--workload", "workloads", DEFAULT_WORKLOADS, str),
-        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str),
-        ("--size", "sizes", DEFAULT_SIZES, int),
-    ):
-        add(
-            flag,
-            dest=dest,
-            action="append",
-            type=kind,
-            metavar="X",
-            help=f"repeatable; default: {', '.join(map(str, default))}",
-        )
+    add_case_options(parser)
     add("--rounds", type=int, default=10, help="interleaved rounds; each runs both sides (10)")
     add("--reps", type=int, default=5, help="timed runs of each case per worker process (5)")
     add(
@@ -86,13 +73,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_ci(args: argparse.Namespace) -> int:
-    from mapbench.ci.interleave import progress_to_stderr
-    from mapbench.ci.pipeline import CiOptions, run_ci
+def add_case_options(parser: argparse.ArgumentParser) -> None:
+    """--map, --workload, --key-kind, --size: the cases `ci` (and `bisect`) measure."""
+    for flag, dest, default, kind in (
+        ("--map", "maps", DEFAULT_MAPS, str),
+        ("--workload", "workloads", DEFAULT_WORKLOADS, str),
+        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str),
+        ("--size", "sizes", DEFAULT_SIZES, int),
+    ):
+        parser.add_argument(
+            flag,
+            dest=dest,
+            action="append",
+            type=kind,
+            metavar="X",
+            help=f"repeatable; default: {', '.join(map(str, default))}",
+        )
 
-    if args.rounds < 2 or args.reps < 1:
-        raise UsageError("--rounds must be >= 2 and --reps >= 1")
-    cases = tuple(
+
+def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
+    """Every combination of the case options given (each defaulting as documented)."""
+    return tuple(
         CaseId(m, w, kind, size)
         for m, w, kind, size in itertools.product(
             args.maps or DEFAULT_MAPS,
@@ -101,6 +102,15 @@ def cmd_ci(args: argparse.Namespace) -> int:
             args.sizes or DEFAULT_SIZES,
         )
     )
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    from mapbench.ci.interleave import progress_to_stderr
+    from mapbench.ci.pipeline import CiOptions, run_ci
+
+    if args.rounds < 2 or args.reps < 1:
+        raise UsageError("--rounds must be >= 2 and --reps >= 1")
+    cases = cases_from(args)
     thresholds = Thresholds(
         min_effect=args.threshold,
         alpha=args.alpha,

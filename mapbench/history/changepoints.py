@@ -85,6 +85,8 @@ def build_series(
     points: pd.DataFrame, commits: pd.DataFrame | None, *, across_machines: bool = False
 ) -> Iterable[Series]:
     """Each case and metric as one series of per-commit medians, in commit order."""
+    if points.empty:
+        return
     frame = points[(points["commit"] != "") & points["point"].notna()].copy()
     if frame.empty:
         return
