@@ -83,7 +83,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     subjects = _subjects(points.commits)
     if args.json:
-        records = found.assign(subject=found["commit"].map(subjects).fillna(""))
+        records = found.assign(subject=[subjects.get(c, "") for c in found["commit"]])
         print(records.to_json(orient="records", indent=2))
     else:
         print(_table(found, subjects))

@@ -141,8 +141,11 @@ def _order(frame: pd.DataFrame, commits: pd.DataFrame | None) -> pd.DataFrame:
         known = commits.set_index("commit")
         common = dated.index.intersection(known.index)
         dated.loc[common, "position"] = known.loc[common, "position"].astype("Int64")
-        missing = dated["commit_date"].isna() & dated.index.isin(common)
-        dated.loc[missing, "commit_date"] = known.loc[dated.index[missing], "commit_date"]
+        missing = dated.index[dated["commit_date"].isna() & dated.index.isin(common)]
+        if len(missing):
+            dated.loc[missing, "commit_date"] = pd.to_datetime(
+                known.loc[missing, "commit_date"], utc=True
+            )
     if dated["position"].notna().all():
         dated["rank"] = dated["position"].astype("int64")
     else:

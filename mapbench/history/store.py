@@ -167,10 +167,9 @@ class Store:
         )
         runs = pd.DataFrame({"run_key": [k for k in ids if k not in held]})
         runs.insert(0, "run_id", np.array([ids[k] for k in runs["run_key"]], dtype=np.int32))
-        environments = files[["run_id", "path"]].assign(
-            environment=[
-                json.dumps(loaded.environments.get(p, {}), default=str) for p in files["path"]
-            ]
+        with_env = files[files["path"].isin(loaded.environments)]
+        environments = with_env[["run_id", "path"]].assign(
+            environment=[json.dumps(loaded.environments[p], default=str) for p in with_env["path"]]
         )
         run_of_file = dict(zip(files["path"], files["run_id"], strict=True))
         self.db.execute("BEGIN TRANSACTION")
