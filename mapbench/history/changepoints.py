@@ -78,7 +78,10 @@ def change_points(
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["size"] = frame["size"].astype("Int64")
     frame["commits_between"] = frame["commits_between"].astype("Int64")
-    return frame.sort_values(["metric", "map", "workload", "key_kind", "size"], kind="stable")
+    ordered: pd.DataFrame = frame.sort_values(
+        ["metric", "map", "workload", "key_kind", "size"], kind="stable"
+    )
+    return ordered
 
 
 def build_series(

@@ -37,7 +37,9 @@ def describe(repo: Path, commits: Sequence[str]) -> pd.DataFrame:
         for line in text.splitlines():
             commit, parents, date, subject = line.split(_SEPARATOR, 3)
             rows.append((commit, pd.Timestamp(date), parents, subject, positions.get(commit)))
-    frame = pd.DataFrame(rows, columns=["commit", "commit_date", "parents", "subject", "position"])
+    frame: pd.DataFrame = pd.DataFrame(
+        rows, columns=["commit", "commit_date", "parents", "subject", "position"]
+    )
     frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
     frame["position"] = frame["position"].astype("Int64")
     return frame

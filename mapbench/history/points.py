@@ -17,7 +17,7 @@ PERCENTILE = STATISTICS["p10"]
 
 def with_points(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with a `point` column added (a copy)."""
-    out = frame.copy()
+    out: pd.DataFrame = frame.copy()
     point = out["value"].to_numpy(dtype=np.float64, copy=True)
     noisy = (out["kind"] == "noisy").to_numpy() & (out["n_samples"] > 0).to_numpy()
     positions = np.flatnonzero(noisy)

@@ -302,8 +302,8 @@ class Store:
         return ResultSet(frame[list(COLUMNS)].reset_index(drop=True), environments)
 
     def count(self, table: str) -> int:
-        (n,) = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
-        return int(n)
+        found = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(found[0]) if found else 0
 
 
 def _run_key(firsts: pd.DataFrame, file: str, environment: Mapping[str, Any], digest: str) -> str:
