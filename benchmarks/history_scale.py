@@ -16,6 +16,7 @@ import datetime as _dt
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -77,29 +78,37 @@ def main() -> int:
         cases = write_history(root / "results", args.commits)
         load_before = os.getloadavg()[0]
         store = root / "history.duckdb"
+        cpu = time.process_time()
         with Stopwatch() as ingesting:
             done = ingest(store, [str(root / "results")], None)
+        ingest_cpu = time.process_time() - cpu
         with Stopwatch() as again:
             repeat = ingest(store, [str(root / "results")], None)
+        cpu = time.process_time()
         with Stopwatch() as detecting:
             points = open_points([str(store)])
             found = change_points(points.frame, points.commits)
             text = found.to_string()
+        detect_cpu = time.process_time() - cpu
         print(
             f"{_dt.date.today()}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
             f"average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after; synthetic: "
             f"{args.commits} commits x {cases} cases x {len(PYTHONS)} Pythons, {done.rows:,} rows"
         )
         print(
-            f"ingest: {ingesting.seconds:.2f} s ({done.new_files} files; store "
-            f"{store.stat().st_size / 1e6:.0f} MB)"
+            f"ingest: {ingesting.seconds:.2f} s wall, {ingest_cpu:.2f} s CPU ({done.new_files} "
+            f"files; store {store.stat().st_size / 1e6:.0f} MB)"
         )
         print(f"ingest again (nothing new): {again.seconds:.2f} s, {repeat.new_files} new files")
         print(
-            f"history (read the store, detect, format): {detecting.seconds:.2f} s, "
+            f"history (read the store, detect, format): {detecting.seconds:.2f} s wall, "
+            f"{detect_cpu:.2f} s CPU, "
             f"{len(found)} change points, {len(text):,} characters"
         )
-        print(f"total ingest + history: {ingesting.seconds + detecting.seconds:.2f} s")
+        print(
+            f"total ingest + history: {ingesting.seconds + detecting.seconds:.2f} s wall, "
+            f"{ingest_cpu + detect_cpu:.2f} s CPU"
+        )
         print(
             found[["map", "metric", "python", "commit", "magnitude", "low", "high"]]
             .groupby(["map", "metric"])

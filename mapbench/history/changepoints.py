@@ -93,7 +93,7 @@ def build_series(
     frame = points[(points["commit"] != "") & points["point"].notna()].copy()
     if frame.empty:
         return
-    frame["python"] = frame["python"].map(_minor)
+    frame["python"] = frame["python"].map({v: _minor(v) for v in frame["python"].unique()})
     order = _order(frame, commits)
     frame = frame[frame["commit"].isin(order.index)]
     deterministic = frame["kind"] != "noisy"
