@@ -87,6 +87,11 @@ def test_a_rewritten_file_of_one_run_replaces_it_and_a_new_run_adds(tmp_path: Pa
     done = ingest(store, [str(file)], None)
     assert (done.new_files, done.replaced_runs, done.rows) == (1, 1, 3)
     assert len(load_store(store).frame) == 3
+    # the unfinished file again (an old copy of it): known, skipped, nothing replaced
+    partial = tmp_path / "old-copy" / "metrics-3.12.json"
+    _metrics_file(partial, 1, "2026-01-01T00:00:00", complete=False)
+    assert ingest(store, [str(partial)], None).new_files == 0
+    assert len(load_store(store).frame) == 3
     _metrics_file(tmp_path / "rerun" / "metrics-3.12.json", 2, "2026-01-02T00:00:00")
     done = ingest(store, [str(tmp_path / "rerun")], None)
     assert (done.new_files, done.replaced_runs) == (1, 0)
