@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,8 @@ _TEXT = (
     "key_kind", "params", "metric", "unit", "kind", "status", "error", "loop", "gc",
 )  # fmt: skip
 _NUMBERS = ("value", "ci_low", "ci_high", "point")
+# What identifies a run, besides the start time its environment records.
+_RUN_FIELDS = ("file", "source", "machine", "commit", "python", "env")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (run_id INTEGER PRIMARY KEY, run_key VARCHAR UNIQUE);
@@ -149,9 +151,12 @@ class Store:
             return Ingested(0, skipped, 0, 0)
         loaded = load(fresh.values())
         frame = with_points(loaded.frame)
-        firsts = frame.drop_duplicates("file").set_index("file")
+        firsts = {
+            row.file: row
+            for row in frame.drop_duplicates("file")[list(_RUN_FIELDS)].itertuples(index=False)
+        }
         keys = {
-            digest: _run_key(firsts, str(path), loaded.environments.get(str(path), {}), digest)
+            digest: _run_key(firsts.get(str(path)), loaded.environments.get(str(path), {}), digest)
             for digest, path in fresh.items()
         }
         held = dict(self.db.execute("SELECT run_key, run_id FROM runs").fetchall())
@@ -199,7 +204,7 @@ class Store:
                 "run_id": run_ids,
                 "row_id": row_ids,
                 **{c: frame[c].astype(object).to_numpy() for c in _TEXT},
-                "commit_date": frame["commit_date"].to_numpy(),
+                "commit_date": frame["commit_date"].reset_index(drop=True),  # keeps its zone
                 "size": frame["size"].astype("float64").to_numpy(),
                 "n_samples": frame["n_samples"].to_numpy(),
                 **{c: frame[c].to_numpy(dtype=np.float64) for c in _NUMBERS},
@@ -308,15 +313,12 @@ class Store:
         return int(found[0]) if found else 0
 
 
-def _run_key(firsts: pd.DataFrame, file: str, environment: Mapping[str, Any], digest: str) -> str:
+def _run_key(first: Any, environment: Mapping[str, Any], digest: str) -> str:
     """What one run is: a later file of the same run replaces it, any other file adds one."""
-    if file not in firsts.index:
+    if first is None:
         return f"file {digest}"
-    first = firsts.loc[file]
-    started = environment.get("timestamp") or ("" if first["source"] == "asv" else digest)
-    fields: Sequence[Any] = (
-        first["source"], first["machine"], first["commit"], first["python"], first["env"], started,
-    )  # fmt: skip
+    started = environment.get("timestamp") or ("" if first.source == "asv" else digest)
+    fields = (first.source, first.machine, first.commit, first.python, first.env, started)
     return "|".join(str(f) for f in fields)
 
 
