@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_history_cli import _history
 
 from mapbench.history import COLUMNS, change_points
 from mapbench.history.changepoints import detect_noisy
+from mapbench.results import load
 
 REQUIRED = [
     "map", "workload", "key_kind", "size", "metric", "commit", "commit_before", "magnitude",
@@ -126,3 +129,11 @@ def test_runs_of_one_commit_are_pooled_and_disagreement_noted() -> None:
     found = change_points(pd.concat([points, extra], ignore_index=True))
     assert found["magnitude"].tolist() == [2.5]  # the median of 2 and 3
     assert "differs between runs" in found.iloc[0]["note"]
+
+
+def test_a_tidy_result_frame_is_taken_as_it_is(tmp_path: Path) -> None:
+    frame = load([_history(tmp_path, commits=6, step_at=4)]).frame
+    found = change_points(frame)
+    assert found[["map", "metric", "commit"]].values.tolist() == [
+        ["c-linear", "probe_hit_mean", f"{4:040x}"]
+    ]

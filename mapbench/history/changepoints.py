@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mapbench.history.points import with_points
 from mapbench.thresholds import Thresholds
 
 # What identifies one series; `machine` is dropped for deterministic metrics (and on request).
@@ -61,12 +62,15 @@ def change_points(
     thresholds: Thresholds | None = None,
     across_machines: bool = False,
 ) -> pd.DataFrame:
-    """Every change point of every series in `points` (a frame with a `point` column).
+    """Every change point of every series in `points`: a tidy frame (`ResultSet.frame`), or
+    one that already has the `point` column (`open_points`).
 
     `commits` (commit, commit_date, position) orders the commits; without positions, commit
     dates do. Returns one row per change point with the columns in `COLUMNS`.
     """
     thresholds = thresholds or Thresholds()
+    if not points.empty and "point" not in points.columns:
+        points = with_points(points[points["status"] == "ok"])
     rows: list[dict[str, Any]] = []
     for series in build_series(points, commits, across_machines=across_machines):
         deterministic = series.key["kind"] != "noisy"
