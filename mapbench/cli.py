@@ -73,6 +73,24 @@ COMMANDS: tuple[Command, ...] = (
         "docs/ci.md", "workflow",
     ),
     Command(
+        "history", "mapbench.commands.history",
+        "change points across commits (when did a metric move, by how much), from results",
+        (
+            "mapbench history --store history.duckdb results/*/",
+            "mapbench history history.duckdb --metric time --json",
+        ),
+        "docs/history.md", "workflow",
+    ),
+    Command(
+        "bisect", "mapbench.commands.bisect",
+        "find the first commit between GOOD and BAD that moved a metric, building each once",
+        (
+            "mapbench bisect v1.0 HEAD --map c-linear --workload insert --metric probe_hit_mean",
+            "mapbench bisect HEAD~16 HEAD --map sharded --workload lookup-hit --metric time",
+        ),
+        "docs/history.md", "workflow",
+    ),
+    Command(
         "measure", "mapbench.commands.measure",
         "every metric of one map on one workload, measured as the runners measure it",
         (

@@ -32,6 +32,7 @@ __all__ = [
     "looks_like_selector",
     "parse_selector",
     "problems_as_text",
+    "result_files",
     "where",
 ]
 
@@ -89,6 +90,21 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> ResultSet:
     return loader.result()
 
 
+def result_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Every file `load(paths)` reads, in its order (for callers that keep track of files)."""
+    found: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            raise MapbenchError(f"no such results file or directory: {p}")
+        found += [p] if p.is_file() else list(_json_files(p))
+    return found
+
+
+# How every mapbench writer (msgspec, compact, `format` first) starts a results file.
+_METRICS_PREFIX = b'{"format":"' + schema.FORMAT.encode() + b'"'
+
+
 class _Loader:
     """Accumulates rows, environments and problems over many files."""
 
@@ -115,6 +131,8 @@ class _Loader:
             return
         try:
             raw = path.read_bytes()
+            if raw.startswith(_METRICS_PREFIX) and self._load_metrics(path, raw, report=False):
+                return  # mapbench's own file, as its writers write it: parsed once, not twice
             data = json.loads(raw.decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(path, f"cannot read: {exc}")
@@ -152,12 +170,14 @@ class _Loader:
         for where, reason in problems:
             self.problem(where, reason)
 
-    def _load_metrics(self, path: Path, raw: bytes) -> None:
+    def _load_metrics(self, path: Path, raw: bytes, *, report: bool = True) -> bool:
+        """Take a mapbench results file; False if it does not decode (a problem if `report`)."""
         try:
             decoded = schema.decode(raw)
         except schema.SchemaError as exc:
-            self.problem(path, str(exc))
-            return
+            if report:
+                self.problem(path, str(exc))
+            return False
         self.environments[str(path)] = dict(decoded.environment)
         context = _context_from_environment(decoded.environment)
         for result in decoded.results:
@@ -166,6 +186,7 @@ class _Loader:
             self.problem(path, problem)
         if not decoded.complete:
             self.problem(path, "the run that wrote it did not complete (interrupted?)")
+        return True
 
     def result(self) -> ResultSet:
         frame = _frame(self.rows)

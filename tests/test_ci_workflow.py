@@ -3,11 +3,15 @@
 - `mapbench ci BASE HEAD ...`: the end-to-end tests in test_ci_e2e.py run it;
 - the asv commands: exactly `mapbench.ci.asv_site.commands()` (revision NEW), the function that
   `mapbench ci --asv` executes (test_ci_asv.py);
+- `mapbench run --quick --shard K/N -o DIR`: test_history_shards.py runs the quick suite so;
+- `mapbench history --store ...` and `mapbench report STORE`: test_history_cli.py;
 - `python -m pip install .[extras]`: installing this project, as .ci/run and nox do.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -47,7 +51,7 @@ def test_triggers_and_jobs(workflow: dict[str, Any]) -> None:
     triggers = workflow.get("on", workflow.get(True))
     assert set(triggers) == {"pull_request", "push"}
     assert triggers["push"]["branches"] == ["main"]
-    assert set(workflow["jobs"]) == {"compare", "publish"}
+    assert set(workflow["jobs"]) == {"compare", "publish", "suite", "merge"}
     for job in workflow["jobs"].values():
         assert job["runs-on"] == "ubuntu-latest"
         assert all(("run" in s) != ("uses" in s) for s in job["steps"])
@@ -79,10 +83,63 @@ def test_main_runs_exactly_the_asv_commands_mapbench_ci_runs(workflow: dict[str,
     assert uses["actions/cache"]["with"]["path"] == ".asv/results"
 
 
+def _expanded(text: str, entry: dict[str, Any]) -> str:
+    """`text` with every `${{ matrix.X }}` replaced by the entry's value."""
+    return re.sub(r"\$\{\{\s*matrix\.(\w+)\s*\}\}", lambda m: str(entry[m.group(1)]), text)
+
+
+def test_main_runs_the_suite_as_a_matrix_of_pythons_and_shards(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["suite"]
+    assert job["if"] == "github.event_name == 'push'"
+    matrix = job["strategy"]["matrix"]
+    assert matrix["python"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert job["strategy"]["fail-fast"] is False  # one failing shard must not cancel the rest
+    entries = [
+        dict(zip(matrix, values, strict=True)) for values in itertools.product(*matrix.values())
+    ]
+    runs = [
+        shlex.split(_expanded(line, e))
+        for e in entries
+        for line in (s["run"] for s in job["steps"] if "run" in s)
+        if line.startswith("mapbench")
+    ]
+    assert len(runs) == len(entries)
+    shards = {tuple(r[r.index("--shard") + 1].split("/")) for r in runs}
+    count = len(matrix["shard"])
+    assert shards == {(str(k), str(count)) for k in range(1, count + 1)}  # every shard, once
+    for r in runs:
+        assert r[:3] == ["mapbench", "run", "--quick"] and r[-2] == "-o"
+    assert len({r[-1] for r in runs}) == len(entries)  # one results directory per entry
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-art"))
+    names = {_expanded(upload["with"]["name"], e) for e in entries}
+    assert len(names) == len(entries) and all(n.startswith("results-") for n in names)
+    assert upload["if"] == "always()"  # a shard with a failed case still delivers its results
+
+
+def test_the_merge_job_builds_one_report_and_the_history(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["merge"]
+    assert job["needs"] == "suite" and "always()" in job["if"]
+    steps = _steps(workflow, "merge")
+    uses = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
+    download = uses["actions/download-artifact"]["with"]
+    assert download["pattern"] == "results-*" and download["path"] == "results/"
+    assert uses["actions/cache"]["with"]["path"] == "history.duckdb"
+    commands = [c for c in _commands(steps) if c[0] == "mapbench"]
+    assert ["mapbench", "history", "--store", "history.duckdb", "results", "--repo", "."] in (
+        commands
+    )
+    reports = [c for c in commands if c[1] == "report"]
+    assert [c[2] for c in reports] == ["results", "history.duckdb"]
+    assert steps[0]["with"]["fetch-depth"] == 0  # --repo reads the commit order
+
+
 def test_every_command_is_one_the_tests_run(workflow: dict[str, Any]) -> None:
     for job in workflow["jobs"]:
         for cmd in _commands(_steps(workflow, job)):
-            if cmd[:2] == ["mapbench", "ci"] or cmd[0] == "asv":
+            if cmd[0] == "asv" or cmd[:2] in (
+                ["mapbench", "ci"], ["mapbench", "run"], ["mapbench", "history"],
+                ["mapbench", "report"],
+            ):  # fmt: skip
                 continue  # checked against what the tests run, above
             assert cmd[:4] == ["python", "-m", "pip", "install"], cmd
             assert all(arg.startswith(".[") or arg == "." for arg in cmd[4:]), cmd

@@ -48,13 +48,17 @@ def thresholds_from(args: argparse.Namespace) -> Thresholds:
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
-    """Load results, printing one warning line per file that could not be (fully) loaded.
+    """Load results (results stores included), printing one warning line per file that could
+    not be (fully) loaded.
 
     Input that holds no result at all (an empty directory, unrelated JSON) is a `UsageError`.
     """
-    from mapbench.results import load, problems_as_text
+    from mapbench.history.store import is_store, load_store
+    from mapbench.results import combine, load, problems_as_text
 
-    results = load(paths)
+    plain = [p for p in paths if not is_store(p)]
+    stored = [load_store(p) for p in paths if is_store(p)]
+    results = combine([*stored, load(plain)]) if stored else load(plain)
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
     if results.frame.empty:

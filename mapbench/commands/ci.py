@@ -31,22 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=Path(".mapbench-ci"),
         help="where each commit's venv is built and cached (default: .mapbench-ci)",
     )
-    for flag, dest, default, kind, choices in (
-        ("--map", "maps", DEFAULT_MAPS, str, None),
-        ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
-        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str, list(KEY_KINDS)),
-        ("--size", "sizes", DEFAULT_SIZES, int, None),
-    ):
-        known = f"one of {', '.join(choices)}; " if choices else ""
-        add(
-            flag,
-            dest=dest,
-            action="append",
-            type=kind,
-            choices=choices,
-            metavar="X",
-            help=f"{known}repeatable; default: {', '.join(map(str, default))}",
-        )
+    add_case_options(parser)
     add("--rounds", type=int, default=10, help="interleaved rounds; each runs both sides (10)")
     add("--reps", type=int, default=5, help="timed runs of each case per worker process (5)")
     add(
@@ -90,6 +75,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_case_options(parser: argparse.ArgumentParser) -> None:
+    """--map, --workload, --key-kind, --size: the cases `ci` (and `bisect`) measure."""
+    for flag, dest, default, kind, choices in (
+        ("--map", "maps", DEFAULT_MAPS, str, None),
+        ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
+        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str, list(KEY_KINDS)),
+        ("--size", "sizes", DEFAULT_SIZES, int, None),
+    ):
+        known = f"one of {', '.join(choices)}; " if choices else ""
+        parser.add_argument(
+            flag,
+            dest=dest,
+            action="append",
+            type=kind,
+            choices=choices,
+            metavar="X",
+            help=f"{known}repeatable; default: {', '.join(map(str, default))}",
+        )
+
+
+def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
+    """Every combination of the case options given (each defaulting as documented)."""
+    return tuple(
+        CaseId(m, w, kind, size)
+        for m, w, kind, size in itertools.product(
+            args.maps or DEFAULT_MAPS,
+            args.workloads or DEFAULT_WORKLOADS,
+            args.key_kinds or DEFAULT_KEY_KINDS,
+            args.sizes or DEFAULT_SIZES,
+        )
+    )
+
+
 def cmd_ci(args: argparse.Namespace) -> int:
     from mapbench.ci.interleave import progress_to_stderr
     from mapbench.ci.pipeline import CiOptions, run_ci
@@ -102,15 +120,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         raise UsageError(f"--repo {args.repo}: no such directory")
     output_directory(args.output, "-o")
     output_directory(args.work_dir, "--work-dir")
-    cases = tuple(
-        CaseId(m, w, kind, size)
-        for m, w, kind, size in itertools.product(
-            args.maps or DEFAULT_MAPS,
-            args.workloads or DEFAULT_WORKLOADS,
-            args.key_kinds or DEFAULT_KEY_KINDS,
-            args.sizes or DEFAULT_SIZES,
-        )
-    )
+    cases = cases_from(args)
     thresholds = Thresholds(
         min_effect=args.threshold,
         alpha=args.alpha,

@@ -12,7 +12,14 @@ from mapbench.commands._paths import output_directory
 from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
 from mapbench.runner.interpreters import python_version
-from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_cases, select_maps
+from mapbench.runner.plan import (
+    DEFAULT_PLAN,
+    QUICK_PLAN,
+    make_cases,
+    parse_shard,
+    select_maps,
+    shard,
+)
 from mapbench.runner.progress import Progress, summary
 from mapbench.runner.settings import DEFAULT, QUICK, Target, current_target
 from mapbench.workloads import KEY_KINDS, WORKLOADS
@@ -86,6 +93,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=0, help="seed of the generated keys (default 0)")
     add("--no-metrics", action="store_true", help="timing only: skip the collector passes")
     add(
+        "--shard",
+        metavar="K/N",
+        help="run only shard K of N: each case's shard is fixed by a hash of its name, so N jobs "
+        "(machines, CI matrix entries) running K=1..N cover every case once",
+    )
+    add(
         "-o",
         "--output",
         type=Path,
@@ -124,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.sizes or plan.sizes,
         args.seed,
     )
+    if args.shard:
+        cases = shard(cases, *parse_shard(args.shard))
     targets = _targets(args.pythons)
     default = Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
     output = output_directory(args.output or default, "-o")
@@ -138,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         output,
         commit_dir=str(root) if root else str(Path.cwd()),
         progress=progress,
-        run_info={"quick": args.quick, "argv": sys.argv[1:]},
+        run_info={"quick": args.quick, "argv": sys.argv[1:], "shard": args.shard or ""},
         overwrite=args.overwrite,
     )
     print(summary(results, [*notes, *skipped]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mapbench import spec as _spec
+from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
 from mapbench.registry import (
     builtin_maps,
@@ -87,3 +89,23 @@ def make_cases(
         for k in key_kinds
         for n in sizes
     ]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) -> (K, N)."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit()) or not 1 <= int(k) <= int(n):
+        raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/3")
+    return int(k), int(n)
+
+
+def shard_of(case: CaseId, count: int) -> int:
+    """The shard (1..count) a case belongs to: from a SHA-256 of its name, so every machine and
+    Python version puts it in the same shard, whatever other cases it runs."""
+    digest = hashlib.sha256(str(case).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def shard(cases: Sequence[CaseId], index: int, count: int) -> list[CaseId]:
+    """The cases of shard `index` of `count`, in their original order."""
+    return [case for case in cases if shard_of(case, count) == index]
