@@ -40,7 +40,7 @@ def _history(root: Path, commits: int = 8, step_at: int = 5) -> Path:
 
 
 def test_commands_are_registered_after_ci() -> None:
-    names = list(COMMANDS)
+    names = [c.name for c in COMMANDS]
     assert names.index("history") == names.index("ci") + 1
     assert names.index("bisect") == names.index("history") + 1
 
