@@ -78,6 +78,8 @@ def test_history_through_a_store_and_report_from_it(
     assert "8 result rows" in capsys.readouterr().out
     html = report.read_text()
     assert "c-linear" in html and "probe_hit_mean" in html
+    # the report marks the change point the history found, at its commit
+    assert html.count('<g class="marker">') == 1 and f"{5:040x}"[:8] in html
 
 
 def test_history_without_input_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:

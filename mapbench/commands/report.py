@@ -19,11 +19,15 @@ from mapbench.commands._analysis import (
 from mapbench.commands._paths import output_file
 from mapbench.errors import MapbenchError, UsageError
 
+# Change points need a before and an after of more than one commit each to mean anything.
+MIN_HISTORY = 3
+
 if TYPE_CHECKING:  # pandas and the reports load when the command runs, not with the CLI
     import pandas as pd
 
     from mapbench.compare import Comparison
     from mapbench.results import ResultSet
+    from mapbench.thresholds import Thresholds
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,8 +56,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         if comparison is None:
             raise UsageError("--markdown needs a comparison: give --base and --candidate")
         render_markdown(comparison, args.markdown)
-    statistic = thresholds_from(args).statistic
-    path = render_html(results, args.output, comparison, title=args.title, statistic=statistic)
+    thresholds = thresholds_from(args)
+    path = render_html(
+        results,
+        args.output,
+        comparison,
+        title=args.title,
+        statistic=thresholds.statistic,
+        change_points=_change_points(results, thresholds),
+    )
     print(f"wrote {path} ({len(results.frame):,} result rows)")
     print(f"next: open {path} in a browser (it works offline); compare two runs with "
           "`mapbench compare BASE CANDIDATE`")  # fmt: skip
@@ -86,6 +97,15 @@ def _comparison(results: ResultSet, args: argparse.Namespace) -> Comparison | No
     except MapbenchError as exc:
         print(f"mapbench report: no comparison of the last two commits: {exc}", file=sys.stderr)
         return None
+
+
+def _change_points(results: ResultSet, thresholds: Thresholds) -> pd.DataFrame | None:
+    """Where the metrics changed along the commits, for results of three commits or more."""
+    from mapbench.history import change_points
+
+    if len(set(results.frame["commit"]) - {""}) < MIN_HISTORY:
+        return None
+    return change_points(results.frame, thresholds=thresholds)
 
 
 def _latest_commits(frame: pd.DataFrame) -> tuple[str, str] | None:
