@@ -36,6 +36,7 @@ def _family(
 
 
 _GC_NOTE = "during one run with the GC on"
+_PER_OP = "(memray; a run minus its first half, so once-per-run allocations cancel)"
 
 _METRICS = [
     *_family("timing", "off", (
@@ -81,6 +82,31 @@ _METRICS = [
          "highest traced memory during one run above its start (tracemalloc)"),
         ("alloc_live_blocks", "Blocks allocated and kept (Python)", "blocks", "deterministic",
          "memory blocks allocated during one run and still held after it (tracemalloc)"),
+    )),
+    *_family("allocations", "off", (
+        ("alloc_python_calls_per_op", "Allocation calls per operation (Python allocator)",
+         "calls/op", "deterministic",
+         f"calls to Python's allocator (PyMem/PyObject malloc, calloc, realloc) per operation "
+         f"{_PER_OP}; objects reused from CPython's free lists are no calls"),
+        ("alloc_python_bytes_per_op", "Bytes allocated per operation (Python allocator)",
+         "B/op", "deterministic",
+         f"bytes those calls asked for (a realloc counts its new size) per operation {_PER_OP}"),
+        ("alloc_native_calls_per_op", "Allocation calls per operation (native: malloc, mmap)",
+         "calls/op", "deterministic",
+         "calls to malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc, "
+         f"pvalloc and mmap by code outside Python's allocator (a C map, libc) per operation "
+         f"{_PER_OP}"),
+        ("alloc_native_bytes_per_op", "Bytes allocated per operation (native: malloc, mmap)",
+         "B/op", "deterministic",
+         "bytes those native calls asked for (mmap lengths rounded up to pages) per operation "
+         f"{_PER_OP}"),
+        ("alloc_native_net_bytes", "Bytes allocated and kept (native: malloc, mmap)", "B",
+         "deterministic",
+         "native bytes (malloc family and mmap, memray) allocated during one run and still held "
+         "after it"),
+        ("alloc_native_peak_bytes", "Peak bytes allocated (native: malloc, mmap)", "B",
+         "deterministic",
+         "highest native memory allocated during one run and held at once (memray)"),
     )),
     *_family("latency", "on", (
         ("latency_p50", "Latency p50", "s", "noisy", "median time of one operation, timed alone"),
