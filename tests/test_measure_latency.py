@@ -131,7 +131,7 @@ def test_measure_json_is_a_metrics_document(capsys: pytest.CaptureFixture[str]) 
     names = {m["name"] for m in result["metrics"]}
     assert {"time", "cpu_time", "latency_p50", "gc_collections", "memory_bytes_per_entry"} <= names
     assert {"probe_shard_imbalance", "tombstones", "alloc_net_bytes"} <= names
-    assert len(COLLECTORS) == 6
+    assert len(COLLECTORS) == 7
 
 
 def test_measure_bad_input_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:

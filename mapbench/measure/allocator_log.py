@@ -58,7 +58,7 @@ class Tally:
     mappings: Mapping[int, int]
 
     def __sub__(self, other: Tally) -> Tally:
-        """The difference of two blocks' counts (net and peak kept from `self`)."""
+        """The difference of two blocks' counts (net, peak and mappings kept from `self`)."""
         return Tally(
             self.python_calls - other.python_calls,
             self.python_bytes - other.python_bytes,
@@ -112,16 +112,20 @@ def tally(records: Iterable[Any]) -> Tally:
             A.VALLOC, A.PVALLOC,
         )
     }  # fmt: skip
-    free, do_mmap, do_munmap = int(A.FREE), int(A.MMAP), int(A.MUNMAP)
+    py_free, free = int(A.PYMALLOC_FREE), int(A.FREE)
+    do_mmap, do_munmap = int(A.MMAP), int(A.MUNMAP)
     py_calls = py_bytes = calls = allocated = current = peak = 0
     blocks: dict[int, int] = {}
     maps = _Mappings()
-    for r in records:
+    for r in records:  # millions for a big run: the common cases first
         kind = r.allocator
+        if kind == py_free:
+            continue
         if kind in python_alloc:
             py_calls += 1
             py_bytes += r.size
-        elif kind in native_alloc:
+            continue
+        if kind in native_alloc:
             calls += 1
             allocated += r.size
             current += r.size - blocks.get(r.address, 0)
@@ -176,7 +180,10 @@ def classify_mappings(mappings: Mapping[int, int], maps_text: str) -> tuple[int,
         if len(fields) < 5:
             continue
         low, high = (int(x, 16) for x in fields[0].split("-"))
-        spans.append((low, high, fields[4] != "0"))  # an inode: a file mapping
+        # No inode: private anonymous memory; shared anonymous memory (mmap(-1, n) in
+        # Python) is backed by the kernel's "/dev/zero (deleted)"; anything else is a file.
+        path = " ".join(fields[5:])
+        spans.append((low, high, fields[4] != "0" and not path.startswith("/dev/zero")))
     anonymous = backed = 0
     for start, size in mappings.items():
         is_file = next((f for low, high, f in spans if low <= start < high), False)

@@ -125,10 +125,18 @@ _METRICS = [
          "per entry (tracemalloc; keys and values allocated beforehand, the empty map excluded)"),
         ("memory_traced_peak_bytes_per_entry", "Peak memory per entry while filling (Python)",
          "B", "deterministic", "tracemalloc's peak while filling (resizes), per entry"),
-        ("memory_malloc_bytes_per_entry", "Memory per entry (malloc)", "B", "noisy",
-         "glibc mallinfo2 delta while filling, per entry: sees C code's malloc, not mmap"),
-        ("memory_bytes_per_entry", "Memory per entry", "B", "noisy",
-         "the larger of the Python and malloc figures, per entry"),
+        ("memory_native_bytes_per_entry", "Memory per entry (native: malloc, anonymous mmap)",
+         "B", "deterministic",
+         "bytes that filling adds and keeps through native code's malloc family and anonymous "
+         "mmap (whole pages), per entry (memray; what Python's allocator asks of malloc is in "
+         "the Python figure, not here)"),
+        ("memory_bytes_per_entry", "Memory per entry", "B", "deterministic",
+         "the Python and native figures added: every byte filling adds and keeps outside file "
+         "mappings, per entry"),
+        ("memory_file_mapped_bytes_per_entry", "File-backed mappings per entry", "B",
+         "deterministic",
+         "bytes of file-backed mappings the fill made and left mapped (whole pages), per entry "
+         "(memray's mmap calls, told apart by /proc/self/maps)"),
         ("memory_file_bytes_per_entry", "File bytes per entry", "B", "deterministic",
          "size of a persistent map's file per entry"),
     )),
