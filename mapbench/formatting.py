@@ -65,6 +65,15 @@ def change(ratio: float) -> str:
     return f"{'+' if percent > 0 else MINUS}{abs(percent):.1f}%"
 
 
+def difference(before: float, after: float, unit: str) -> str:
+    """An exact change as people read it: `+1 alloc/op (15 → 16)`, `+88 B (64 B → 152 B)`."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return MISSING
+    delta = after - before
+    sign = "+" if delta > 0 else MINUS if delta < 0 else "±"
+    return f"{sign}{value(abs(delta), unit)} ({compact(before, unit)} → {compact(after, unit)})"
+
+
 def interval(low: float, high: float) -> str:
     """A ratio's interval as changes: `[+8.1%, +15.0%]`."""
     if not (math.isfinite(low) and math.isfinite(high)):

@@ -58,6 +58,23 @@ THEMES = (
         ),
     ),
     Theme(
+        "spikes",
+        "Latency spikes by cause",
+        "What happened during each operation slower than "
+        f"10{formatting.TIMES} the median: the table was resized or rebuilt (the same operations "
+        "replayed, the table read before and after each spike), a GC collection ran, the thread "
+        "was preempted (involuntary context switches) or took page faults. A spike may have "
+        "several causes; other: none of these.",
+        (
+            Column("spikes", "latency_spikes"),
+            Column("resize", "latency_spikes_resize"),
+            Column("GC", "latency_spikes_gc"),
+            Column("preempted", "latency_spikes_preempted"),
+            Column("page faults", "latency_spikes_page_faults"),
+            Column("other", "latency_spikes_unexplained"),
+        ),
+    ),
+    Theme(
         "gc",
         "Garbage collection",
         "Every collection the cyclic GC ran during the workload (gc.callbacks): how many, how "
@@ -71,28 +88,47 @@ THEMES = (
         ),
     ),
     Theme(
+        "allocations-per-op",
+        "Allocations per operation",
+        "Allocation calls and the bytes they asked for, per operation, counted by memray with "
+        "the GC paused: Python's allocator, and native code (malloc family and mmap, what a C "
+        "map allocates). A run minus its first half, so what a run allocates once cancels; "
+        "exact, compared exactly.",
+        (
+            Column("Python calls", "alloc_python_calls_per_op"),
+            Column("Python bytes", "alloc_python_bytes_per_op"),
+            Column("native calls", "alloc_native_calls_per_op"),
+            Column("native bytes", "alloc_native_bytes_per_op"),
+        ),
+    ),
+    Theme(
         "allocations",
         "Allocations",
         "Net blocks: the change of sys.getallocatedblocks() over the workload. Traced: a "
-        "separate pass under tracemalloc (live blocks, net and peak bytes).",
+        "separate pass under tracemalloc (Python's allocator: live blocks, net and peak bytes). "
+        "Native: what native code allocated in a run and kept, and its peak (memray).",
         (
             Column("net blocks", "allocated_blocks_net"),
             Column("traced live blocks", "alloc_live_blocks"),
             Column("traced net", "alloc_net_bytes"),
             Column("traced peak", "alloc_peak_bytes"),
+            Column("native net", "alloc_native_net_bytes"),
+            Column("native peak", "alloc_native_peak_bytes"),
         ),
     ),
     Theme(
         "memory",
         "Memory per entry",
         "A fresh map filled with the case's keys (keys and values allocated beforehand). "
-        "Traced: Python's allocators (exact); malloc: glibc's counters (what C maps use; "
-        "noisy); per entry: the larger of the two; file: a persistent map's file.",
+        "Traced: Python's allocator (tracemalloc); native: malloc family and anonymous mmap "
+        "(memray); per entry: the two added; mapped: file-backed mappings; file: a persistent "
+        "map's file.",
         (
             Column("per entry", "memory_bytes_per_entry"),
             Column("traced", "memory_traced_bytes_per_entry"),
             Column("traced peak", "memory_traced_peak_bytes_per_entry"),
-            Column("malloc", "memory_malloc_bytes_per_entry"),
+            Column("native", "memory_native_bytes_per_entry"),
+            Column("mapped", "memory_file_mapped_bytes_per_entry"),
             Column("file", "memory_file_bytes_per_entry"),
         ),
     ),

@@ -192,7 +192,8 @@ def summary(comparison: Comparison) -> Summary:
             f"false-discovery rate {t.alpha:g}, minimum effect {t.min_effect:.0%}. "
             "Deterministic metrics: exact comparison"
             + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
-            + "."
+            + f"; whole-run totals may move by {t.byte_tolerance:g} B or "
+            f"{t.block_tolerance:g} blocks."
         ),
         unmatched="; ".join(unmatched),
     )
@@ -227,7 +228,9 @@ def _highlights(rows: pd.DataFrame, verdict: str) -> list[Highlight]:
             verdict=verdict,
             case=case_with_context(row, rows),
             metric=str(row["metric"]),
-            change=formatting.change(row["ratio"]),
+            change=formatting.change(row["ratio"])
+            if row["kind"] == "noisy"
+            else formatting.difference(row["base"], row["candidate"], str(row["unit"])),
             interval=formatting.interval(row["ci_low"], row["ci_high"])
             if row["kind"] == "noisy"
             else "",

@@ -227,8 +227,9 @@ def test_collect_resets_before_each_pass_and_keeps_passes_apart() -> None:
     names = ["gc", "blocks", "tracemalloc", "latency", "probes"]
     out = collect(case, names).measurements
     case.close()
-    # one reset per pass, plus the warm-up run's reset of the two allocation passes
-    assert case.resets == len(names) + 2
+    # one reset per pass, plus the warm-up run's reset of the two allocation passes and the
+    # latency pass's replay (which tells resizes apart)
+    assert case.resets == len(names) + 3
     traced = [tracing for _, _, tracing in case.runs]
     assert traced.count(True) == 1  # only the tracemalloc pass ran under tracemalloc
     assert {m.name.split("_")[0] for m in out} >= {"gc", "allocated", "alloc", "latency", "probe"}

@@ -85,14 +85,14 @@ _METRICS = [
     )),
     *_family("allocations", "off", (
         ("alloc_python_calls_per_op", "Allocation calls per operation (Python allocator)",
-         "calls/op", "deterministic",
+         "alloc/op", "deterministic",
          f"calls to Python's allocator (PyMem/PyObject malloc, calloc, realloc) per operation "
          f"{_PER_OP}; objects reused from CPython's free lists are no calls"),
         ("alloc_python_bytes_per_op", "Bytes allocated per operation (Python allocator)",
          "B/op", "deterministic",
          f"bytes those calls asked for (a realloc counts its new size) per operation {_PER_OP}"),
         ("alloc_native_calls_per_op", "Allocation calls per operation (native: malloc, mmap)",
-         "calls/op", "deterministic",
+         "alloc/op", "deterministic",
          "calls to malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc, "
          f"pvalloc and mmap by code outside Python's allocator (a C map, libc) per operation "
          f"{_PER_OP}"),
@@ -116,6 +116,20 @@ _METRICS = [
         ("latency_mean", "Latency mean", "s", "noisy", "mean seconds of one timed operation"),
         ("latency_spikes", "Latency spikes", "ops", "noisy",
          "operations slower than 10 times the median"),
+        ("latency_spikes_resize", "Spikes with a resize", "ops", "noisy",
+         "spikes during which the map's table was resized or rebuilt: the same operations "
+         "replayed from the same state, the table's identity (a dict's keys object; capacity "
+         "and resize count from probe statistics) read before and after each spike"),
+        ("latency_spikes_gc", "Spikes with a GC collection", "ops", "noisy",
+         "spikes during which a garbage collection ran (gc.callbacks)"),
+        ("latency_spikes_preempted", "Spikes with preemption", "ops", "noisy",
+         "spikes during which the thread was switched out involuntarily (getrusage "
+         "ru_nivcsw, read after each operation, untimed)"),
+        ("latency_spikes_page_faults", "Spikes with page faults", "ops", "noisy",
+         "spikes during which the thread took minor page faults, such as first touches of new "
+         "memory (getrusage ru_minflt)"),
+        ("latency_spikes_unexplained", "Spikes of no known cause", "ops", "noisy",
+         "spikes with none of the causes above (a spike may have several)"),
         ("latency_timer_overhead", "Timer overhead", "s", "noisy",
          "median time of an empty timed call (included in every latency figure)"),
     )),
@@ -201,6 +215,11 @@ def higher_is_better(name: str) -> bool:
     return name in _HIGHER_IS_BETTER
 
 
+def per_entry(name: str) -> bool:
+    """Whether a metric is a fill's total divided by its entries (memory per entry)."""
+    return name.startswith("memory_") and name.endswith("_per_entry")
+
+
 def measurement(
     name: str,
     value: float,
@@ -242,6 +261,7 @@ __all__ = [
     "higher_is_better",
     "info",
     "measurement",
+    "per_entry",
     "reference_table",
     "title",
 ]
