@@ -92,7 +92,8 @@ THEMES = (
         "Allocations per operation",
         "Allocation calls and the bytes they asked for, per operation, counted by memray with "
         "the GC paused: Python's allocator, and native code (malloc family and mmap, what a C "
-        "map allocates). A run minus its first half, so what a run allocates once cancels; "
+        "map allocates). A run's first half minus its first quarter, so what a run allocates "
+        "once cancels; "
         "exact, compared exactly.",
         (
             Column("Python calls", "alloc_python_calls_per_op"),

@@ -255,3 +255,15 @@ def test_c_linear_inserts_show_their_table_in_native_allocations(
     assert got["alloc_native_peak_bytes"] >= table
     assert got["alloc_native_calls_per_op"] > 0  # the last resize falls in the second half
     assert got["alloc_python_calls_per_op"] >= 1  # a ctypes call per insert
+
+
+@pytest.mark.parametrize("size", [600, 1000, 1500])
+@pytest.mark.parametrize("workload", ["lookup-hit", "lookup-miss", "delete", "iterate"])
+def test_the_harness_allocates_nothing_per_operation(workload: str, size: int) -> None:
+    """dict lookups, deletes and iteration allocate nothing: neither may the run's bookkeeping
+    (range objects, ints past CPython's small-int cache at some prefix lengths only)."""
+    case = get_workload(workload).prepare(parse_spec("dict").create, size, "random-int")
+    got = _by_name(AllocationsPerOp().collect(case))
+    case.close()
+    assert got["alloc_python_calls_per_op"] == got["alloc_python_bytes_per_op"] == 0
+    assert got["alloc_native_calls_per_op"] == 0

@@ -77,11 +77,13 @@ class AllocationsPerOp(Collector):
     """Allocation calls and bytes per operation, Python's allocator and native code apart, and
     the native bytes one run keeps (net) and holds at most (peak), counted by memray.
 
-    Per operation is the difference of two tracked runs from the same state: all operations,
-    and the first half of them (`(all - half) / (ops - half ops)`). What a run allocates once
-    (the tracker's own bookkeeping, an object made at a map's first write) is in both and
-    cancels, so one extra allocation per operation reads as exactly +1 and a one-off as 0.
-    A tracked warm-up run comes first: code that first runs under the tracker allocates caches.
+    Three tracked runs from the same state (a reset, the GC collected and paused): the whole
+    run (net and peak; being the first under the tracker, it also takes the caches code
+    allocates the first time it runs tracked), then the first half and the first quarter of
+    its operations. Per operation is `(half - quarter) / (ops in half - ops in quarter)`: what
+    a run allocates once (the tracker's own bookkeeping, the harness's range objects, an
+    object a map makes at its first write) is in both and cancels, so one allocation more per
+    operation reads as exactly +1 and a one-off as 0.
     """
 
     name = "allocations"
@@ -89,13 +91,18 @@ class AllocationsPerOp(Collector):
 
     def collect(self, case: Case) -> list[Measurement]:
         _warm(case)
-        case.reset()
-        with gc_paused():
-            allocator_log.warm_up(_Prefix(case, half=False))
-        whole, ops = _tracked(case, half=False)
-        half, half_ops = _tracked(case, half=True)
-        diff, n = whole - half, ops - half_ops
-        note = f"memray; (run of {ops} ops - run of its first {half_ops}) / {n}; GC paused"
+        runners = _runner_ops(case)
+        whole, ops = _tracked(case, {n: n for n in runners})
+        half, half_ops = _tracked(case, {n: n // 2 for n in runners})
+        quarter, quarter_ops = _tracked(case, {n: _quarter(n) for n in runners})
+        if half_ops == quarter_ops:  # a run of one operation (a snapshot): one against none
+            half, half_ops = _tracked(case, {n: n for n in runners})
+            quarter, quarter_ops = _tracked(case, {n: 0 for n in runners})
+        diff, n = half - quarter, half_ops - quarter_ops
+        note = (
+            f"memray; (first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; "
+            "GC paused"
+        )
         out = []
         if n > 0:
             out += [
@@ -112,23 +119,42 @@ class AllocationsPerOp(Collector):
         ]
 
 
-def _tracked(case: Case, *, half: bool) -> tuple[Tally, int]:
-    """What one run (or its first half) allocated, and how many operations it did."""
-    prefix = _Prefix(case, half=half)
+# CPython keeps one int object for each of -5..256 and makes a new one for any other value:
+# harness arithmetic (a range's end) allocates an int for one prefix length and not for another
+# unless both lie on the same side of this.
+_SMALL_INTS = 256
+
+
+def _quarter(ops: int) -> int:
+    """The shorter prefix: a quarter of the run, on the same side of the small ints as half."""
+    quarter = ops // 4
+    return _SMALL_INTS + 1 if quarter <= _SMALL_INTS < ops // 2 - 1 else quarter
+
+
+def _runner_ops(case: Case) -> list[int]:
+    """How many operations each runner of a run does (one runner, or each thread's plan)."""
+    seen: list[int] = []
+    case.run_batches(lambda run_range, ops, batch: seen.append(ops) or [], 1)  # runs nothing
+    return seen
+
+
+def _tracked(case: Case, stops: dict[int, int]) -> tuple[Tally, int]:
+    """What running operations 0..stops[ops] of each runner allocated, and how many ran."""
+    prefix = _Prefix(case, stops)
     case.reset()
     with gc_paused():
         found = allocator_log.track(prefix)
-    return found, prefix.ops
+    return found, sum(prefix.done)
 
 
 class _Prefix:
-    """Calling it runs the case (or the first half of each of its runners' operations);
-    `ops` is then how many operations ran."""
+    """Calling it runs operations 0..`stops[ops]`-1 of each runner of the case (every number
+    made beforehand: an int made while tracked is an allocation); `done` is what each ran."""
 
-    def __init__(self, case: Case, *, half: bool) -> None:
+    def __init__(self, case: Case, stops: dict[int, int]) -> None:
         self.case = case
-        self.half = half
-        self.ops = 0
+        self.stops = stops
+        self.done: list[int] = []
         self._lock = threading.Lock()
 
     def __call__(self) -> None:
@@ -137,8 +163,8 @@ class _Prefix:
     def _run(self, run_range: RunRange, ops: int, batch: int) -> list[int]:
         # In the batch timer's place in `run_batches`, it runs operations 0.. in order and
         # times nothing. Each thread of a concurrent case calls it with its own plan.
-        stop = ops // 2 if self.half else ops
+        stop = self.stops[ops]
         run_range(0, stop)
         with self._lock:
-            self.ops += stop
+            self.done.append(stop)
         return []

@@ -76,13 +76,6 @@ def track(fn: Callable[[], object]) -> Tally:
         return tally(reader.get_allocation_records())
 
 
-def warm_up(fn: Callable[[], object]) -> None:
-    """Run `fn` under memray and count nothing: code that first runs under the tracker
-    allocates caches (line tables, specialized code) that later tracked runs never do."""
-    with _tracked(fn):
-        pass
-
-
 @contextlib.contextmanager
 def _tracked(fn: Callable[[], object]) -> Iterator[tuple[Any, Path]]:
     """memray and the file of a tracked call of `fn`, removed after the block."""
@@ -209,5 +202,4 @@ __all__ = [
     "process_maps",
     "tally",
     "track",
-    "warm_up",
 ]

@@ -36,7 +36,10 @@ def _family(
 
 
 _GC_NOTE = "during one run with the GC on"
-_PER_OP = "(memray; a run minus its first half, so once-per-run allocations cancel)"
+_PER_OP = (
+    "(memray; the first half of a run minus its first quarter, so once-per-run allocations "
+    "cancel)"
+)
 
 _METRICS = [
     *_family("timing", "off", (
