@@ -134,7 +134,12 @@ def _quarter(ops: int) -> int:
 def _runner_ops(case: Case) -> list[int]:
     """How many operations each runner of a run does (one runner, or each thread's plan)."""
     seen: list[int] = []
-    case.run_batches(lambda run_range, ops, batch: seen.append(ops) or [], 1)  # runs nothing
+
+    def note(run_range: RunRange, ops: int, batch: int) -> list[int]:
+        seen.append(ops)  # and runs nothing
+        return []
+
+    case.run_batches(note, 1)
     return seen
 
 

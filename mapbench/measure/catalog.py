@@ -37,8 +37,7 @@ def _family(
 
 _GC_NOTE = "during one run with the GC on"
 _PER_OP = (
-    "(memray; the first half of a run minus its first quarter, so once-per-run allocations "
-    "cancel)"
+    "(memray; the first half of a run minus its first quarter, so once-per-run allocations cancel)"
 )
 
 _METRICS = [
