@@ -23,7 +23,6 @@ from mapbench.measure.timing import gc_paused, time_batches
 from mapbench.protocol import DictBacked, ProbeStatsReporter
 from mapbench.workloads import Case, RunRange
 
-CAUSES = ("resize", "gc", "preempted", "page_faults")
 # Reading a table's identity can cost a full statistics pass (170 ms for the mmap map at 100k
 # entries): the replay stops reading after this long and says how many spikes it checked.
 REPLAY_BUDGET_S = 10.0
@@ -158,4 +157,4 @@ def replay_resizes(
     return resized
 
 
-__all__ = ["CAUSES", "Spike", "SpikeWatch", "replay_resizes", "table_identity"]
+__all__ = ["Spike", "SpikeWatch", "replay_resizes", "table_identity"]
