@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from mapbench.errors import MapbenchError
-from mapbench.measure.catalog import higher_is_better
+from mapbench.measure.catalog import higher_is_better, per_entry
 from mapbench.results import ResultSet
 from mapbench.thresholds import STATISTICS, Thresholds
 
@@ -197,8 +197,10 @@ def _verdicts(both: pd.DataFrame, key: list[str], t: Thresholds) -> pd.DataFrame
         out[name] = values
     out["base_n"] = out["base_n"].astype("int64")
     out["candidate_n"] = out["candidate_n"].astype("int64")
-    columns = ["kind", "metric", "unit", "ratio", "ci_low", "ci_high", "q_value"]
-    out["verdict"] = [_verdict(row, t) for row in out[columns].itertuples(index=False)]
+    columns = ["kind", "metric", "unit", "ratio", "ci_low", "ci_high", "q_value", "base"]
+    judged = out.assign(size=out["size"] if "size" in out.columns else math.nan)
+    judged = judged[[*columns, "candidate", "size"]]
+    out["verdict"] = [_verdict(row, t) for row in judged.itertuples(index=False)]
     out["note"] = notes
     return out
 
@@ -314,12 +316,26 @@ def _verdict(row: Any, t: Thresholds) -> str:
         band = 1 + (
             t.instruction_tolerance if row.metric == "instructions" else t.deterministic_tolerance
         )
-        return "no change" if 1 / band <= ratio <= band else _direction(ratio)
+        if 1 / band <= ratio <= band or abs(row.candidate - row.base) <= _absolute_allowed(row, t):
+            return "no change"
+        return _direction(ratio)
     band = 1 + t.min_effect
     if 1 / band <= ratio <= band:
         return "no change"
     significant = row.q_value < t.alpha and (ci_low > 1 or ci_high < 1)
     return _direction(ratio) if significant else "inconclusive"
+
+
+def _absolute_allowed(row: Any, t: Thresholds) -> float:
+    """The change an exact whole-run total of bytes or blocks may make (a per-entry figure:
+    divided by the entries); -1 for everything compared exactly (per-operation figures)."""
+    if row.unit == "blocks":
+        return t.block_tolerance
+    if row.unit != "B":
+        return -1.0
+    if per_entry(row.metric):
+        return t.byte_tolerance / row.size if pd.notna(row.size) and row.size > 0 else -1.0
+    return t.byte_tolerance
 
 
 def _direction(ratio: float) -> str:

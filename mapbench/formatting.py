@@ -71,6 +71,15 @@ def _as_factor(*ratios: float) -> bool:
     return any(r is not None and math.isfinite(r) and r >= 3 for r in ratios)
 
 
+def difference(before: float, after: float, unit: str) -> str:
+    """An exact change as the amount it moved: `+1 alloc/op`, `+88 B`."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return MISSING
+    delta = after - before
+    sign = "+" if delta > 0 else MINUS if delta < 0 else "±"
+    return f"{sign}{value(abs(delta), unit)}"
+
+
 def interval(low: float, high: float) -> str:
     """A ratio's interval as changes in one notation: `[+8.1%, +15.0%]`, `[x2.31, x3.16]`."""
     if not (math.isfinite(low) and math.isfinite(high)):

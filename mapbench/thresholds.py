@@ -28,6 +28,13 @@ class Thresholds:
     # few hundredths of a percent: CPython's method cache and id-based hashes depend on
     # addresses, and those on what was allocated before (paths of different lengths, ...).
     instruction_tolerance: float = 0.002
+    # How far an exact whole-run total may move and still be "no change": bytes (allocations
+    # kept or at peak; per-entry memory gets this divided by the entries) and blocks. One
+    # object more per run (a lazily made attribute, a cache entry: tens to hundreds of bytes,
+    # a block or two) is not a regression; one more per operation moves the per-operation
+    # counts, which are compared exactly.
+    byte_tolerance: float = 1024.0
+    block_tolerance: float = 16.0
 
     def __post_init__(self) -> None:
         if self.statistic not in STATISTICS:
@@ -35,7 +42,13 @@ class Thresholds:
             raise MapbenchError(f"unknown statistic {self.statistic!r} (known: {known})")
         if not 0 < self.alpha < 1 or not 0 < self.confidence < 1:
             raise MapbenchError("alpha and confidence must lie strictly between 0 and 1")
-        tolerances = (self.min_effect, self.deterministic_tolerance, self.instruction_tolerance)
+        tolerances = (
+            self.min_effect,
+            self.deterministic_tolerance,
+            self.instruction_tolerance,
+            self.byte_tolerance,
+            self.block_tolerance,
+        )
         if min(tolerances) < 0 or self.min_samples < 2:
             raise MapbenchError("effect sizes must be >= 0 and min_samples >= 2")
 

@@ -12,7 +12,7 @@ import random
 import sys
 import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -94,9 +94,13 @@ def _shuffled(items: Sequence[T], seed: int, salt: str) -> list[T]:
     return out
 
 
-def _span(seq: Sequence[T], start: int, stop: int) -> Sequence[T]:
-    # The whole run iterates the list itself; only latency batches pay for a (short) slice.
-    return seq if start == 0 and stop == len(seq) else seq[start:stop]
+def _span(seq: Sequence[T], start: int, stop: int) -> Iterable[T]:
+    # The whole run iterates the list itself; a prefix (the allocation pass runs halves and
+    # quarters) an islice, whose one object does not grow with the range; only latency batches
+    # pay for a (short) slice.
+    if start == 0:
+        return seq if stop == len(seq) else islice(seq, stop)
+    return seq[start:stop]
 
 
 class Case:

@@ -34,29 +34,10 @@ class Theme:
     title: str
     note: str
     columns: tuple[Column, ...]
-    more: str = ""  # metrics named `<more><what>` get a column each, when present
 
     @property
     def metrics(self) -> frozenset[str]:
         return frozenset(c.metric for c in self.columns)
-
-    def owns(self, metric: str) -> bool:
-        return metric in self.metrics or bool(self.more and metric.startswith(self.more))
-
-    def columns_for(self, present: Iterable[str]) -> tuple[Column, ...]:
-        """The fixed columns, then one per `more` metric present (e.g. spikes by cause)."""
-        extra = sorted(m for m in set(present) if self.more and m.startswith(self.more))
-        return self.columns + tuple(Column(_short_title(m), m) for m in extra)
-
-
-def _short_title(metric: str) -> str:
-    """`spikes: gc` for `latency_spikes_gc`: the catalog's title, less the family's words."""
-    family = names.title(metric.rsplit("_", 1)[0])
-    own = names.title(metric)
-    if own.lower().startswith(family.lower()):
-        rest = own[len(family) :].strip(" :,-()")
-        return f"{family.split()[-1].lower()}: {rest}" if rest else own
-    return own
 
 
 PROBES = "probe-table"  # the probe theme's anchor: drawn next to the histograms
@@ -78,7 +59,23 @@ THEMES = (
             Column("max", "latency_max"),
             Column("spikes", "latency_spikes"),
         ),
-        more="latency_spikes_",
+    ),
+    Theme(
+        "spikes",
+        "Latency spikes by cause",
+        "What happened during each operation slower than "
+        f"10{formatting.TIMES} the median: the table was resized or rebuilt (the same operations "
+        "replayed, the table read before and after each spike), a GC collection ran, the thread "
+        "was preempted (involuntary context switches) or took page faults. A spike may have "
+        "several causes; other: none of these.",
+        (
+            Column("spikes", "latency_spikes"),
+            Column("resize", "latency_spikes_resize"),
+            Column("GC", "latency_spikes_gc"),
+            Column("preempted", "latency_spikes_preempted"),
+            Column("page faults", "latency_spikes_page_faults"),
+            Column("other", "latency_spikes_unexplained"),
+        ),
     ),
     Theme(
         "gc",
@@ -94,29 +91,48 @@ THEMES = (
         ),
     ),
     Theme(
+        "allocations-per-op",
+        "Allocations per operation",
+        "Allocation calls and the bytes they asked for, per operation, counted by memray with "
+        "the GC paused: Python's allocator, and native code (malloc family and mmap, what a C "
+        "map allocates). A run's first half minus its first quarter, so what a run allocates "
+        "once cancels; "
+        "exact, compared exactly.",
+        (
+            Column("Python calls", "alloc_python_calls_per_op"),
+            Column("Python bytes", "alloc_python_bytes_per_op"),
+            Column("native calls", "alloc_native_calls_per_op"),
+            Column("native bytes", "alloc_native_bytes_per_op"),
+        ),
+    ),
+    Theme(
         "allocations",
         "Allocations",
         "Net blocks: the change of sys.getallocatedblocks() over the workload. Traced: a "
-        "separate pass under tracemalloc (live blocks, net and peak bytes).",
+        "separate pass under tracemalloc (Python's allocator: live blocks, net and peak bytes). "
+        "Native: what native code allocated in a run and kept, and its peak (memray).",
         (
             Column("net blocks", "allocated_blocks_net"),
             Column("traced live blocks", "alloc_live_blocks"),
             Column("traced net", "alloc_net_bytes"),
             Column("traced peak", "alloc_peak_bytes"),
+            Column("native net", "alloc_native_net_bytes"),
+            Column("native peak", "alloc_native_peak_bytes"),
         ),
     ),
     Theme(
         "memory",
         "Memory per entry",
         "A fresh map filled with the case's keys (keys and values allocated beforehand). "
-        "Traced: Python's allocators (exact); malloc: glibc's counters (what C maps use; "
-        "noisy); per entry: the larger of the two; file: a persistent map's file. Under "
-        f"{MEMORY_FLOOR:g} B per entry, memory went unseen (mmap is invisible to both).",
+        "Traced: Python's allocator (tracemalloc); native: malloc family and anonymous mmap "
+        "(memray); per entry: the two added; mapped: file-backed mappings; file: a persistent "
+        "map's file.",
         (
             Column("per entry", "memory_bytes_per_entry"),
             Column("traced", "memory_traced_bytes_per_entry"),
             Column("traced peak", "memory_traced_peak_bytes_per_entry"),
-            Column("malloc", "memory_malloc_bytes_per_entry"),
+            Column("native", "memory_native_bytes_per_entry"),
+            Column("mapped", "memory_file_mapped_bytes_per_entry"),
             Column("file", "memory_file_bytes_per_entry"),
         ),
     ),
@@ -147,7 +163,7 @@ _MODEL = {"hit": theory.hit_mean, "miss": theory.miss_mean}
 
 def themed(metric: str) -> bool:
     """Whether a theme table shows this metric."""
-    return metric == HOMES or any(t.owns(metric) for t in THEMES)
+    return metric == HOMES or any(metric in t.metrics for t in THEMES)
 
 
 def theme_sections(
@@ -187,7 +203,7 @@ def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str, dict[Any
     values = grouped["value"].median().unstack(["python", "metric"])
     units = grouped["unit"].first().unstack(["python", "metric"])
     names_ = selection.pythons(part)
-    columns = theme.columns_for(part["metric"].unique())
+    columns = theme.columns
     present = [c for c in columns if any((p, _source(c)) in values.columns for p in names_)]
     lead = _lead_columns(part)
     order = _row_order(part, values.index)

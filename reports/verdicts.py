@@ -212,6 +212,8 @@ def _highlight(row: Mapping[str, Any], rows: pd.DataFrame) -> Highlight:
     change, interval = formatting.change_and_interval(
         row["ratio"], row["ci_low"] if noisy else math.nan, row["ci_high"] if noisy else math.nan
     )
+    if not noisy:  # an exact change reads as the amount it moved: "+1 alloc/op", "+88 B"
+        change = formatting.difference(row["base"], row["candidate"], unit)
     return Highlight(
         verdict=str(row["verdict"]),
         css=css(str(row["verdict"])),
@@ -240,7 +242,8 @@ def _method(comparison: Comparison) -> str:
         f"false-discovery rate {t.alpha:g}, minimum effect {t.min_effect:.0%}. "
         "Deterministic metrics: exact comparison"
         + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
-        + f". Changes read candidate / base: +10% is 1.1 times the base, {formatting.TIMES}3.2 "
+        + f"; whole-run totals may move by {t.byte_tolerance:g} B or {t.block_tolerance:g} "
+        f"blocks. Changes read candidate / base: +10% is 1.1 times the base, {formatting.TIMES}3.2 "
         "is 3.2 times."
     )
 

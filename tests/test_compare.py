@@ -182,3 +182,42 @@ def test_instruction_counts_have_their_own_tolerance() -> None:
     assert real["verdict"] == "regression"
     strict = compare(one(529.015), one(528.7625), Thresholds(instruction_tolerance=0)).rows
     assert strict.iloc[0]["verdict"] == "improvement"
+
+
+def _exact_side(commit: str, metric: str, unit: str, value: float, size: int = 1000) -> ResultSet:
+    frame = side(commit, {"m": (value,)}, kind="deterministic").frame
+    return ResultSet(frame.assign(metric=metric, unit=unit, size=size))
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit", "base", "one_off", "per_op"),
+    [
+        ("alloc_net_bytes", "B", 64.0, 64.0 + 56, 64.0 + 2000 * 16),
+        ("alloc_native_peak_bytes", "B", 4096.0, 4096.0 + 1024, 4096.0 + 1025),
+        ("alloc_live_blocks", "blocks", 10.0, 12.0, 10.0 + 2000),
+        # per entry: 1 KiB over 1000 entries
+        ("memory_bytes_per_entry", "B", 80.0, 80.0 + 56 / 1000, 80.0 + 16),
+    ],
+)
+def test_whole_run_totals_take_a_one_off_object_but_not_one_per_operation(
+    metric: str, unit: str, base: float, one_off: float, per_op: float
+) -> None:
+    def verdict(candidate: float) -> str:
+        a, b = _exact_side("a", metric, unit, base), _exact_side("b", metric, unit, candidate)
+        return str(compare(a, b).rows.iloc[0]["verdict"])
+
+    assert verdict(one_off) == "no change"
+    assert verdict(per_op) == "regression"
+    assert verdict(base - (per_op - base)) == "improvement"
+
+
+def test_per_operation_allocations_are_compared_exactly() -> None:
+    a = _exact_side("a", "alloc_python_calls_per_op", "alloc/op", 6.0)
+    b = _exact_side("b", "alloc_python_calls_per_op", "alloc/op", 6.0005)
+    assert compare(a, b).rows.iloc[0]["verdict"] == "regression"
+    strict = Thresholds(byte_tolerance=0, block_tolerance=0)
+    bytes_a = _exact_side("a", "alloc_net_bytes", "B", 64)
+    bytes_b = _exact_side("b", "alloc_net_bytes", "B", 65)
+    assert compare(bytes_a, bytes_b, strict).rows.iloc[0]["verdict"] == "regression"
+    with pytest.raises(MapbenchError):
+        Thresholds(byte_tolerance=-1)

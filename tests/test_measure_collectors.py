@@ -131,17 +131,26 @@ def test_memory_per_entry_of_a_dict_matches_its_table() -> None:
 
 
 @pytest.mark.skipif(
-    not registry().get("c-linear") or not registry()["c-linear"].available,
+    not registry().get("c-gobucket") or not registry()["c-gobucket"].available,
     reason="C maps are not built",
 )
-def test_memory_per_entry_sees_c_malloc() -> None:
-    case = get_workload("insert").prepare(parse_spec("c-linear").create, 20_000, "seq-int")
-    got = _by_name(MemoryPerEntry().collect(case))
-    case.close()
-    if "memory_malloc_bytes_per_entry" not in got:
-        pytest.skip("no glibc mallinfo2 here")
-    assert got["memory_malloc_bytes_per_entry"].value >= 8  # at least an int64 key per entry
-    assert got["memory_bytes_per_entry"].value >= got["memory_traced_bytes_per_entry"].value
+def test_memory_per_entry_of_c_maps_counts_malloc_and_mmap() -> None:
+    """c-gobucket's buckets come from mmap(): counted, its figure is within 20% of the others'."""
+    per_entry = {}
+    for spec in ("c-linear", "c-quadratic", "c-double", "c-swiss", "c-gobucket"):
+        case = get_workload("insert").prepare(parse_spec(spec).create, 10_000, "random-int")
+        got = _by_name(MemoryPerEntry().collect(case))
+        case.close()
+        assert got["memory_traced_bytes_per_entry"].value < 1  # nothing through Python's
+        assert got["memory_native_bytes_per_entry"].value >= 16  # an int64 key and value
+        assert got["memory_bytes_per_entry"].value == pytest.approx(
+            got["memory_native_bytes_per_entry"].value + got["memory_traced_bytes_per_entry"].value
+        )
+        assert got["memory_file_mapped_bytes_per_entry"].value == 0
+        per_entry[spec] = got["memory_bytes_per_entry"].value
+    gobucket = per_entry.pop("c-gobucket")
+    for spec, other in per_entry.items():
+        assert abs(gobucket / other - 1) <= 0.2, (spec, other, gobucket)
 
 
 def test_probe_lengths_of_a_dict_are_exact_and_deterministic() -> None:
@@ -218,12 +227,15 @@ def test_collect_resets_before_each_pass_and_keeps_passes_apart() -> None:
     names = ["gc", "blocks", "tracemalloc", "latency", "probes"]
     out = collect(case, names).measurements
     case.close()
-    # one reset per pass, plus the warm-up run's reset of the two allocation passes
-    assert case.resets == len(names) + 2
+    # one reset per pass, plus the warm-up run's reset of the two allocation passes and the
+    # latency pass's replay (which tells resizes apart)
+    assert case.resets == len(names) + 3
     traced = [tracing for _, _, tracing in case.runs]
     assert traced.count(True) == 1  # only the tracemalloc pass ran under tracemalloc
     assert {m.name.split("_")[0] for m in out} >= {"gc", "allocated", "alloc", "latency", "probe"}
-    assert set(COLLECTORS) == {"gc", "blocks", "tracemalloc", "latency", "memory", "probes"}
+    assert set(COLLECTORS) == {
+        "gc", "blocks", "tracemalloc", "allocations", "latency", "memory", "probes"
+    }  # fmt: skip
 
 
 def test_collect_rejects_unknown_collectors_before_running() -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -10,9 +15,11 @@ import pytest
 
 from mapbench.cli import main
 from mapbench.measure import COLLECTORS, collect, percentile
-from mapbench.measure.latency import Latency
-from mapbench.registry import parse_spec
-from mapbench.workloads import get_workload
+from mapbench.measure.latency import SPIKE_FACTOR, Latency
+from mapbench.measure.spikes import SpikeWatch, replay_resizes
+from mapbench.protocol import ProbeStats
+from mapbench.registry import parse_spec, registry
+from mapbench.workloads import Case, get_workload
 
 GROW_EVERY = 256
 
@@ -60,6 +67,13 @@ class RehashingMap:
 
     def close(self) -> None:
         pass
+
+
+class CountingRehashingMap(RehashingMap):
+    """The same map, reporting its capacity and rebuilds as probe statistics do."""
+
+    def probe_stats(self) -> ProbeStats:
+        return ProbeStats(self._len, len(self._buckets), "bucket", (0,), (0,))
 
 
 def _latency(capacity: int) -> dict[str, float]:
@@ -131,7 +145,7 @@ def test_measure_json_is_a_metrics_document(capsys: pytest.CaptureFixture[str]) 
     names = {m["name"] for m in result["metrics"]}
     assert {"time", "cpu_time", "latency_p50", "gc_collections", "memory_bytes_per_entry"} <= names
     assert {"probe_shard_imbalance", "tombstones", "alloc_net_bytes"} <= names
-    assert len(COLLECTORS) == 6
+    assert len(COLLECTORS) == 7
 
 
 def test_measure_bad_input_is_one_line_and_status_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,3 +153,116 @@ def test_measure_bad_input_is_one_line_and_status_2(capsys: pytest.CaptureFixtur
     assert "needs a map with thread-safe" in capsys.readouterr().err
     assert main(["measure", "dict", "--size", "0"]) == 2
     assert main(["measure", "dict", "--hash-seed", "random"]) == 2
+
+
+def _watched(case: Case) -> tuple[SpikeWatch, float]:
+    """One watched run of `case` (GC on), and its spike threshold in ns per op."""
+    watch = SpikeWatch()
+    case.reset()
+    gc.callbacks.append(watch.gc_callback)
+    try:
+        case.run_batches(watch, 1)
+    finally:
+        gc.callbacks.remove(watch.gc_callback)
+    times = sorted(watch.runners[0].times)
+    return watch, SPIKE_FACTOR * times[len(times) // 2]
+
+
+def test_spikes_of_rebuilds_are_resizes_and_only_those() -> None:
+    case = get_workload("insert").prepare(CountingRehashingMap, 4096, "seq-int")
+    watch, threshold = _watched(case)
+    spikes = watch.spikes(threshold)
+    resized = replay_resizes(case, spikes)
+    case.close()
+    assert len(resized) == len(spikes)  # all checked
+    rebuilds = {i for i in range(1, 4096) if i % GROW_EVERY == 0}  # insert i finds no room
+    for spike, was_resized in zip(spikes, resized, strict=True):
+        assert was_resized == (spike.ops[0] in rebuilds), spike
+    # Rebuilding 1,024 or more entries takes hundreds of times a plain insert: always a spike.
+    assert sum(resized) >= 12
+
+
+class CollectingCase(Case):
+    """Dict lookups that allocate nothing; every 200th operation runs a full collection of a
+    heap of 100,000 objects (milliseconds)."""
+
+    destructive = False
+
+    def __init__(self) -> None:
+        factory = parse_spec("dict").create
+        super().__init__(factory, factory(), list(range(1000)), 2000)
+        self.heap = [[] for _ in range(100_000)]
+
+    def run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        for i in range(start, stop):
+            if i % 200 == 100:
+                gc.collect()
+            m[i % 1000]
+
+
+def test_spikes_with_a_collection_are_gc_spikes() -> None:
+    case = CollectingCase()
+    watch, threshold = _watched(case)
+    spikes = watch.spikes(threshold)
+    case.close()
+    collecting = {i for i in range(2000) if i % 200 == 100}
+    assert {s.ops[0] for s in spikes if s.gc} == collecting
+    got = {m.name: m.value for m in Latency().collect(CollectingCase())}
+    assert got["latency_spikes_gc"] == len(collecting)
+    assert got["latency_spikes_resize"] == 0
+
+
+class SpinningCase(Case):
+    """Every 10th operation spins the CPU for 40 ms; the others do nothing."""
+
+    destructive = False
+
+    def __init__(self) -> None:
+        factory = parse_spec("dict").create
+        super().__init__(factory, factory(), [], 40)
+
+    def run_range(self, start: int, stop: int) -> None:
+        for i in range(start, stop):
+            if i % 10 == 5:
+                end = time.perf_counter() + 0.04
+                while time.perf_counter() < end:
+                    pass
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity")
+def test_a_thread_sharing_its_cpu_is_seen_preempted() -> None:
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    hog = subprocess.Popen(
+        [sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]
+    )
+    try:
+        os.sched_setaffinity(0, {cpu})
+        time.sleep(0.2)  # the hog is running on our CPU
+        case = SpinningCase()
+        watch, threshold = _watched(case)
+        spikes = watch.spikes(threshold)
+        case.close()
+    finally:
+        os.sched_setaffinity(0, before)
+        hog.kill()
+        hog.wait()
+    spinning = {s.ops[0] for s in spikes if s.ops[0] % 10 == 5}
+    assert spinning == {5, 15, 25, 35}
+    # Two CPU-bound processes on one CPU: the scheduler switches every few milliseconds.
+    assert all(s.preempted for s in spikes if s.ops[0] in spinning)
+
+
+READ_ONLY = ("lookup-hit", "lookup-miss", "iterate")
+
+
+@pytest.mark.parametrize("spec", [name for name, info in registry().items() if info.available])
+def test_no_spike_of_a_read_only_workload_is_a_resize(spec: str) -> None:
+    for workload in READ_ONLY:
+        case = get_workload(workload).prepare(parse_spec(spec).create, 5000, "random-int")
+        got = {m.name: m for m in Latency().collect(case)}
+        case.close()
+        assert got["latency_spikes_resize"].value == 0, (workload, got["latency_spikes"].value)
+        causes = ("resize", "gc", "preempted", "page_faults", "unexplained")
+        assert all(f"latency_spikes_{c}" in got for c in causes)

@@ -21,6 +21,8 @@ _THRESHOLD_OPTIONS = (
     ("confidence", float, "confidence level of the bootstrap interval"),
     ("min_samples", int, "samples needed on each side to run a test"),
     ("deterministic_tolerance", float, "relative change of an exact metric still 'no change'"),
+    ("byte_tolerance", float, "bytes an exact whole-run byte total may move, still 'no change'"),
+    ("block_tolerance", float, "blocks an exact whole-run block count may move, 'no change'"),
 )
 
 

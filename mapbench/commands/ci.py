@@ -47,6 +47,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="relative change of an exact metric (probe lengths, allocations) still accepted (0)",
     )
     add(
+        "--byte-tolerance",
+        type=float,
+        default=Thresholds().byte_tolerance,
+        help="bytes an exact whole-run byte total (allocations kept, peak) may move and still "
+        "pass: a one-off object is not a regression (%(default)s)",
+    )
+    add(
+        "--block-tolerance",
+        type=float,
+        default=Thresholds().block_tolerance,
+        help="blocks an exact whole-run block count may move and still pass (%(default)s)",
+    )
+    add(
         "--instruction-tolerance",
         type=float,
         default=0.002,
@@ -126,6 +139,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         statistic=args.statistic,
         deterministic_tolerance=args.exact_tolerance,
+        byte_tolerance=args.byte_tolerance,
+        block_tolerance=args.block_tolerance,
         instruction_tolerance=args.instruction_tolerance,
     )
     options = CiOptions(

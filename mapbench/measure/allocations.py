@@ -1,20 +1,24 @@
-"""Allocations of one run: the net `sys.getallocatedblocks()` change, and tracemalloc's figures.
+"""Allocations of one run: the net `sys.getallocatedblocks()` change, tracemalloc's figures, and
+allocation calls per operation of Python's allocator and of native code (memray).
 
-Both run with the GC paused (collected first) after one untimed warm-up run, so that the
-interpreter's free lists and caches are in the state the workload leaves them, whatever ran
-before in the process.
+All run with the GC paused (collected first, which also empties CPython's free lists) after one
+untimed warm-up run, so that the interpreter's caches are in the state the workload leaves them,
+whatever ran before in the process.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import tracemalloc
 
+from mapbench.measure import allocator_log
 from mapbench.measure._collector import Collector, MetricsError
+from mapbench.measure.allocator_log import Tally
 from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
 from mapbench.schema import Measurement
-from mapbench.workloads import Case
+from mapbench.workloads import Case, RunRange
 
 
 def _warm(case: Case) -> None:
@@ -67,3 +71,105 @@ class TracemallocAllocations(Collector):
             measurement("alloc_peak_bytes", peak, note=note),
             measurement("alloc_live_blocks", live, note=note),
         ]
+
+
+class AllocationsPerOp(Collector):
+    """Allocation calls and bytes per operation, Python's allocator and native code apart, and
+    the native bytes one run keeps (net) and holds at most (peak), counted by memray.
+
+    Three tracked runs from the same state (a reset, the GC collected and paused): the whole
+    run (net and peak; being the first under the tracker, it also takes the caches code
+    allocates the first time it runs tracked), then the first half and the first quarter of
+    its operations. Per operation is `(half - quarter) / (ops in half - ops in quarter)`: what
+    a run allocates once (the tracker's own bookkeeping, the harness's range objects, an
+    object a map makes at its first write) is in both and cancels, so one allocation more per
+    operation reads as exactly +1 and a one-off as 0.
+    """
+
+    name = "allocations"
+    description = "allocation calls and bytes per op, Python and native (memray)"
+
+    def collect(self, case: Case) -> list[Measurement]:
+        _warm(case)
+        runners = _runner_ops(case)
+        whole, ops = _tracked(case, {n: n for n in runners})
+        half, half_ops = _tracked(case, {n: n // 2 for n in runners})
+        quarter, quarter_ops = _tracked(case, {n: _quarter(n) for n in runners})
+        if half_ops == quarter_ops:  # a run of one operation (a snapshot): one against none
+            half, half_ops = _tracked(case, {n: n for n in runners})
+            quarter, quarter_ops = _tracked(case, {n: 0 for n in runners})
+        diff, n = half - quarter, half_ops - quarter_ops
+        note = (
+            f"memray; (first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; "
+            "GC paused"
+        )
+        out = []
+        if n > 0:
+            out += [
+                measurement("alloc_python_calls_per_op", diff.python_calls / n, note=note),
+                measurement("alloc_python_bytes_per_op", diff.python_bytes / n, note=note),
+                measurement("alloc_native_calls_per_op", diff.native_calls / n, note=note),
+                measurement("alloc_native_bytes_per_op", diff.native_bytes / n, note=note),
+            ]
+        run_note = f"memray; one run of {ops} ops, GC paused"
+        return [
+            *out,
+            measurement("alloc_native_net_bytes", whole.native_net, note=run_note),
+            measurement("alloc_native_peak_bytes", whole.native_peak, note=run_note),
+        ]
+
+
+# CPython keeps one int object for each of -5..256 and makes a new one for any other value:
+# harness arithmetic (a range's end) allocates an int for one prefix length and not for another
+# unless both lie on the same side of this.
+_SMALL_INTS = 256
+
+
+def _quarter(ops: int) -> int:
+    """The shorter prefix: a quarter of the run, on the same side of the small ints as half."""
+    quarter = ops // 4
+    return _SMALL_INTS + 1 if quarter <= _SMALL_INTS < ops // 2 - 1 else quarter
+
+
+def _runner_ops(case: Case) -> list[int]:
+    """How many operations each runner of a run does (one runner, or each thread's plan)."""
+    seen: list[int] = []
+
+    def note(run_range: RunRange, ops: int, batch: int) -> list[int]:
+        seen.append(ops)  # and runs nothing
+        return []
+
+    case.run_batches(note, 1)
+    return seen
+
+
+def _tracked(case: Case, stops: dict[int, int]) -> tuple[Tally, int]:
+    """What running operations 0..stops[ops] of each runner allocated, and how many ran."""
+    prefix = _Prefix(case, stops)
+    case.reset()
+    with gc_paused():
+        found = allocator_log.track(prefix)
+    return found, sum(prefix.done)
+
+
+class _Prefix:
+    """Calling it runs operations 0..`stops[ops]`-1 of each runner of the case (every number
+    made beforehand: an int made while tracked is an allocation); `done` is what each ran."""
+
+    def __init__(self, case: Case, stops: dict[int, int]) -> None:
+        self.case = case
+        self.stops = stops
+        self.done: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        self.case.run_batches(self._run, 1)
+
+    def _run(self, run_range: RunRange, ops: int, batch: int) -> list[int]:
+        # In the batch timer's place in `run_batches`, it runs operations 0.. in order and
+        # times nothing. Each thread of a concurrent case calls it with its own plan.
+        stop = self.stops[ops]
+        run_range(0, stop)
+        with self._lock:
+            self.done.append(stop)
+        return []

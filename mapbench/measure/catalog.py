@@ -36,6 +36,9 @@ def _family(
 
 
 _GC_NOTE = "during one run with the GC on"
+_PER_OP = (
+    "(memray; the first half of a run minus its first quarter, so once-per-run allocations cancel)"
+)
 
 _METRICS = [
     *_family("timing", "off", (
@@ -82,6 +85,31 @@ _METRICS = [
         ("alloc_live_blocks", "Blocks allocated and kept (Python)", "blocks", "deterministic",
          "memory blocks allocated during one run and still held after it (tracemalloc)"),
     )),
+    *_family("allocations", "off", (
+        ("alloc_python_calls_per_op", "Allocation calls per operation (Python allocator)",
+         "alloc/op", "deterministic",
+         f"calls to Python's allocator (PyMem/PyObject malloc, calloc, realloc) per operation "
+         f"{_PER_OP}; objects reused from CPython's free lists are no calls"),
+        ("alloc_python_bytes_per_op", "Bytes allocated per operation (Python allocator)",
+         "B/op", "deterministic",
+         f"bytes those calls asked for (a realloc counts its new size) per operation {_PER_OP}"),
+        ("alloc_native_calls_per_op", "Allocation calls per operation (native: malloc, mmap)",
+         "alloc/op", "deterministic",
+         "calls to malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc, "
+         f"pvalloc and mmap by code outside Python's allocator (a C map, libc) per operation "
+         f"{_PER_OP}"),
+        ("alloc_native_bytes_per_op", "Bytes allocated per operation (native: malloc, mmap)",
+         "B/op", "deterministic",
+         "bytes those native calls asked for (mmap lengths rounded up to pages) per operation "
+         f"{_PER_OP}"),
+        ("alloc_native_net_bytes", "Bytes allocated and kept (native: malloc, mmap)", "B",
+         "deterministic",
+         "native bytes (malloc family and mmap, memray) allocated during one run and still held "
+         "after it"),
+        ("alloc_native_peak_bytes", "Peak bytes allocated (native: malloc, mmap)", "B",
+         "deterministic",
+         "highest native memory allocated during one run and held at once (memray)"),
+    )),
     *_family("latency", "on", (
         ("latency_p50", "Latency p50", "s", "noisy", "median time of one operation, timed alone"),
         ("latency_p99", "Latency p99", "s", "noisy", "99th percentile of one operation's time"),
@@ -90,6 +118,20 @@ _METRICS = [
         ("latency_mean", "Latency mean", "s", "noisy", "mean seconds of one timed operation"),
         ("latency_spikes", "Latency spikes", "ops", "noisy",
          "operations slower than 10 times the median"),
+        ("latency_spikes_resize", "Spikes with a resize", "ops", "noisy",
+         "spikes during which the map's table was resized or rebuilt: the same operations "
+         "replayed from the same state, the table's identity (a dict's keys object; capacity "
+         "and resize count from probe statistics) read before and after each spike"),
+        ("latency_spikes_gc", "Spikes with a GC collection", "ops", "noisy",
+         "spikes during which a garbage collection ran (gc.callbacks)"),
+        ("latency_spikes_preempted", "Spikes with preemption", "ops", "noisy",
+         "spikes during which the thread was switched out involuntarily (getrusage "
+         "ru_nivcsw, read after each operation, untimed)"),
+        ("latency_spikes_page_faults", "Spikes with page faults", "ops", "noisy",
+         "spikes during which the thread took minor page faults, such as first touches of new "
+         "memory (getrusage ru_minflt)"),
+        ("latency_spikes_unexplained", "Spikes of no known cause", "ops", "noisy",
+         "spikes with none of the causes above (a spike may have several)"),
         ("latency_timer_overhead", "Timer overhead", "s", "noisy",
          "median time of an empty timed call (included in every latency figure)"),
     )),
@@ -99,10 +141,18 @@ _METRICS = [
          "per entry (tracemalloc; keys and values allocated beforehand, the empty map excluded)"),
         ("memory_traced_peak_bytes_per_entry", "Peak memory per entry while filling (Python)",
          "B", "deterministic", "tracemalloc's peak while filling (resizes), per entry"),
-        ("memory_malloc_bytes_per_entry", "Memory per entry (malloc)", "B", "noisy",
-         "glibc mallinfo2 delta while filling, per entry: sees C code's malloc, not mmap"),
-        ("memory_bytes_per_entry", "Memory per entry", "B", "noisy",
-         "the larger of the Python and malloc figures, per entry"),
+        ("memory_native_bytes_per_entry", "Memory per entry (native: malloc, anonymous mmap)",
+         "B", "deterministic",
+         "bytes that filling adds and keeps through native code's malloc family and anonymous "
+         "mmap (whole pages), per entry (memray; what Python's allocator asks of malloc is in "
+         "the Python figure, not here)"),
+        ("memory_bytes_per_entry", "Memory per entry", "B", "deterministic",
+         "the Python and native figures added: every byte filling adds and keeps outside file "
+         "mappings, per entry"),
+        ("memory_file_mapped_bytes_per_entry", "File-backed mappings per entry", "B",
+         "deterministic",
+         "bytes of file-backed mappings the fill made and left mapped (whole pages), per entry "
+         "(memray's mmap calls, told apart by /proc/self/maps)"),
         ("memory_file_bytes_per_entry", "File bytes per entry", "B", "deterministic",
          "size of a persistent map's file per entry"),
     )),
@@ -167,6 +217,11 @@ def higher_is_better(name: str) -> bool:
     return name in _HIGHER_IS_BETTER
 
 
+def per_entry(name: str) -> bool:
+    """Whether a metric is a fill's total divided by its entries (memory per entry)."""
+    return name.startswith("memory_") and name.endswith("_per_entry")
+
+
 def measurement(
     name: str,
     value: float,
@@ -208,6 +263,7 @@ __all__ = [
     "higher_is_better",
     "info",
     "measurement",
+    "per_entry",
     "reference_table",
     "title",
 ]

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from mapbench.measure._collector import Collector, MetricsError, Unmeasurable
-from mapbench.measure.allocations import AllocatedBlocks, TracemallocAllocations
+from mapbench.measure.allocations import (
+    AllocatedBlocks,
+    AllocationsPerOp,
+    TracemallocAllocations,
+)
 from mapbench.measure.gc_pauses import GcPauses
 from mapbench.measure.latency import Latency
 from mapbench.measure.memory import MemoryPerEntry
@@ -22,6 +26,7 @@ COLLECTORS: Mapping[str, type[Collector]] = MappingProxyType(
             GcPauses,
             AllocatedBlocks,
             TracemallocAllocations,
+            AllocationsPerOp,
             Latency,
             MemoryPerEntry,
             ProbeLengths,

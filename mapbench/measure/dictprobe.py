@@ -103,6 +103,14 @@ def reader_unsupported() -> str | None:
     return None
 
 
+def keys_address(d: dict[Any, Any]) -> int | None:
+    """The address of the dict's keys object, which every resize replaces; None where the
+    layout is unknown. Cheap (one read), for telling whether an operation resized the table."""
+    if reader_unsupported() is not None:
+        return None
+    return int(_DictObject.from_address(id(d)).ma_keys or 0)
+
+
 @dataclass(frozen=True)
 class DictTable:
     """A validated copy of one dict's index table and entry hashes."""
@@ -391,6 +399,7 @@ __all__ = [
     "DictProbeError",
     "DictTable",
     "dict_probe_stats",
+    "keys_address",
     "merge_probe_stats",
     "merged_dict_probe_stats",
     "model_indices",

@@ -1,4 +1,4 @@
-"""Latency distribution per operation (p50, p99, p99.9, max): the tail shows resize spikes."""
+"""Latency distribution per operation (p50, p99, p99.9, max), and what caused each spike."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import statistics
 
 from mapbench.measure._collector import Collector, percentile
 from mapbench.measure.catalog import measurement
+from mapbench.measure.spikes import Spike, SpikeWatch, replay_resizes, table_identity
 from mapbench.measure.timing import time_batches
 from mapbench.schema import Measurement
 from mapbench.workloads import Case
 
 _OVERHEAD_SAMPLES = 2001
+SPIKE_FACTOR = 10  # a spike: an operation slower than this many times the median
 
 
 class Latency(Collector):
@@ -32,22 +34,26 @@ class Latency(Collector):
 
     def collect(self, case: Case) -> list[Measurement]:
         case.reset()
+        watch = SpikeWatch()
         was_enabled = gc.isenabled()
         gc.collect()
         gc.enable()
+        gc.callbacks.append(watch.gc_callback)
         try:
-            times_ns = case.run_batches(time_batches, self.batch)
+            case.run_batches(watch, self.batch)
         finally:
+            gc.callbacks.remove(watch.gc_callback)
             if not was_enabled:
                 gc.disable()
         overhead_ns = statistics.median(
             time_batches(lambda start, stop: None, _OVERHEAD_SAMPLES, 1)
         )
-        per_op = sorted(t / self.batch / 1e9 for t in times_ns)
+        per_op = sorted(t / r.batch / 1e9 for r in watch.runners for t in r.times)
         if not per_op:
             return []
         note = f"{len(per_op)} timed batches of {self.batch} op(s); timer overhead included"
         median = percentile(per_op, 50)
+        spikes = watch.spikes(SPIKE_FACTOR * median * 1e9)
         return [
             measurement("latency_p50", median, note=note),
             measurement("latency_p99", percentile(per_op, 99), note=note),
@@ -56,8 +62,51 @@ class Latency(Collector):
             measurement("latency_mean", sum(per_op) / len(per_op), note=note),
             measurement(
                 "latency_spikes",
-                sum(1 for t in per_op if t > 10 * median),
-                note="operations (or batches) slower than 10x the median",
+                len(spikes),
+                note=f"operations (or batches) slower than {SPIKE_FACTOR}x the median",
             ),
+            *_causes(case, watch, spikes),
             measurement("latency_timer_overhead", overhead_ns / 1e9),
         ]
+
+
+def _causes(case: Case, watch: SpikeWatch, spikes: list[Spike]) -> list[Measurement]:
+    """Spikes counted by cause; a spike may have several causes, or none of these."""
+    resized: list[bool] | None = None
+    resize_note = ""
+    if len(watch.runners) != 1:
+        resize_note = "not checked: the runners' operations interleave differently every run"
+    elif table_identity(case.map) is None:
+        resize_note = "not checked: the map reports neither probe statistics nor dict tables"
+    else:
+        resized = replay_resizes(case, spikes)
+        resize_note = "the table's identity read before and after each spike, in a replay"
+        if len(resized) < len(spikes):
+            resize_note += f"; the first {len(resized)} of {len(spikes)} spikes checked in time"
+    out = []
+    if resized is not None:
+        out.append(measurement("latency_spikes_resize", sum(resized), note=resize_note))
+    out += [
+        measurement("latency_spikes_gc", sum(s.gc for s in spikes), note="gc.callbacks"),
+        measurement(
+            "latency_spikes_preempted",
+            sum(s.preempted for s in spikes),
+            note="involuntary context switches of the thread (getrusage)",
+        ),
+        measurement(
+            "latency_spikes_page_faults",
+            sum(s.page_faults for s in spikes),
+            note="minor page faults of the thread (getrusage)",
+        ),
+    ]
+    found = resized or []
+    unexplained = sum(
+        1
+        for i, s in enumerate(spikes)
+        if not (s.gc or s.preempted or s.page_faults or (i < len(found) and found[i]))
+    )
+    note = "spikes with none of the causes found" + (
+        "" if len(found) == len(spikes) else f"; resize {resize_note}"
+    )
+    out.append(measurement("latency_spikes_unexplained", unexplained, note=note))
+    return out

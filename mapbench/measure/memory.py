@@ -1,61 +1,18 @@
-"""Memory per entry of a map holding the case's keys, from Python's allocators and from malloc."""
+"""Memory per entry of a map holding the case's keys: Python's allocator, native code's malloc
+and anonymous mmap, and file-backed mappings, each on its own."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import os
 import tracemalloc
-from collections.abc import Callable
 
+from mapbench.measure import allocator_log
 from mapbench.measure._collector import Collector, MetricsError
 from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
 from mapbench.protocol import Map, Persistent
 from mapbench.schema import Measurement
 from mapbench.workloads import Case
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-@functools.cache
-def _mallinfo2() -> Callable[[], _MallInfo2] | None:
-    """glibc's mallinfo2() (2.33+), or None where it does not exist."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        func = libc.mallinfo2
-    except (OSError, AttributeError):
-        return None
-    func.restype = _MallInfo2
-    func.argtypes = []
-    result: Callable[[], _MallInfo2] = func
-    return result
-
-
-def malloc_in_use() -> int | None:
-    """Bytes currently allocated through C malloc (heap plus mmapped chunks), if knowable."""
-    info = _mallinfo2()
-    if info is None:
-        return None
-    snapshot = info()
-    return int(snapshot.uordblks + snapshot.hblkhd)
 
 
 def _fill(case: Case, m: Map | None = None) -> Map:
@@ -65,17 +22,18 @@ def _fill(case: Case, m: Map | None = None) -> Map:
 
 
 class MemoryPerEntry(Collector):
-    """Bytes per entry that filling a fresh, empty map with the case's keys adds (keys and
-    values exist beforehand; the empty map's own structure is not counted).
+    """Bytes per entry that filling a fresh, empty map with the case's keys adds and keeps (keys
+    and values exist beforehand; the empty map's own structure is not counted).
 
-    Two fills: one under tracemalloc (everything through Python's allocators, exact), one
-    reading glibc's malloc counters (what C maps allocate with malloc, plus Python's large
-    blocks). `memory_per_entry` is the larger of the two. Persistent maps also report their file.
-    A first, unmeasured fill leaves the interpreter's free lists as a fill leaves them.
+    Two fills of a fresh map, GC paused: one under tracemalloc (Python's allocator), one under
+    memray (native code's malloc family and mmap; what Python's allocator asks of malloc is not
+    counted again). mmap'd regions still mapped after the fill are told apart by
+    /proc/self/maps: anonymous ones are native memory, file-backed ones a metric of their own.
+    A first, unmeasured fill leaves the interpreter's caches and free lists as a fill leaves them.
     """
 
     name = "memory"
-    description = "bytes per entry of a filled map (tracemalloc; glibc malloc counters)"
+    description = "bytes per entry of a filled map: Python, native (malloc, mmap), file mappings"
 
     def collect(self, case: Case) -> list[Measurement]:
         if tracemalloc.is_tracing():
@@ -92,18 +50,23 @@ class MemoryPerEntry(Collector):
             entries = len(m)
             m.close()
             del m
+        m = case.make_map()
         with gc_paused():
-            m = case.make_map()
-            before = malloc_in_use()
-            _fill(case, m)
-            after = malloc_in_use()
-            file_bytes = None
-            if isinstance(m, Persistent):
-                m.flush()
-                file_bytes = os.path.getsize(m.path)
-            m.close()
+            native = allocator_log.track(lambda: _fill(case, m))
+            anonymous, file_backed = allocator_log.classify_mappings(
+                native.mappings, allocator_log.process_maps()
+            )
+        file_bytes = None
+        if isinstance(m, Persistent):
+            m.flush()
+            file_bytes = os.path.getsize(m.path)
+        m.close()
         n = max(entries, 1)
         note = f"filling a fresh map with {entries} entries; keys and values allocated beforehand"
+        malloc = native.native_net - anonymous - file_backed
+        native_note = (
+            f"memray: {malloc} B malloc family, {anonymous} B anonymous mmap (whole pages); {note}"
+        )
         out = [
             measurement("memory_traced_bytes_per_entry", traced / n, note=f"tracemalloc; {note}"),
             measurement(
@@ -111,21 +74,20 @@ class MemoryPerEntry(Collector):
                 traced_peak / n,
                 note="tracemalloc peak while filling (resizes)",
             ),
-        ]
-        best = traced
-        if before is not None and after is not None:
-            malloc = after - before
-            out.append(
-                measurement(
-                    "memory_malloc_bytes_per_entry", malloc / n, note=f"glibc mallinfo2; {note}"
-                )
-            )
-            best = max(best, malloc)
-        out.append(
             measurement(
-                "memory_bytes_per_entry", best / n, note="larger of the traced and malloc figures"
-            )
-        )
+                "memory_native_bytes_per_entry", (malloc + anonymous) / n, note=native_note
+            ),
+            measurement(
+                "memory_bytes_per_entry",
+                (traced + malloc + anonymous) / n,
+                note="Python's allocator (tracemalloc) plus native memory (memray)",
+            ),
+            measurement(
+                "memory_file_mapped_bytes_per_entry",
+                file_backed / n,
+                note=f"file-backed mappings the fill left mapped (memray, /proc/self/maps); {note}",
+            ),
+        ]
         if file_bytes is not None:
             out.append(measurement("memory_file_bytes_per_entry", file_bytes / n))
         return out

@@ -94,8 +94,15 @@ def pyperf_time_func(loops: int, case: Case) -> float:
     return total
 
 
-def time_batches(run_range: Callable[[int, int], None], ops: int, batch: int) -> list[int]:
-    """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`."""
+def time_batches(
+    run_range: Callable[[int, int], None],
+    ops: int,
+    batch: int,
+    between: Callable[[], object] | None = None,
+) -> list[int]:
+    """Nanoseconds taken by each consecutive batch of `batch` operations out of `ops`;
+    `between`, if given, runs after each batch, untimed (the latency pass reads why a batch
+    was slow there)."""
     clock = time.perf_counter_ns
     out = []
     for start in range(0, ops, batch):
@@ -103,6 +110,8 @@ def time_batches(run_range: Callable[[int, int], None], ops: int, batch: int) ->
         t0 = clock()
         run_range(start, stop)
         out.append(clock() - t0)
+        if between is not None:
+            between()
     return out
 
 
