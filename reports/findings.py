@@ -108,9 +108,8 @@ def _spike_fragments(row: Mapping[str, Any]) -> list[Fragment]:
     total = row.get("latency_spikes")
     if total is None or pd.isna(total):
         return []
-    causes = [
-        f"{names.title(k).removeprefix(names.title('latency_spikes')).strip(' :,-()') or k} "
-        f"{row[k]:,.0f}"
+    causes = [  # the cause is the metric's suffix: latency_spikes_page_faults -> page faults
+        f"{k.removeprefix(SPIKES).replace('_', ' ')} {row[k]:,.0f}"
         for k in sorted(row)
         if isinstance(k, str) and k.startswith(SPIKES) and not pd.isna(row[k]) and row[k]
     ]

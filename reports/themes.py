@@ -176,7 +176,7 @@ def theme_sections(
     rows = selection.latest_per_python(frame[selection.metric_mask(frame, themed)])
     sections, quiet = [], []
     for theme in THEMES:
-        part = rows[selection.metric_mask(rows, theme.owns)]
+        part = rows[rows["metric"].isin(theme.metrics)]
         if part.empty:
             continue
         if not (part["value"].fillna(0) != 0).any():
