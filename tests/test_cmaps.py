@@ -130,30 +130,34 @@ def model_open_addressing(
     return hit, miss
 
 
-def model_swiss(hashes: list[int], cap: int, k1: int) -> tuple[Counter[int], Counter[int]]:
-    gmask = cap // 16 - 1
-    ctrl: list[int | None] = [None] * cap
+def model_swiss(hashes: list[int], positions: int, k1: int) -> tuple[Counter[int], Counter[int]]:
+    """abseil's probing: unaligned 16-wide windows from a salted H1, triangular steps of 16."""
+    mask = positions - 1  # = the capacity; position `mask` holds the sentinel, no slot
+    salt = mix64((k1 + positions) & M64)
+    full: set[int] = {mask}
 
-    def groups(h: int) -> Iterator[int]:
-        g, step = (h >> 7) & gmask, 1
+    def windows(start: int) -> Iterator[list[int]]:
+        pos, index = start, 0
         while True:
-            yield g
-            g, step = (g + step) & gmask, step + 1
+            yield [(pos + i) & mask for i in range(16)]
+            index += 16
+            pos = (pos + index) & mask
 
-    def group_free(g: int) -> bool:
-        return None in ctrl[g * 16 : g * 16 + 16]
+    def start(h: int) -> int:
+        return ((h >> 7) ^ salt) & mask
 
+    where = {}
     for h in hashes:
-        g = next(g for g in groups(h) if group_free(g))
-        ctrl[g * 16 + ctrl[g * 16 : g * 16 + 16].index(None)] = h
+        window = next(w for w in windows(start(h)) if any(p not in full for p in w))
+        where[h] = next(p for p in window if p not in full)
+        full.add(where[h])
     hit = Counter(
-        next(n for n, g in enumerate(groups(h), 1) if h in ctrl[g * 16 : g * 16 + 16])
-        for h in hashes
+        next(n for n, w in enumerate(windows(start(h)), 1) if where[h] in w) for h in hashes
     )
-    miss: Counter[int] = Counter()
-    for home in range(cap // 16):
-        h = (mix64(home ^ k1) & ~(gmask << 7) & M64) | (home << 7)
-        miss[next(n for n, g in enumerate(groups(h), 1) if group_free(g))] += 1
+    miss = Counter(
+        next(n for n, w in enumerate(windows(home), 1) if any(p not in full for p in w))
+        for home in range(positions)
+    )
     return hit, miss
 
 
