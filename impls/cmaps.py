@@ -253,15 +253,8 @@ class CMap(MutableMapping[Any, Any]):
             self._fail(status, "inserting into the C table")
 
     def _lookup(self, key: Any) -> tuple[bool, Any]:
-        if type(key) is int and INT64_MIN <= key <= INT64_MAX:
-            call = self._call
-            call.key = key
-            status = self._get_int(self._ref)
-            if status == 1:
-                return True, call.val
-            if status == 0:
-                return False, None
-        h = self._handle()  # a closed map, or a bytes value: the general call
+        """(found, value) through the general call: any key type, bytes values, closed maps."""
+        h = self._handle()
         ktag, knum, kdata = self._key(key)
         status = self._lib.cm_get(h, ktag, knum, kdata, self._outp, self._buf, _VALUE_BUFFER)
         if status == 0:
@@ -276,12 +269,28 @@ class CMap(MutableMapping[Any, Any]):
         return True, big.raw[: self._out.value]
 
     def __getitem__(self, key: Any) -> Any:
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:  # the fast path (class docstring)
+            call = self._call
+            call.key = key
+            status = self._get_int(self._ref)
+            if status == 1:
+                return call.val
+            if status == 0:
+                raise KeyError(key)
         found, value = self._lookup(key)
         if not found:
             raise KeyError(key)
         return value
 
     def get(self, key: Any, default: Any = None) -> Any:
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:
+            call = self._call
+            call.key = key
+            status = self._get_int(self._ref)
+            if status == 1:
+                return call.val
+            if status == 0:
+                return default
         found, value = self._lookup(key)
         return value if found else default
 

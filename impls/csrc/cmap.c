@@ -1,7 +1,8 @@
 /* The scheme-independent half: hashing, boxes, the API, batch pipelines and statistics.
  *
  * Build with -DCM_TIME_INSERTS for the instrumented variant that reads the clock around every
- * insert and reports the longest (`longest_insert_ns`); the default build reads no clock.
+ * insert and reports the longest (`longest_insert_ns`), as every build did before; the default
+ * build reads no clock. (-DCM_NO_COUNTERS also drops the exact move counters: see cmap.h.)
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE, clock_gettime */
 
@@ -21,7 +22,7 @@
 #endif
 
 #define MMAP_MIN ((size_t)1 << 20) /* smaller arrays come from calloc */
-#define AHEAD 16                   /* batch keys hashed and prefetched ahead of the one served */
+#define AHEAD 16 /* batch keys hashed and prefetched ahead of the one served (a power of two) */
 
 static inline uint64_t load64le(const uint8_t *p) {
     uint64_t v = 0;
@@ -135,16 +136,25 @@ static inline void box_free(int64_t word) { free((void *)(uintptr_t)word); }
 
 static inline int bytes_ok(int64_t len, const uint8_t *data) { return len >= 0 && (len == 0 || data); }
 
+/* The query for one int key of a single call. Its probe's first reads are prefetched at once,
+ * so that their cache misses overlap instead of following one another. */
+static inline cm_key int_query(const cm_map *m, int64_t num) {
+    cm_key q = cm_int_key(num, cm_hash_int(m, num));
+    m->ops->prefetch(m, q.hash);
+    return q;
+}
+
 /* The query for an API key, or CM_EINVAL for an unknown tag or a bad length. */
 static int make_key(const cm_map *m, int tag, int64_t num, const uint8_t *data, cm_key *q) {
     if (tag == CM_INT) {
-        *q = cm_int_key(num, cm_hash_int(m, num));
+        *q = int_query(m, num);
         return 0;
     }
     if ((tag != CM_BYTES && tag != CM_STR) || !bytes_ok(num, data)) return CM_EINVAL;
     cm_key k = {siphash(tag_key(m, tag), m->k1, data, (size_t)num, 1, 3), num, data, 0,
                 (uint8_t)tag, CM_KBOX};
     *q = k;
+    m->ops->prefetch(m, k.hash);
     return 0;
 }
 
@@ -168,7 +178,9 @@ static int ensure_wide(cm_map *m) {
 /* Store a value under q, creating the entry if needed; the boxes in q->word (a boxed key) and
  * vword (vboxed) are adopted or freed, also on failure. A box makes the table wide first. */
 static int store(cm_map *m, const cm_key *q, int64_t vword, int vboxed) {
+#ifndef CM_NO_COUNTERS
     int64_t moves = m->moves;
+#endif
     cm_ref at;
     int created = q->kind || vboxed ? ensure_wide(m) : 0;
     if (created == 0) created = m->ops->insert(m, q, &at);
@@ -188,7 +200,9 @@ static int store(cm_map *m, const cm_key *q, int64_t vword, int vboxed) {
     *at.val = vword;
     if (at.kind) *at.kind = (uint8_t)((kind & ~CM_VBOX) | (vboxed ? CM_VBOX : 0));
     m->boxes += vboxed;
+#ifndef CM_NO_COUNTERS
     if (m->moves - moves > m->max_insert_moves) m->max_insert_moves = m->moves - moves;
+#endif
     return 0;
 }
 
@@ -340,7 +354,7 @@ CM_API int cm_del(cm_map *m, int ktag, int64_t knum, const uint8_t *kdata) {
 CM_API int cm_call_get(cm_call *c) {
     cm_map *m = c->map;
     if (!m) return CM_ECLOSED;
-    cm_key q = cm_int_key(c->key, cm_hash_int(m, c->key));
+    cm_key q = int_query(m, c->key);
     cm_ref at;
     int64_t probes;
     return m->ops->find(m, &q, &probes, &at) ? read_value(at, &c->val, NULL, 0) : 0;
@@ -350,7 +364,7 @@ CM_API int cm_call_get(cm_call *c) {
 CM_API int cm_call_put(cm_call *c) {
     cm_map *m = c->map;
     if (!m) return CM_ECLOSED;
-    cm_key q = cm_int_key(c->key, cm_hash_int(m, c->key));
+    cm_key q = int_query(m, c->key);
     return put(m, &q, c->val, 0);
 }
 
@@ -358,7 +372,7 @@ CM_API int cm_call_put(cm_call *c) {
 CM_API int cm_call_del(cm_call *c) {
     cm_map *m = c->map;
     if (!m) return CM_ECLOSED;
-    cm_key q = cm_int_key(c->key, cm_hash_int(m, c->key));
+    cm_key q = int_query(m, c->key);
     cm_gone gone;
     if (!m->ops->remove(m, &q, &gone)) return 0;
     forget(m, &gone);

@@ -163,6 +163,14 @@ extern const cm_ops cm_open_ops;
 extern const cm_ops cm_gobucket_ops;
 extern const cm_ops cm_swiss_ops;
 
+/* Entries moved by rehashes and evacuation: exact, deterministic counts. -DCM_NO_COUNTERS compiles
+ * this bookkeeping out, for a bare build that shows what it costs (benchmarks/cmap_numbers.py). */
+#ifdef CM_NO_COUNTERS
+#define CM_MOVED(m, n) ((void)(m), (void)(n))
+#else
+#define CM_MOVED(m, n) ((m)->moves += (n))
+#endif
+
 #define CM_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 #define CM_SIPROUND(v0, v1, v2, v3)                                                                \
     do {                                                                                           \

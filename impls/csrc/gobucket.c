@@ -300,7 +300,7 @@ static int evacuate(cm_map *m, uint64_t ob) {
     }
     if (halves != few) free(halves);
     if (rc < 0) return rc;
-    m->moves += counts[0] + counts[1];
+    CM_MOVED(m, counts[0] + counts[1]);
     if ((int64_t)ob == t->nevacuate) {
         t->nevacuate++;
         advance_mark(t);
@@ -487,7 +487,7 @@ static int rebuild(cm_map *m, int64_t n, size_t stride) {
     free_chains(t);
     cm_array_free(&t->arr);
     *t = fresh;
-    m->moves += m->size;
+    CM_MOVED(m, m->size);
     return 0;
 }
 

@@ -120,7 +120,7 @@ static int rehash(cm_map *m, int64_t cap) {
         while (fresh.meta[c.pos] != META_EMPTY) advance(&c, fresh.mask);
         fresh.meta[c.pos] = meta;
         fresh.slots[c.pos] = t->slots[i];
-        m->moves++;
+        CM_MOVED(m, 1);
     }
     free_table(t);
     *t = fresh;
@@ -192,10 +192,18 @@ static void open_each(cm_map *m, void (*fn)(void *, cm_ref), void *ctx) {
     }
 }
 
+/* The home slot and its metadata; for double hashing also the second probe's, which lies
+ * elsewhere in the table (linear and quadratic probing's second slot is the neighbour). */
 static void open_prefetch(const cm_map *m, uint64_t hash) {
     const open_table *t = m->table;
-    CM_PREFETCH(&t->meta[hash & t->mask]);
-    CM_PREFETCH(&t->slots[hash & t->mask]);
+    cursor c = start(m, t, hash);
+    CM_PREFETCH(&t->meta[c.pos]);
+    CM_PREFETCH(&t->slots[c.pos]);
+    if (m->scheme == CM_DOUBLE) {
+        advance(&c, t->mask);
+        CM_PREFETCH(&t->meta[c.pos]);
+        CM_PREFETCH(&t->slots[c.pos]);
+    }
 }
 
 static int64_t open_homes(cm_map *m) { return ((open_table *)m->table)->cap; }

@@ -207,7 +207,7 @@ static int rehash(cm_map *m, int64_t positions) {
         set_ctrl(&fresh, j, t->ctrl[i]);
         fresh.slots[j] = t->slots[i];
         if (fresh.kinds) fresh.kinds[j] = kind;
-        m->moves++;
+        CM_MOVED(m, 1);
     }
     free_table(t);
     *t = fresh;
