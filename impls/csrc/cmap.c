@@ -490,7 +490,8 @@ CM_API int64_t cm_export_keys(cm_map *m, uint8_t *tags, int64_t *nums, uint8_t *
 
 static int hist_add(cm_hist *h, int64_t length) {
     if (length >= h->cap) {
-        int64_t cap = cm_pow2_at_least(length + 1, 64); /* length <= a table's slots: bounded */
+        int64_t cap = cm_pow2_at_least(length + 1, 64);
+        if (cap < 0) return CM_ENOMEM; /* no probe is longer than a table has slots */
         int64_t *grown = realloc(h->counts, (size_t)cap * sizeof *grown);
         if (!grown) return CM_ENOMEM;
         memset(grown + h->cap, 0, (size_t)(cap - h->cap) * sizeof *grown);
