@@ -118,7 +118,7 @@ def asv(session: nox.Session) -> None:
     session.log(f"site: {os.path.abspath('.asv/html')}/index.html (asv preview serves it)")
 
 
-CMAP_SOURCES = [f"impls/csrc/{name}.c" for name in ("cmap", "open", "gobucket", "swiss")]
+CMAP_SOURCES = sorted(p for p in glob.glob("impls/csrc/*.c") if not p.endswith("/selftest.c"))
 # Sanitizers see every allocation only with malloc'd bucket arrays (CM_NO_MMAP).
 SANITIZE = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 SANITIZE_CFLAGS = f"{SANITIZE} -g -O1 -DCM_NO_MMAP"

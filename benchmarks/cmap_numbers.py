@@ -46,7 +46,6 @@ from mapbench.environment import environment
 from mapbench.measurement import Measurement
 from mapbench.registry import parse_spec
 
-LIBRARY_SOURCES = ("cmap", "open", "gobucket", "swiss")
 BUILDS = {"default": [], "instrumented": ["-DCM_TIME_INSERTS"], "bare": ["-DCM_NO_COUNTERS"]}
 PER_CALL_KEYS = 100_000
 
@@ -148,7 +147,7 @@ def lookups(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]]:
 def compile_builds(directory: Path) -> dict[str, ctypes.PyDLL]:
     """The C library compiled from the package's sources once per entry of BUILDS, loaded."""
     csrc = Path(cmaps.__file__).parent / "csrc"
-    sources = [str(csrc / f"{name}.c") for name in LIBRARY_SOURCES]
+    sources = sorted(str(p) for p in csrc.glob("*.c") if p.name != "selftest.c")
     cc = sysconfig.get_config_var("CC") or "cc"
     flags = shlex.split(sysconfig.get_config_var("CFLAGS") or "")
     flags += [sysconfig.get_config_var("CCSHARED") or "-fPIC", "-shared", "-std=c11", "-O2"]

@@ -22,7 +22,7 @@ from array import array
 from pathlib import Path
 
 CSRC = Path(__file__).resolve().parents[1] / "impls" / "csrc"
-LIBRARY_SOURCES = ["cmap.c", "open.c", "gobucket.c", "swiss.c"]
+LIBRARY_SOURCES = sorted(p.name for p in CSRC.glob("*.c") if p.name != "selftest.c")
 VALGRIND = ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=full"]
 
 

@@ -219,6 +219,16 @@ static inline cm_key cm_int_key(int64_t num, uint64_t hash) {
     return q;
 }
 
+/* The query that finds a stored key again. */
+static inline cm_key cm_stored_key(const cm_map *m, int64_t word, uint8_t kind) {
+    if (!(kind & CM_KBOX)) return cm_int_key(word, cm_hash_int(m, word));
+    const cm_box *b = cm_box_at(word);
+    cm_key q = {b->hash, b->len, b->data, word, b->tag, CM_KBOX};
+    return q;
+}
+
+static inline uint8_t cm_kind_of(cm_ref at) { return at.kind ? *at.kind : 0; }
+
 /* Most entries a table of cap slots may hold at max_load; always leaves one slot empty. */
 static inline int64_t cm_limit(double max_load, int64_t cap) {
     int64_t limit = (int64_t)(max_load * (double)cap);
@@ -264,7 +274,10 @@ static inline int cm_ctz64(uint64_t x) {
 #define cm_ctz(x) cm_ctz64(x)
 #endif
 
+/* base.c */
 uint64_t cm_mix64(uint64_t x);
+void cm_seed_hash(cm_map *m, uint64_t seed); /* k0, k1 and the int-key state from the seed */
+uint64_t cm_hash_bytes(const cm_map *m, int tag, const uint8_t *data, int64_t len);
 int cm_array_alloc(cm_array *a, int64_t count, size_t size); /* 0, CM_ENOMEM or CM_ETOOBIG */
 void cm_array_release(cm_array *a, size_t upto); /* hand bytes [released, upto) back early */
 void cm_array_free(cm_array *a);
