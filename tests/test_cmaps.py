@@ -526,3 +526,20 @@ def test_gobucket_empty_rest_marks_end_lookups_after_deletes() -> None:
     assert empty.extra["overflow_buckets"] == full.extra["overflow_buckets"]  # still linked
     assert empty.miss_histogram == (0, 64)  # EMPTY_REST in slot 0 ends every lookup at once
     m.close()
+
+
+def test_gobucket_sheds_piled_up_overflow_buckets_by_growing_at_the_same_size() -> None:
+    rng = random.Random(1)
+    m = CMap("gobucket", capacity=8 * 256)
+    live: list[int] = []
+    for i in range(60_000):  # churn at ~6 entries per bucket: chains grow, empty slots scatter
+        k = rng.getrandbits(63)
+        m[k] = i
+        live.append(k)
+        if len(live) > 1500:
+            del m[live.pop(rng.randrange(len(live)))]
+    stats = m.probe_stats()
+    assert stats.resizes >= 1 and stats.capacity == 8 * 256  # Go's sameSizeGrow
+    assert stats.extra["overflow_buckets"] < 256
+    assert m.lookup_many(array("q", live)) == len(live) == len(m)
+    m.close()
