@@ -1,4 +1,4 @@
-"""Our own C hash tables (impls/csrc), five probing schemes, loaded with ctypes.
+"""Our own C hash tables (impls/csrc), five schemes laid out as their designs, loaded with ctypes.
 
 The library is compiled by the package build (setup.py) into `mapbench/impls/_cmap*.so`; nothing is
 compiled at import. If it is missing, every C map is listed as unavailable with the reason.
@@ -15,7 +15,7 @@ import importlib.machinery
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 from mapbench.protocol import (
     INT64_MAX,
@@ -29,6 +29,7 @@ from mapbench.registry import MapInfo, unavailable
 
 # Must match the enums in impls/csrc/cmap.h.
 _INT, _BYTES, _STR = 1, 2, 3
+_ENOMEM, _ECLOSED, _EINVAL, _ETOOBIG = -1, -2, -3, -4
 SCHEMES = {"linear": 0, "quadratic": 1, "double": 2, "gobucket": 3, "swiss": 4}
 _PROBE_UNITS = ("slot", "bucket", "group")
 _VALUE_BUFFER = 256  # bytes values up to this size are read in one call
@@ -49,7 +50,7 @@ class _Stats(ctypes.Structure):
             "tombstones",
             "resizes",
             "longest_insert_ns",
-            "buckets",
+            "homes",
             "overflow_buckets",
             "growing",
             "hit_len",
@@ -57,6 +58,21 @@ class _Stats(ctypes.Structure):
             "max_insert_moves",
         )
     ] + [("max_load", ctypes.c_double)]
+
+
+_LAYOUT_FIELDS = ("unit_bytes", "units", "meta_bytes", "group_width", "kind_bytes")
+
+
+class _Layout(ctypes.Structure):
+    """Mirror of `cm_layout_out`."""
+
+    _fields_ = [(name, ctypes.c_int64) for name in _LAYOUT_FIELDS]
+
+
+class _Call(ctypes.Structure):
+    """Mirror of `cm_call`: the block through which the int-key calls pass their arguments."""
+
+    _fields_ = [("map", ctypes.c_void_p), ("key", ctypes.c_int64), ("val", ctypes.c_int64)]
 
 
 def _library_path() -> Path:
@@ -70,13 +86,16 @@ def _library_path() -> Path:
     )
 
 
-@functools.cache
-def library() -> ctypes.PyDLL:
-    """The loaded C library with every function's signature declared."""
-    lib = ctypes.PyDLL(str(_library_path()))
+def load_library(path: str | Path) -> ctypes.PyDLL:
+    """A build of the C library at `path` with every function's signature declared.
+
+    The call-block functions (`cm_call_*`) get no `argtypes`: they take one pointer, and ctypes
+    converts nothing when they are called with a prebuilt `byref`, which halves the call's cost.
+    """
+    lib = ctypes.PyDLL(str(path))
     h, i64, p64 = ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)
     buf, c_int = ctypes.c_char_p, ctypes.c_int
-    signatures: dict[str, tuple[Any, list[Any]]] = {
+    signatures: dict[str, tuple[Any, list[Any] | None]] = {
         "cm_new": (h, [c_int, ctypes.c_uint64, ctypes.c_double, i64, c_int]),
         "cm_free": (None, [h]),
         "cm_len": (i64, [h]),
@@ -84,6 +103,9 @@ def library() -> ctypes.PyDLL:
         "cm_put": (c_int, [h, c_int, i64, buf, c_int, i64, buf]),
         "cm_get": (c_int, [h, c_int, i64, buf, p64, buf, i64]),
         "cm_del": (c_int, [h, c_int, i64, buf]),
+        "cm_call_get": (c_int, None),
+        "cm_call_put": (c_int, None),
+        "cm_call_del": (c_int, None),
         "cm_clear": (None, [h]),
         "cm_reserve": (c_int, [h, i64]),
         "cm_insert_many": (i64, [h, p64, p64, i64]),
@@ -92,6 +114,7 @@ def library() -> ctypes.PyDLL:
         "cm_export_keys": (i64, [h, buf, p64, buf, i64, i64]),
         "cm_stats": (c_int, [h, ctypes.POINTER(_Stats)]),
         "cm_hist_copy": (i64, [h, c_int, p64, i64]),
+        "cm_layout": (c_int, [h, ctypes.POINTER(_Layout)]),
         "cm_siphash": (ctypes.c_uint64, [ctypes.c_uint64, ctypes.c_uint64, buf, i64, c_int, c_int]),
         "cm_simd": (c_int, []),
     }
@@ -100,6 +123,12 @@ def library() -> ctypes.PyDLL:
         fn.restype = restype
         fn.argtypes = argtypes
     return lib
+
+
+@functools.cache
+def library() -> ctypes.PyDLL:
+    """The C library built with the package."""
+    return load_library(_library_path())
 
 
 def _encode(obj: Any) -> tuple[int, int, bytes | None]:
@@ -132,7 +161,12 @@ def _int64_array(obj: Any, what: str) -> ctypes.Array[ctypes.c_int64]:
 
 
 class CMap(MutableMapping[Any, Any]):
-    """One C hash table; keys int64/str/bytes (str and bytes distinct), values int64/bytes."""
+    """One C hash table; keys int64/str/bytes (str and bytes distinct), values int64/bytes.
+
+    `m[k]`, `m[k] = v`, `k in m` and `del m[k]` with int keys (and int values) take a fast path:
+    the key and value go into the map's call block and one ctypes call with one prebuilt pointer
+    argument does the rest. Other keys and values go through the general, tagged calls.
+    """
 
     key_types: ClassVar[tuple[type, ...]] = (int, str, bytes)
     value_types: ClassVar[tuple[type, ...]] = (int, bytes)
@@ -161,21 +195,33 @@ class CMap(MutableMapping[Any, Any]):
             raise ValueError(f"capacity must be between 0 and 2**40, not {capacity}")
         if not isinstance(incremental, bool):
             raise TypeError(f"incremental must be True or False, not {incremental!r}")
-        self._lib = library()  # kept so that __del__ works during interpreter shutdown
+        lib = self._lib = library()  # kept so that __del__ works during interpreter shutdown
         self._out = ctypes.c_int64()
         self._outp = ctypes.pointer(self._out)
         self._buf = ctypes.create_string_buffer(_VALUE_BUFFER)
-        handle = self._lib.cm_new(
-            SCHEMES[scheme], seed % 2**64, float(max_load), capacity, incremental
-        )
+        handle = lib.cm_new(SCHEMES[scheme], seed % 2**64, float(max_load), capacity, incremental)
         if not handle:
             raise MemoryError(f"cannot allocate a {scheme} table of capacity {capacity}")
+        self._call = _Call(handle, 0, 0)
+        self._ref = ctypes.byref(self._call)
+        self._get_int, self._put_int = lib.cm_call_get, lib.cm_call_put
+        self._del_int = lib.cm_call_del
         self._h = handle
 
     def _handle(self) -> int:
         if self._h is None:
             raise ValueError(f"operation on a closed {self.scheme} map")
         return self._h
+
+    def _fail(self, status: int, what: str) -> NoReturn:
+        """Raise the exception for a C error status."""
+        if status == _ECLOSED:
+            raise ValueError(f"operation on a closed {self.scheme} map")
+        if status == _ETOOBIG:
+            raise MemoryError(f"{what}: larger than any table (at most 2**48 slots)")
+        if status == _ENOMEM:
+            raise MemoryError(f"{what}: out of memory")
+        raise ValueError(f"{what}: the C library rejected an argument (status {status})")
 
     def _key(self, key: Any) -> tuple[int, int, bytes | None]:
         cls = type(key)
@@ -187,15 +233,27 @@ class CMap(MutableMapping[Any, Any]):
         return _encode(key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        h = self._handle()
-        ktag, knum, kdata = self._key(key)
-        if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
-            check_value(self, value)
-        vtag, vnum, vdata = _encode(value)
-        if self._lib.cm_put(h, ktag, knum, kdata, vtag, vnum, vdata) < 0:
-            raise MemoryError("out of memory inserting into the C table")
+        if (
+            type(key) is int
+            and type(value) is int
+            and INT64_MIN <= key <= INT64_MAX
+            and INT64_MIN <= value <= INT64_MAX
+        ):
+            call = self._call
+            call.key, call.val = key, value
+            status = self._put_int(self._ref)
+        else:
+            h = self._handle()
+            ktag, knum, kdata = self._key(key)
+            if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
+                check_value(self, value)
+            vtag, vnum, vdata = _encode(value)
+            status = self._lib.cm_put(h, ktag, knum, kdata, vtag, vnum, vdata)
+        if status < 0:
+            self._fail(status, "inserting into the C table")
 
     def _lookup(self, key: Any) -> tuple[bool, Any]:
+        """(found, value) through the general call: any key type, bytes values, closed maps."""
         h = self._handle()
         ktag, knum, kdata = self._key(key)
         status = self._lib.cm_get(h, ktag, knum, kdata, self._outp, self._buf, _VALUE_BUFFER)
@@ -211,16 +269,38 @@ class CMap(MutableMapping[Any, Any]):
         return True, big.raw[: self._out.value]
 
     def __getitem__(self, key: Any) -> Any:
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:  # the fast path (class docstring)
+            call = self._call
+            call.key = key
+            status = self._get_int(self._ref)
+            if status == 1:
+                return call.val
+            if status == 0:
+                raise KeyError(key)
         found, value = self._lookup(key)
         if not found:
             raise KeyError(key)
         return value
 
     def get(self, key: Any, default: Any = None) -> Any:
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:
+            call = self._call
+            call.key = key
+            status = self._get_int(self._ref)
+            if status == 1:
+                return call.val
+            if status == 0:
+                return default
         found, value = self._lookup(key)
         return value if found else default
 
     def __contains__(self, key: object) -> bool:
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:
+            self._call.key = key
+            status = self._get_int(self._ref)
+            if status >= 0:
+                return bool(status > 0)
+            self._fail(status, "looking up a key")
         h = self._handle()
         try:
             ktag, knum, kdata = self._key(key)
@@ -229,10 +309,16 @@ class CMap(MutableMapping[Any, Any]):
         return bool(self._lib.cm_get(h, ktag, knum, kdata, self._outp, None, 0))
 
     def __delitem__(self, key: Any) -> None:
-        h = self._handle()
-        ktag, knum, kdata = self._key(key)
-        if not self._lib.cm_del(h, ktag, knum, kdata):
+        if type(key) is int and INT64_MIN <= key <= INT64_MAX:
+            self._call.key = key
+            status = self._del_int(self._ref)
+        else:
+            ktag, knum, kdata = self._key(key)
+            status = self._lib.cm_del(self._handle(), ktag, knum, kdata)
+        if status == 0:
             raise KeyError(key)
+        if status < 0:
+            self._fail(status, "deleting a key")
 
     def __len__(self) -> int:
         return int(self._lib.cm_len(self._handle()))
@@ -275,8 +361,11 @@ class CMap(MutableMapping[Any, Any]):
         """Grow now so that `n` entries fit without a resize."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"reserve needs a non-negative integer, not {n!r}")
-        if self._lib.cm_reserve(self._handle(), n) < 0:
-            raise MemoryError(f"cannot reserve room for {n} entries")
+        if n > INT64_MAX:
+            raise OverflowError(f"cannot reserve room for {n} entries: beyond 64-bit sizes")
+        status = self._lib.cm_reserve(self._handle(), n)
+        if status < 0:
+            self._fail(status, f"cannot reserve room for {n} entries")
 
     def insert_many(self, keys: Any, values: Any) -> None:
         """Insert int64 keys with int64 values from two buffers of equal length."""
@@ -284,8 +373,9 @@ class CMap(MutableMapping[Any, Any]):
         k, v = _int64_array(keys, "keys"), _int64_array(values, "values")
         if len(k) != len(v):
             raise ValueError(f"{len(k)} keys but {len(v)} values")
-        if self._lib.cm_insert_many(h, k, v, len(k)) < 0:
-            raise MemoryError("out of memory inserting into the C table")
+        status = self._lib.cm_insert_many(h, k, v, len(k))
+        if status < 0:
+            self._fail(status, "inserting into the C table")
 
     def lookup_many(self, keys: Any) -> int:
         """How many of the int64 keys in the buffer are present."""
@@ -303,14 +393,15 @@ class CMap(MutableMapping[Any, Any]):
         """Exact probe statistics counted by the C code (see docs/cmap.md for what a probe is)."""
         h = self._handle()
         out = _Stats()
-        if self._lib.cm_stats(h, ctypes.byref(out)) < 0:
-            raise MemoryError("out of memory computing probe statistics")
+        status = self._lib.cm_stats(h, ctypes.byref(out))
+        if status < 0:
+            self._fail(status, "computing probe statistics")
         histograms = []
         for which, length in ((0, out.hit_len), (1, out.miss_len)):
             counts = (ctypes.c_int64 * max(length, 1))()
             self._lib.cm_hist_copy(h, which, counts, length)
             histograms.append(tuple(counts[:length]))
-        extra: dict[str, float] = {"homes": out.buckets, "max_insert_moves": out.max_insert_moves}
+        extra: dict[str, float] = {"homes": out.homes, "max_insert_moves": out.max_insert_moves}
         if self.scheme == "gobucket":
             extra.update(overflow_buckets=out.overflow_buckets, growing=out.growing)
         else:
@@ -326,10 +417,17 @@ class CMap(MutableMapping[Any, Any]):
             extra=extra,
         )
 
+    def layout(self) -> dict[str, int]:
+        """The table's memory layout: bytes per slot or bucket, array lengths (docs/cmap.md)."""
+        out = _Layout()
+        self._lib.cm_layout(self._handle(), ctypes.byref(out))
+        return {name: int(getattr(out, name)) for name in _LAYOUT_FIELDS}
+
     def close(self) -> None:
         """Free the C table; closing twice is harmless, any other use afterwards a ValueError."""
         handle, self._h = self._h, None
         if handle is not None:
+            self._call.map = None  # the int-key calls now see a closed map
             self._lib.cm_free(handle)
 
     def __del__(self) -> None:
@@ -354,11 +452,11 @@ def _gobucket(seed: int = 0, capacity: int = 0, incremental: bool = True) -> CMa
 
 
 _DESCRIPTIONS = {
-    "linear": "C open addressing, linear probing, tombstones",
-    "quadratic": "C open addressing, triangular (quadratic) probing, tombstones",
-    "double": "C open addressing, double hashing, tombstones",
-    "gobucket": "C Go-style 8-slot buckets, overflow chains, incremental evacuation",
-    "swiss": "C Swiss-table layout: 7-bit control bytes, 16-slot groups, SIMD matching",
+    "linear": "C open addressing, linear probing, 16-byte slots + metadata bytes, tombstones",
+    "quadratic": "C open addressing, triangular (quadratic) probing, 16-byte slots, tombstones",
+    "double": "C open addressing, double hashing, 16-byte slots + metadata bytes, tombstones",
+    "gobucket": "C Go (<= 1.23) map: 144-byte buckets of 8, tophash marks, incremental evacuation",
+    "swiss": "C abseil Swiss table: control bytes apart, unaligned 16-byte groups, salted H1/H2",
 }
 _FACTORIES: dict[str, Callable[..., CMap]] = {
     "linear": functools.partial(_open_addressing, "linear"),

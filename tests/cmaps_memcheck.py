@@ -1,7 +1,8 @@
 """Valgrind memcheck of the C maps (`nox -s valgrind`): no memory errors and no leaks in our code.
 
-1. The C self-test (impls/csrc/selftest.c) under memcheck, built twice (SSE2 + mmap buckets, and
-   scalar + malloc buckets): any error or leak fails.
+1. The C self-test (impls/csrc/selftest.c) under memcheck, built twice (SSE2 + mmap'd arrays, and
+   scalar + malloc'd arrays): any error or leak fails. It includes impossible sizes and negative
+   lengths.
 2. Python driving every scheme through ctypes under memcheck with PYTHONMALLOC=malloc: any error
    or lost block with the C library on its stack fails. CPython's own reports (blocks it never
    frees at exit, and a few uninitialised-value warnings inside the interpreter) are not ours.
@@ -21,28 +22,46 @@ from array import array
 from pathlib import Path
 
 CSRC = Path(__file__).resolve().parents[1] / "impls" / "csrc"
-LIBRARY_SOURCES = ["cmap.c", "open.c", "gobucket.c", "swiss.c"]
+LIBRARY_SOURCES = sorted(p.name for p in CSRC.glob("*.c") if p.name != "selftest.c")
 VALGRIND = ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=full"]
 
 
 def exercise() -> None:
-    """Every operation on every scheme, including growth, deletes and a map left to the GC."""
-    from mapbench.impls.cmaps import SCHEMES, CMap
+    """Every operation on every scheme: int-only tables first (the fast paths), then boxes
+    (str/bytes keys, bytes values) that make them keep kind bytes, growth, deletes, impossible
+    sizes, rejected lengths, and a map left to the GC."""
+    import ctypes
+
+    from mapbench.impls.cmaps import SCHEMES, CMap, library
 
     for scheme in SCHEMES:
         for options in ({}, {"incremental": False}) if scheme == "gobucket" else ({},):
             m = CMap(scheme, **options)  # type: ignore[arg-type]
+            keys = array("q", range(10_000, 14_000))
+            m.insert_many(keys, keys)
             for i in range(600):
                 m[i] = i
+            assert m[5] == 5 and 7 in m and m.get(-1) is None
+            del m[5]
+            m.layout()
+            for i in range(600):
                 m[f"s{i}"] = b"v" * (i % 40)
                 m[b"b%d" % i] = -i
             for i in range(0, 600, 3):
                 del m[i], m[f"s{i}"]
             assert m["s1"] == b"v" and m[b"b5"] == -5 and len(list(m)) == len(m)
-            keys = array("q", range(10_000, 14_000))
-            m.insert_many(keys, keys)
             assert m.lookup_many(keys) == 4000 and m.delete_many(keys[::2]) == 2000
             m.reserve(5000)
+            for n in (2**62, 2**48 + 1):
+                try:
+                    m.reserve(n)
+                except MemoryError:
+                    continue
+                raise AssertionError(f"reserve({n}) succeeded")
+            lib, h, out = library(), m._handle(), ctypes.c_int64()
+            assert lib.cm_put(h, 3, -1, b"x", 1, 0, None) == -3
+            assert lib.cm_get(h, 2, -5, b"x", ctypes.byref(out), None, 0) == -3
+            assert lib.cm_del(h, 3, -1, b"x") == -3
             m.probe_stats()
             m.clear()
             m["again"] = b"x" * 300

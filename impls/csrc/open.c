@@ -1,16 +1,25 @@
 /* Open addressing with tombstones: linear, quadratic (triangular steps) and double hashing.
  *
- * A probe is one inspected slot. The home slot is the hash's low bits; each scheme only changes the
- * step: linear +1; quadratic +1, +2, +3 ... (triangular offsets reach every slot of a power-of-two
- * table); double hashing a per-key odd step from the hash's high half (odd, so coprime with the
- * power-of-two size).
+ * Layout: 16-byte slots (key word, value word) and, apart from them, one metadata byte per slot:
+ * 0 empty, 1 tombstone, or for a full slot 0x80 | kind bits | 5 bits of the hash. A probe is one
+ * inspected slot (its metadata byte; the slot itself only when those 5 bits match). The home slot
+ * is the hash's low bits; each scheme only changes the step: linear +1; quadratic +1, +2, +3 ...
+ * (triangular offsets reach every slot of a power-of-two table); double hashing a per-key odd step
+ * from the hash's high half (odd, so coprime with the power-of-two size).
  */
 #include <stdlib.h>
 
 #include "cmap.h"
 
+#define META_EMPTY 0
+#define META_TOMBSTONE 1
+#define META_FULL 0x80
+#define META_KINDS (CM_KBOX | CM_VBOX)
+
 typedef struct {
-    cm_entry *slots;
+    cm_array meta_a, slots_a;
+    uint8_t *meta;
+    cm_slot *slots;
     uint64_t mask;
     int64_t cap, tombstones, limit;
 } open_table;
@@ -18,6 +27,8 @@ typedef struct {
 typedef struct {
     uint64_t pos, step, grow; /* grow: how much the step increases after each probe */
 } cursor;
+
+static inline uint8_t meta_for(uint64_t hash) { return (uint8_t)(META_FULL | (hash >> 59)); }
 
 static inline cursor start(const cm_map *m, const open_table *t, uint64_t hash) {
     cursor c = {hash & t->mask, 1, 0};
@@ -31,9 +42,19 @@ static inline void advance(cursor *c, uint64_t mask) {
     c->step += c->grow;
 }
 
+static inline cm_ref ref_at(open_table *t, uint64_t i) {
+    cm_ref r = {&t->slots[i].key, &t->slots[i].val, &t->meta[i]};
+    return r;
+}
+
 static int alloc_table(cm_map *m, open_table *t, int64_t cap) {
-    t->slots = calloc((size_t)cap, sizeof *t->slots); /* zeroed slots are CM_EMPTY */
-    if (!t->slots) return -1;
+    if (cap < 0) return (int)cap;
+    int rc = cm_array_alloc(&t->meta_a, cap, 1); /* zeroed: every slot empty */
+    if (rc == 0 && (rc = cm_array_alloc(&t->slots_a, cap, sizeof(cm_slot))) < 0)
+        cm_array_free(&t->meta_a);
+    if (rc < 0) return rc;
+    t->meta = t->meta_a.p;
+    t->slots = t->slots_a.p;
     t->cap = cap;
     t->mask = (uint64_t)cap - 1;
     t->tombstones = 0;
@@ -41,37 +62,48 @@ static int alloc_table(cm_map *m, open_table *t, int64_t cap) {
     return 0;
 }
 
+static void free_table(open_table *t) {
+    cm_array_free(&t->meta_a);
+    cm_array_free(&t->slots_a);
+}
+
 static int open_init(cm_map *m, int64_t capacity) {
     open_table *t = calloc(1, sizeof *t);
-    if (!t) return -1;
-    if (alloc_table(m, t, cm_pow2_at_least(capacity, 8)) < 0) {
+    if (!t) return CM_ENOMEM;
+    int rc = alloc_table(m, t, cm_pow2_at_least(capacity, 8));
+    if (rc < 0) {
         free(t);
-        return -1;
+        return rc;
     }
     m->table = t;
     return 0;
 }
 
 static void open_destroy(cm_map *m) {
-    open_table *t = m->table;
-    free(t->slots);
-    free(t);
+    free_table(m->table);
+    free(m->table);
 }
 
 static void open_clear(cm_map *m) {
     open_table *t = m->table;
-    memset(t->slots, 0, (size_t)t->cap * sizeof *t->slots);
+    cm_array_zero(&t->meta_a);
     t->tombstones = 0;
 }
 
-static cm_entry *open_find(cm_map *m, const cm_entry *q, int64_t *probes) {
+static int open_find(cm_map *m, const cm_key *q, int64_t *probes, cm_ref *at) {
     open_table *t = m->table;
+    const uint8_t want = meta_for(q->hash);
     cursor c = start(m, t, q->hash);
     for (int64_t n = 1;; n++, advance(&c, t->mask)) {
-        cm_entry *e = &t->slots[c.pos];
-        if (e->ktag == CM_EMPTY || cm_same_key(e, q)) {
+        uint8_t meta = t->meta[c.pos];
+        if (meta == META_EMPTY) {
             *probes = n;
-            return e->ktag == CM_EMPTY ? NULL : e;
+            return 0;
+        }
+        if ((meta & ~META_KINDS) == want && cm_matches(q, t->slots[c.pos].key, meta)) {
+            *probes = n;
+            *at = ref_at(t, c.pos);
+            return 1;
         }
     }
 }
@@ -79,72 +111,98 @@ static cm_entry *open_find(cm_map *m, const cm_entry *q, int64_t *probes) {
 /* Move every entry into a fresh table of cap slots (which purges tombstones). */
 static int rehash(cm_map *m, int64_t cap) {
     open_table *t = m->table, fresh;
-    if (alloc_table(m, &fresh, cap) < 0) return -1;
+    int rc = alloc_table(m, &fresh, cap);
+    if (rc < 0) return rc;
     for (int64_t i = 0; i < t->cap; i++) {
-        cm_entry *e = &t->slots[i];
-        if (e->ktag == CM_EMPTY || e->ktag == CM_TOMBSTONE) continue;
-        cursor c = start(m, &fresh, e->hash);
-        while (fresh.slots[c.pos].ktag != CM_EMPTY) advance(&c, fresh.mask);
-        fresh.slots[c.pos] = *e;
-        m->moves++;
+        uint8_t meta = t->meta[i];
+        if (meta < META_FULL) continue;
+        cursor c = start(m, &fresh, cm_stored_hash(m, t->slots[i].key, meta));
+        while (fresh.meta[c.pos] != META_EMPTY) advance(&c, fresh.mask);
+        fresh.meta[c.pos] = meta;
+        fresh.slots[c.pos] = t->slots[i];
+        CM_MOVED(m, 1);
     }
-    free(t->slots);
+    free_table(t);
     *t = fresh;
     m->resizes++;
     return 0;
 }
 
-static cm_entry *open_insert(cm_map *m, const cm_entry *q, int *created) {
+static int open_insert(cm_map *m, const cm_key *q, cm_ref *at) {
+    const uint8_t want = meta_for(q->hash);
     for (;;) {
         open_table *t = m->table;
         cursor c = start(m, t, q->hash);
-        cm_entry *reuse = NULL, *e;
+        int64_t reuse = -1;
         for (;; advance(&c, t->mask)) {
-            e = &t->slots[c.pos];
-            if (e->ktag == CM_EMPTY) break;
-            if (e->ktag == CM_TOMBSTONE) {
-                if (!reuse) reuse = e;
-            } else if (cm_same_key(e, q)) {
-                *created = 0;
-                return e;
+            uint8_t meta = t->meta[c.pos];
+            if (meta == META_EMPTY) break;
+            if (meta == META_TOMBSTONE) {
+                if (reuse < 0) reuse = (int64_t)c.pos;
+            } else if ((meta & ~META_KINDS) == want && cm_matches(q, t->slots[c.pos].key, meta)) {
+                *at = ref_at(t, c.pos);
+                return 0;
             }
         }
-        if (reuse) {
+        uint64_t pos = c.pos;
+        if (reuse >= 0) {
             t->tombstones--;
-            e = reuse;
+            pos = (uint64_t)reuse;
         } else if (m->size + t->tombstones + 1 > t->limit) {
-            if (rehash(m, cm_regrow(m->size, t->limit, t->cap)) < 0) return NULL;
+            int rc = rehash(m, cm_must_grow(m->size, t->limit) ? t->cap * 2 : t->cap);
+            if (rc < 0) return rc;
             continue;
         }
-        cm_place(e, q);
-        *created = 1;
-        return e;
+        t->meta[pos] = (uint8_t)(want | q->kind);
+        t->slots[pos].key = q->word;
+        t->slots[pos].val = 0;
+        *at = ref_at(t, pos);
+        return 1;
     }
 }
 
-static int open_remove(cm_map *m, const cm_entry *q, cm_entry *out) {
+static int open_remove(cm_map *m, const cm_key *q, cm_gone *gone) {
     open_table *t = m->table;
     int64_t probes;
-    cm_entry *e = open_find(m, q, &probes);
-    if (!e) return 0;
-    *out = *e;
-    memset(e, 0, sizeof *e);
-    e->ktag = CM_TOMBSTONE;
+    cm_ref at;
+    if (!open_find(m, q, &probes, &at)) return 0;
+    gone->key = *at.key;
+    gone->val = *at.val;
+    gone->kind = *at.kind & META_KINDS;
+    *at.kind = META_TOMBSTONE;
     t->tombstones++;
     return 1;
 }
 
 static int open_reserve(cm_map *m, int64_t n) {
     open_table *t = m->table;
-    int64_t cap = cm_capacity_for(m->max_load, t->cap, n);
+    int64_t cap = cm_pow2_for(m->max_load, t->cap, 0, n);
+    if (cap < 0) return (int)cap;
     return cap > t->cap ? rehash(m, cap) : 0;
 }
 
-static void open_each(cm_map *m, void (*fn)(cm_entry *, void *), void *ctx) {
+static void open_each(cm_map *m, void (*fn)(void *, cm_ref), void *ctx) {
     open_table *t = m->table;
     for (int64_t i = 0; i < t->cap; i++) {
-        cm_entry *e = &t->slots[i];
-        if (e->ktag != CM_EMPTY && e->ktag != CM_TOMBSTONE) fn(e, ctx);
+        if (t->meta[i] < META_FULL) continue;
+        cm_ref at = ref_at(t, (uint64_t)i);
+        uint8_t kind = *at.kind & META_KINDS; /* callers see only the kind bits */
+        at.kind = &kind;
+        fn(ctx, at);
+    }
+}
+
+/* The home slot and its metadata; for double hashing also the second probe's, which lies
+ * elsewhere in the table (linear and quadratic probing's second slot is the neighbour). */
+static void open_prefetch(const cm_map *m, uint64_t hash) {
+    const open_table *t = m->table;
+    cursor c = start(m, t, hash);
+    CM_PREFETCH(&t->meta[c.pos]);
+    CM_PREFETCH(&t->slots[c.pos]);
+    if (m->scheme == CM_DOUBLE) {
+        advance(&c, t->mask);
+        CM_PREFETCH(&t->meta[c.pos]);
+        CM_PREFETCH(&t->slots[c.pos]);
     }
 }
 
@@ -158,12 +216,20 @@ static uint64_t open_home_hash(cm_map *m, int64_t home, uint64_t noise) {
 static void open_shape(cm_map *m, cm_stats_out *out) {
     open_table *t = m->table;
     out->capacity = t->cap;
-    out->buckets = t->cap;
+    out->homes = t->cap;
     out->tombstones = t->tombstones;
     out->probe_unit = CM_UNIT_SLOT;
 }
 
+static void open_layout(cm_map *m, cm_layout_out *out) {
+    open_table *t = m->table;
+    out->unit_bytes = sizeof(cm_slot);
+    out->units = t->cap;
+    out->meta_bytes = t->cap;
+}
+
 const cm_ops cm_open_ops = {
-    open_init,   open_destroy, open_clear, open_find,      open_insert, open_remove,
-    open_reserve, open_each,   open_homes, open_home_hash, open_shape,
+    open_init,     open_destroy, open_clear,    open_find,      open_insert,
+    open_remove,   open_reserve, NULL,          open_each,      open_prefetch,
+    open_homes,    open_home_hash, open_shape,  open_layout,
 };

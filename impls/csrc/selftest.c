@@ -80,7 +80,7 @@ static void check_stats(cm_map *m) {
     for (int64_t i = 0; i < s.hit_len; i++) hits += hit[i];
     for (int64_t i = 0; i < s.miss_len; i++) misses += miss[i];
     CHECK(hits == s.size && s.size == cm_len(m));
-    CHECK(misses == s.buckets); /* one unsuccessful search per home position */
+    CHECK(misses == s.homes); /* one unsuccessful search per home position */
     CHECK(s.hit_len == 0 || hit[0] == 0);
     free(hit);
     free(miss);
@@ -150,6 +150,72 @@ static void run(int scheme, int incremental, double max_load) {
     cm_free(m);
 }
 
+/* Ints first, then a str key: the table starts keeping kind bytes midway (gobucket rebuilds). */
+static void widen_midway(int scheme) {
+    cm_map *m = cm_new(scheme, 7, 0.75, 0, 1);
+    CHECK(m != NULL);
+    if (!m) return;
+    enum { N = 5000 };
+    static int64_t keys[N];
+    for (int i = 0; i < N; i++) keys[i] = (int64_t)next_random();
+    CHECK(cm_insert_many(m, keys, keys, N) == N);
+    cm_layout_out before, after;
+    CHECK(cm_layout(m, &before) == 0);
+    CHECK(cm_put(m, CM_STR, 3, (const uint8_t *)"abc", CM_BYTES, 2, (const uint8_t *)"xy") == 0);
+    CHECK(cm_layout(m, &after) == 0);
+    CHECK(cm_lookup_many(m, keys, N) == N && cm_len(m) == N + 1);
+    int64_t out = 0;
+    uint8_t buf[2];
+    CHECK(cm_get(m, CM_STR, 3, (const uint8_t *)"abc", &out, buf, 2) == 2 && out == 2);
+    if (scheme == CM_GOBUCKET) CHECK(before.unit_bytes == 144 && after.unit_bytes == 152);
+    if (scheme == CM_SWISS) {
+        CHECK(before.meta_bytes == before.units + before.group_width + 1);
+        CHECK(before.kind_bytes == 0 && after.kind_bytes == after.units);
+    }
+    check_stats(m);
+    cm_free(m);
+}
+
+/* Impossible sizes fail at once with an error, bad lengths and tags are rejected, and the map
+ * stays usable afterwards. */
+static void bad_input(int scheme) {
+    cm_map *m = cm_new(scheme, 1, 0.75, 0, 1);
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECK(cm_put(m, CM_INT, 1, NULL, CM_INT, 1, NULL) == 0);
+    CHECK(cm_reserve(m, INT64_MAX) == CM_ETOOBIG);
+    CHECK(cm_reserve(m, (int64_t)1 << 62) == CM_ETOOBIG);
+    int rc = cm_reserve(m, CM_MAX_SLOTS); /* within the bound, beyond any memory */
+    CHECK(rc == CM_ETOOBIG || rc == CM_ENOMEM);
+    CHECK(cm_reserve(m, -1) == CM_EINVAL);
+    CHECK(cm_new(scheme, 0, 0.75, CM_MAX_SLOTS + 1, 0) == NULL);
+    CHECK(cm_new(scheme, 0, 0.75, INT64_MAX, 0) == NULL);
+    CHECK(cm_new(scheme, 0, 0.75, (int64_t)1 << 47, 0) == NULL); /* 2^47 slots: no memory */
+    const uint8_t *x = (const uint8_t *)"x";
+    int64_t out = 0, keys[1] = {1};
+    CHECK(cm_put(m, CM_STR, -1, x, CM_INT, 0, NULL) == CM_EINVAL);
+    CHECK(cm_put(m, CM_BYTES, INT64_MIN, x, CM_INT, 0, NULL) == CM_EINVAL);
+    CHECK(cm_put(m, CM_INT, 2, NULL, CM_BYTES, -5, x) == CM_EINVAL);
+    CHECK(cm_put(m, CM_INT, 2, NULL, CM_STR, 1, x) == CM_EINVAL); /* values: int or bytes */
+    CHECK(cm_put(m, 7, 2, NULL, CM_INT, 0, NULL) == CM_EINVAL);
+    CHECK(cm_put(m, CM_STR, 4, NULL, CM_INT, 0, NULL) == CM_EINVAL);
+    CHECK(cm_get(m, CM_BYTES, -3, x, &out, NULL, 0) == CM_EINVAL);
+    CHECK(cm_del(m, CM_STR, -1, x) == CM_EINVAL);
+    CHECK(cm_insert_many(m, keys, keys, -1) == CM_EINVAL);
+    CHECK(cm_lookup_many(m, keys, -1) == CM_EINVAL && cm_delete_many(m, keys, -2) == CM_EINVAL);
+    CHECK(cm_export_keys(m, NULL, NULL, NULL, -1, -1) == -1);
+    CHECK(cm_siphash(0, 0, x, -1, 1, 3) == 0);
+    CHECK(cm_len(m) == 1 && cm_get(m, CM_INT, 1, NULL, &out, NULL, 0) == 1 && out == 1);
+    cm_call c = {NULL, 1, 0};
+    CHECK(cm_call_get(&c) == CM_ECLOSED && cm_call_put(&c) == CM_ECLOSED);
+    CHECK(cm_call_del(&c) == CM_ECLOSED && cm_reserve(NULL, 1) == CM_ECLOSED);
+    c.map = m;
+    c.val = 5;
+    CHECK(cm_call_put(&c) == 0 && cm_call_get(&c) == 1 && c.val == 5);
+    CHECK(cm_call_del(&c) == 1 && cm_call_del(&c) == 0 && cm_call_get(&c) == 0);
+    cm_free(m);
+}
+
 int main(void) {
     /* SipHash-2-4 test vector from the paper (key 00..0f, message 00..0e). */
     uint8_t msg[15];
@@ -158,12 +224,15 @@ int main(void) {
           0xa129ca6149be45e5ULL);
     CHECK(cm_new(99, 0, 0.5, 0, 0) == NULL);
     CHECK(cm_new(CM_LINEAR, 0, 1.5, 0, 0) == NULL);
+    CHECK(cm_new(CM_LINEAR, 0, 0.5, -1, 0) == NULL);
     for (int scheme = CM_LINEAR; scheme <= CM_SWISS; scheme++) {
         for (int incremental = 0; incremental <= 1; incremental++) {
             if (incremental && scheme != CM_GOBUCKET) continue;
             run(scheme, incremental, 0.75);
             if (scheme != CM_GOBUCKET) run(scheme, 0, 0.95);
         }
+        widen_midway(scheme);
+        bad_input(scheme);
     }
     printf("selftest: %s (simd=%d)\n", failures ? "FAILED" : "ok", cm_simd());
     return failures ? 1 : 0;
