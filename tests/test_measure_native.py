@@ -243,14 +243,14 @@ def test_c_linear_inserts_show_their_table_in_native_allocations(
     [result] = json.loads(capsys.readouterr().out)["results"]
     got = {m["name"]: m["value"] for m in result["metrics"]}
 
-    class Entry(ctypes.Structure):  # cm_entry of impls/csrc/cmap.h: one slot of the table
-        _fields_ = [
-            ("hash", ctypes.c_uint64), ("key", ctypes.c_int64), ("val", ctypes.c_int64),
-            ("kdata", ctypes.c_void_p), ("vdata", ctypes.c_void_p),
-            ("ktag", ctypes.c_uint8), ("vtag", ctypes.c_uint8),
-        ]  # fmt: skip
+    from mapbench.impls.cmaps import CMap
 
-    table = got["capacity"] * ctypes.sizeof(Entry)
+    # The table the C code lays out at that capacity: its slots plus its metadata bytes.
+    same = CMap("linear", capacity=int(got["capacity"]))
+    layout = same.layout()
+    same.close()
+    assert layout["units"] == got["capacity"]
+    table = layout["unit_bytes"] * layout["units"] + layout["meta_bytes"]
     assert got["alloc_native_net_bytes"] >= table
     assert got["alloc_native_peak_bytes"] >= table
     assert got["alloc_native_calls_per_op"] > 0  # a resize falls in the second quarter
