@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_ci_e2e import _copy_checkout, _git
 
+from mapbench.measure.catalog import title
 from mapbench.results import load
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ def test_one_extra_allocation_per_write_is_flagged(repo: Path) -> None:
     status, summary, out = _ci(repo, "HEAD~1", "HEAD", "extra")
     assert status == 1, summary
     flagged = [line for line in summary.splitlines() if "🔴" in line]
-    line = next(x for x in flagged if "alloc\\_python\\_calls\\_per\\_op" in x)
+    line = next(x for x in flagged if title("alloc_python_calls_per_op") in x)
     assert "+1 alloc/op" in line and "cow · insert" in line
     base, head = _exact(out, "base"), _exact(out, "head")
     assert head["alloc_python_calls_per_op"] - base["alloc_python_calls_per_op"] == 1

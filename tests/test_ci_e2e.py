@@ -115,7 +115,7 @@ def test_a_slower_map_fails_the_build_and_is_named(repo: dict[str, Path | str]) 
     assert status == 1, stdout
     summary = (out / "summary.md").read_text()
     line = next(line for line in summary.splitlines() if "🔴" in line and "lookup" in line)
-    assert "sharded" in line and "lookup-hit" in line and "time" in line
+    assert "sharded" in line and "lookup-hit" in line and "Time per operation" in line
     # The summary writes a change as "+40%", or as a multiple (U+00D7, "3.71") once it is large.
     change = re.search(r"\u00d7(\d+(?:\.\d+)?)|\+(\d+(?:\.\d+)?)%", line)
     assert change, line
