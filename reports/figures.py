@@ -11,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 from mapbench.reports import charts, names, selection
-from mapbench.reports.themes import MEMORY_FLOOR
 
 MAX_CHARTS = 12  # of each kind
 PERCENTILES = (("p50", "latency_p50"), ("p99", "latency_p99"), ("p99.9", "latency_p999"),
@@ -71,7 +70,7 @@ def latency_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
 def memory_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
     """Per size, key kind and Python: each map's memory per entry (median over workloads)."""
     for metric in MEMORY:
-        rows = selection.latest_per_python(frame[frame["metric"] == metric])
+        rows = selection.latest_per_python(selection.memory_rows(frame, metric))
         if not rows.empty:
             break
     else:
@@ -94,8 +93,8 @@ def memory_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
         ]
         if len(bars) < 2 or not any(v > 0 for _, v in bars):
             continue
-        unseen = [label for label, v in bars if v < MEMORY_FLOOR]
-        note = f" · {', '.join(unseen)}: memory unseen (mmap)" if unseen else ""
+        mapped = selection.MAPPED in set(frame["metric"])
+        note = " · file mappings included" if mapped and metric == MEMORY[0] else ""
         yield charts.bar_chart(
             title=names.title(metric),
             subtitle=_where(size, str(key_kind), str(python), several)

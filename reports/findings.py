@@ -13,7 +13,7 @@ import pandas as pd
 from mapbench.reports import names, selection
 from mapbench.reports.cells import Section, case_key
 from mapbench.reports.fragments import MAX_LINES, Fragment, Line, Topic, records, size_key, topic
-from mapbench.reports.themes import HOMES, MEMORY_FLOOR, PROBES
+from mapbench.reports.themes import HOMES, PROBES
 from mapbench.reports.timefindings import time_topics
 from mapbench.reports.timetable import REFERENCE, TimeTable
 
@@ -119,7 +119,7 @@ def _spike_fragments(row: Mapping[str, Any]) -> list[Fragment]:
 
 def _memory(frame: pd.DataFrame, section: Section | None) -> Topic | None:
     for metric in ("memory_bytes_per_entry", "memory_traced_bytes_per_entry"):
-        rows = selection.latest_per_python(frame[frame["metric"] == metric])
+        rows = selection.latest_per_python(selection.memory_rows(frame, metric))
         if not rows.empty:
             break
     else:
@@ -135,8 +135,7 @@ def _memory(frame: pd.DataFrame, section: Section | None) -> Topic | None:
             (float(v), str(m), str(p))
             for m, p, v in zip(medians["map"], medians["params"], medians[metric], strict=True)
         )
-        unseen = [m for v, m, _ in entries if v < MEMORY_FLOOR]
-        seen = [e for e in entries if e[0] >= MEMORY_FLOOR]
+        seen = entries
         if len(seen) < 2:
             continue
         (least, m, params), (most, m2, _) = seen[0], seen[-1]
@@ -159,13 +158,9 @@ def _memory(frame: pd.DataFrame, section: Section | None) -> Topic | None:
         if reference and m != REFERENCE:
             parts.append(Fragment(f" ({REFERENCE} {formatting.value(reference[0], 'B')})"))
         parts.append(Fragment(f"; most: {m2} {formatting.value(most, 'B')}"))
-        if unseen:
-            parts.append(Fragment(
-                f"; not counted: {', '.join(unseen)} (under {MEMORY_FLOOR:g} B per entry: "
-                "memory the pass cannot see, such as mmap)"
-            ))  # fmt: skip
         lines.append(tuple(parts))
-    return topic(f"Least memory ({names.title(metric)})", lines)
+    mapped = " with file mappings" if selection.MAPPED in set(frame["metric"]) else ""
+    return topic(f"Least memory ({names.title(metric)}{mapped})", lines)
 
 
 def _probes(frame: pd.DataFrame, section: Section | None) -> Topic | None:

@@ -82,3 +82,19 @@ def sentences(parts: Iterable[str]) -> str:
 def anchor(prefix: str, text: str) -> str:
     """An id for links: `time-size-1-000-random-int-keys`."""
     return prefix + "-" + re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+MAPPED = "memory_file_mapped_bytes_per_entry"
+
+
+def memory_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The rows of a memory-per-entry metric, with each case's file-backed mappings added to
+    `memory_bytes_per_entry` (a persistent map holds its data in a mapped file)."""
+    rows = frame[frame["metric"] == metric]
+    mapped = frame[frame["metric"] == MAPPED]
+    if metric != "memory_bytes_per_entry" or rows.empty or mapped.empty:
+        return rows
+    key = ["file", *ROW_COLUMNS, "python"]
+    extra = rows[key].merge(mapped[[*key, "value"]], on=key, how="left")["value"]
+    added: pd.DataFrame = rows.assign(value=rows["value"] + extra.fillna(0.0).to_numpy())
+    return added

@@ -41,9 +41,6 @@ class Theme:
 
 
 PROBES = "probe-table"  # the probe theme's anchor: drawn next to the histograms
-# Bytes per entry below which part of a map's memory went unseen (every stored entry needs at
-# least one 8-byte word; memory from mmap is invisible to tracemalloc and glibc's counters).
-MEMORY_FLOOR = 8.0
 THEMES = (
     Theme(
         "latency",

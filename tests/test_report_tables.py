@@ -298,7 +298,7 @@ def test_findings_name_the_fastest_map_with_its_margin_and_link_to_the_row() -> 
     assert lines["fast"].startswith(f"fast: faster on insert {formatting.MINUS}50")
 
 
-def test_findings_tail_with_spike_causes_memory_floor_and_probe_model() -> None:
+def test_findings_tail_with_spike_causes_memory_with_mappings_and_probe_model() -> None:
     frame = _frame([
         *(row("insert", m, v, map=map_, unit=u, kind="noisy") for map_, m, v, u in (
             ("dict", "latency_p50", 1e-7, "s"), ("dict", "latency_p999", 5e-6, "s"),
@@ -307,7 +307,8 @@ def test_findings_tail_with_spike_causes_memory_floor_and_probe_model() -> None:
         )),
         row("insert", "memory_bytes_per_entry", 37.0, unit="B"),
         row("insert", "memory_bytes_per_entry", 98.0, unit="B", map="c-linear"),
-        row("insert", "memory_bytes_per_entry", 0.5, unit="B", map="c-gobucket"),
+        row("insert", "memory_bytes_per_entry", 2.0, unit="B", map="mmap"),
+        row("insert", "memory_file_mapped_bytes_per_entry", 250.0, unit="B", map="mmap"),
         row("lookup-hit", "load_factor", 0.5, map="c-linear"),
         row("lookup-hit", "probe_hit_mean", 1.6, map="c-linear", unit="probes"),
     ])  # fmt: skip
@@ -316,10 +317,10 @@ def test_findings_tail_with_spike_causes_memory_floor_and_probe_model() -> None:
     text = "".join(f.text for f in worst)
     assert text.startswith("dict · insert") and "p99.9 5 µs" in text and "3 spikes (gc 2)" in text
     assert worst[0].href.startswith("#latency-row-dict-insert")
-    (memory,) = topics["Least memory (Memory per entry)"].lines
+    (memory,) = topics["Least memory (Memory per entry with file mappings)"].lines
     text = "".join(f.text for f in memory)
-    assert text.startswith("dict 37 B per entry; most: c-linear 98 B")
-    assert "not counted: c-gobucket" in text  # 0.5 B per entry: memory the pass cannot see
+    # the mmap map's data lives in its mapped file: 2 B + 250 B, not 2 B
+    assert text.startswith("dict 37 B per entry; most: mmap 252 B")
     (probe,) = topics["Probe lengths against uniform hashing (modelled, not measured)"].lines
     model = theory.hit_mean(0.5)
     assert "".join(f.text for f in probe).startswith(f"c-linear: 1.6 probes per hit vs {model:.3g}")
