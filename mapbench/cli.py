@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("mapbench.commands.ci", "compare two commits interleaved; exit 1 on a regression"),
     "measure": ("mapbench.commands.measure", "every metric of one map on one workload, in a table"),
     "mmap-check": ("mapbench.commands.mmap_check", "verify an mmap map file; exit 2 if damaged"),
+    "conform": ("mapbench.commands.conform", "the conformance suite on maps; exit 1 if one fails"),
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads")
+DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
 
 
 def suite_paths() -> list[str]:
@@ -20,4 +21,4 @@ def suite_paths() -> list[str]:
     return [str(here / f"{name}.py") for name in SUITE_MODULES]
 
 
-__all__ = ["SUITE_MODULES", "suite_paths"]
+__all__ = ["DEEP_BUDGET", "SUITE_MODULES", "suite_paths"]

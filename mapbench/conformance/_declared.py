@@ -45,10 +45,14 @@ def key_groups(sem: Semantics) -> list[tuple[type, ...]]:
     return [tuple(types)] if sem.mixed_key_types else [(t,) for t in types]
 
 
+_GOLDEN = 0x9E3779B97F4A7C15  # odd: i -> i * _GOLDEN is a bijection on 64-bit integers
+
+
 def make_key(t: type, i: int) -> Any:
-    """The i-th distinct key of type `t`."""
+    """The i-th distinct key of type `t`; ints are spread over the whole int64 range (a quarter
+    of them above 2**62), so the top bits of a table's hash and encoding are exercised."""
     if t is int:
-        return i * 7919
+        return (i * _GOLDEN + 2**63) % 2**64 - 2**63
     return f"k{i}" if t is str else b"k%d" % i
 
 

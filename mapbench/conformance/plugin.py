@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mapbench.conformance import DEEP_BUDGET, suite_paths
+
 if TYPE_CHECKING:
     from mapbench.protocol import Map
     from mapbench.registry import MapSpec
-
-DEEP_BUDGET = 60.0  # seconds of the deep stateful test per map and key group
 
 
 @dataclass(frozen=True)
@@ -53,15 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=DEEP_BUDGET,
         metavar="SECONDS",
-        help=f"time of the deep stateful test per map and key group (default {DEEP_BUDGET:g})",
+        help=f"time of the deep stateful search per map (default {DEEP_BUDGET:g})",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # `pytest --map SPEC` alone: run the installed suite rather than whatever lies in the cwd.
     if config.getoption("map") and config.args_source is not pytest.Config.ArgsSource.ARGS:
-        from mapbench.conformance import suite_paths
-
         config.args[:] = suite_paths()
 
 

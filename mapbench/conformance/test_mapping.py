@@ -52,6 +52,20 @@ def contents(m: Map) -> dict[Any, Any]:
     return {k: m[k] for k in m}
 
 
+def put(m: Map, key: Any, value: Any) -> None:
+    """`m[key] = value` for a key of a declared type: a TypeError is a failure, with a hint."""
+    try:
+        m[key] = value
+    except TypeError as exc:
+        hint = ""
+        if semantics_of(m).mixed_key_types and len(m):
+            hint = (
+                "; a map that takes keys of one type at a time declares "
+                "`mixed_key_types = False` (docs/conformance.md)"
+            )
+        pytest.fail(f"storing the declared key {key!r} raised TypeError: {exc}{hint}")
+
+
 def test_declarations_fit_the_workloads(make_map: MakeMap) -> None:
     sem = declared(make_map)
     assert key_types(sem), "a map must take int, str or bytes keys (the workloads' key kinds)"
@@ -80,7 +94,8 @@ def test_every_sample_key_and_value(make_map: MakeMap, overwrite: bool) -> None:
         expected: dict[Any, Any] = {}
         values = itertools.cycle([v for t in value_types(sem) for v in SAMPLE_VALUES[t]])
         for key in (k for t in group for k in SAMPLE_KEYS[t]):
-            m[key] = expected[key] = next(values)
+            expected[key] = next(values)
+            put(m, key, expected[key])
         if overwrite:  # each key again with another value: every overwrite must land
             for i, key in enumerate(expected):
                 m[key] = expected[key] = make_value(sem, 10_000 + i)
@@ -102,7 +117,7 @@ def test_keys_of_different_types_are_distinct(make_map: MakeMap) -> None:
     # Equal contents, different types: a store that flattens keys to bytes or text merges them.
     twins = [k for k in (1, "1", b"1", "x", b"x", 120, "120") if sem.takes_key(type(k))]
     for i, key in enumerate(twins):
-        m[key] = make_value(sem, i)
+        put(m, key, make_value(sem, i))
     assert len(m) == len(twins)
     assert [m[k] for k in twins] == [make_value(sem, i) for i in range(len(twins))]
     del m[twins[1]]

@@ -124,6 +124,13 @@ def machine_for(
                 key = make_key(group[i % len(group)], 100_000 + i)
                 self.map[key] = self.oracle[key] = make_value(sem, i)
 
+        @rule(value=st.integers(0, 1000))
+        def rewrite(self, value: int) -> None:
+            # Every stored key overwritten at once: overwrites of many kinds of key per step.
+            for i, key in enumerate(list(self.oracle)):
+                self.map[key] = self.oracle[key] = make_value(sem, value + i)
+            self.check_items()
+
         @precondition(lambda self: len(self.oracle) > 32)
         @rule()
         def clear(self) -> None:
@@ -164,6 +171,7 @@ def run(machine: type[RuleBasedStateMachine], profile: Profile, budget: float) -
         stateful_step_count=steps,
         deadline=None,
         database=None,  # a fresh search every time, and no .hypothesis/ in the user's cwd
+        report_multiple_bugs=False,  # shrink one failure, not one per failing assert (minutes)
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     end = time.monotonic() + budget
