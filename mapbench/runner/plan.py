@@ -28,12 +28,15 @@ QUICK_PLAN = Plan(
 )
 
 
-def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+def select_maps(
+    specs: Sequence[str], *, check_names: bool = True
+) -> tuple[list[tuple[str, str]], list[str]]:
     """(label, loadable spec) of each map to run, and notes on registered maps left out.
 
-    With no specs: every available registered map. Registered names are checked here; other
-    `module:callable` specs are only checked for a missing file, never imported in this process
-    (a map that crashes on import must take down a worker, not the run).
+    With no specs: every available registered map. Registered names are checked here (unless
+    `check_names` is off: maps installed only where the workers run); other `module:callable`
+    specs are only checked for a missing file, never imported in this process (a map that
+    crashes on import must take down a worker, not the run).
     """
     if not specs:
         known = registry()
@@ -43,7 +46,7 @@ def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]
     chosen = []
     for text in specs:
         parsed = _spec.parse(text)
-        if parsed.kind == "name":
+        if parsed.kind == "name" and check_names:
             parse_spec(text)  # unknown names and bad options raise a clear MapSpecError
         elif parsed.file is not None and not parsed.file.is_file():
             raise _spec.MapSpecError(f"no such file {str(parsed.file)!r} in map spec {text!r}")
