@@ -48,7 +48,7 @@ for _missing in sorted(set(PYTHONS) - set(INTERPRETERS)):
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The tests against the installed package (slow end-to-end ones on the primary Python)."""
-    session.install(".[test,asv,browser]")
+    session.install(".[test,asv,browser,peers]")
     args = session.posargs or (["-m", "not slow"] if session.python != PRIMARY_PYTHON else [])
     # Run from tests/ so that the checkout's mapbench/ folder cannot shadow the installed package.
     session.chdir("tests")
@@ -84,6 +84,24 @@ def demo(session: nox.Session) -> None:
         "mapbench", "run", "--quick", "--output", out, *session.posargs, success_codes=[0, 1]
     )
     session.run("mapbench", "report", out, "-o", f"{out}/report.html")
+    session.log(f"report: {os.path.abspath(out)}/report.html")
+
+
+@nox.session(python=PRIMARY_PYTHON)
+def peers(session: nox.Session) -> None:
+    """The quick suite over dict, our maps and every available peer map: one report.
+
+    Writes results/peers/ (results, report.html, and peers.md: the README's peers table).
+    """
+    session.install(".[peers]")
+    out = "results/peers"
+    session.run("mapbench", "list")
+    # Exit status 1 means some benchmark failed: it is recorded, and the report shows it.
+    session.run(
+        "mapbench", "run", "--quick", "--output", out, *session.posargs, success_codes=[0, 1]
+    )
+    session.run("mapbench", "report", out, "-o", f"{out}/report.html")
+    session.run("python", "benchmarks/peers_table.py", out, "-o", f"{out}/peers.md")
     session.log(f"report: {os.path.abspath(out)}/report.html")
 
 

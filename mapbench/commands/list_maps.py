@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from mapbench._table import format_table
-from mapbench.protocol import capabilities_of
+from mapbench.protocol import capabilities_of, semantics_of
 from mapbench.registry import MapInfo, parse_spec, registry
 
 
@@ -35,6 +35,8 @@ def describe(info: MapInfo, options: dict[str, Any] | None = None) -> dict[str, 
         "capabilities": [],
         "key_types": [],
         "value_types": [],
+        "mixed_key_types": True,
+        "key_order": "",
     }
     if not info.available:
         return row
@@ -45,8 +47,11 @@ def describe(info: MapInfo, options: dict[str, Any] | None = None) -> dict[str, 
         return row
     try:
         row["capabilities"] = list(capabilities_of(m))
-        row["key_types"] = [t.__name__ for t in getattr(m, "key_types", ())]
-        row["value_types"] = [t.__name__ for t in getattr(m, "value_types", ())]
+        declared = semantics_of(m)  # a raw class's defaults included
+        row["key_types"] = [t.__name__ for t in declared.key_types]
+        row["value_types"] = [t.__name__ for t in declared.value_types]
+        row["mixed_key_types"] = declared.mixed_key_types
+        row["key_order"] = declared.key_order
     finally:
         m.close()
     return row
@@ -66,11 +71,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             r["source"],
             "yes" if r["available"] else f"no: {r['reason']}",
             ", ".join(r["capabilities"]) or "-",
-            "/".join(r["key_types"]) or "-",
+            "/".join(r["key_types"]) + ("" if r["mixed_key_types"] else " (one type)") or "-",
             "/".join(r["value_types"]) or "-",
+            r["key_order"] or "-",
         )
         for r in rows
     ]
-    headers = ("map", "source", "available", "capabilities", "keys", "values")
+    headers = ("map", "source", "available", "capabilities", "keys", "values", "order")
     print(format_table(headers, table))
     return 0
