@@ -3,9 +3,10 @@
     python benchmarks/peers_table.py results/peers [-o results/peers/peers.md]
 
 One row per map: time per operation of insert and lookup-hit (10th percentile of the pyperf
-values, as the report compares them), memory per entry after filling an empty map, and the
-Python blocks an insert allocates and keeps (tracemalloc, exact), with the machine, load
-average and date of the run. A script, not an asv suite; it imports only from `mapbench`.
+values, as the report compares them), memory per entry after filling an empty map (and the
+file's bytes per entry for persistent maps), and the Python blocks an insert allocates and
+keeps (tracemalloc, exact), with the machine, load average and date of the run. A script,
+not an asv suite; it imports only from `mapbench`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COLUMNS = (
     ("insert", "time", "insert, time/op"),
     ("lookup-hit", "time", "lookup hit, time/op"),
     ("insert", "memory_bytes_per_entry", "memory/entry"),
+    ("insert", "memory_file_bytes_per_entry", "file/entry"),
     ("insert", "alloc_live_blocks", "blocks kept/insert"),
 )
 

@@ -4,90 +4,22 @@ a file of their own. Each broken map must fail, naming the test that caught it; 
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from mapbench.conformance import broken
+
 MAPBENCH = str(Path(sys.executable).with_name("mapbench"))
-
-BROKEN_MAPS = textwrap.dedent(
-    '''
-    """Maps with one bug each, as a plug-in author might write them."""
-
-
-    class Correct(dict):
-        """No bug: a plain dict subclass (mapbench adds close() and the declarations)."""
-
-
-    class NoOpDelete(dict):
-        """del m[k] does nothing for a stored key."""
-
-        def __delitem__(self, key):
-            if key not in self:
-                raise KeyError(key)
-
-
-    class OffByOneLen(dict):
-        """len() is one short once the map holds more than 8 keys."""
-
-        def __len__(self):
-            n = super().__len__()
-            return n - 1 if n > 8 else n
-
-
-    class SkipsAKey(dict):
-        """Iteration leaves out the last key once the map holds more than 8 keys."""
-
-        def __iter__(self):
-            keys = list(super().__iter__())
-            return iter(keys[:-1] if len(keys) > 8 else keys)
-
-
-    def _text(key):
-        return key.decode("latin-1") if isinstance(key, bytes) else key
-
-
-    class TextAndBytesOneKey(dict):
-        """Keys are stored as text, so 'x' and b'x' are one key."""
-
-        def __setitem__(self, key, value):
-            super().__setitem__(_text(key), value)
-
-        def __getitem__(self, key):
-            return super().__getitem__(_text(key))
-
-        def __delitem__(self, key):
-            super().__delitem__(_text(key))
-
-        def __contains__(self, key):
-            return super().__contains__(_text(key))
-
-        def get(self, key, default=None):
-            return super().get(_text(key), default)
-
-        def update(self, other=(), /, **kwargs):
-            for key, value in dict(other, **kwargs).items():
-                self[key] = value
-
-
-    class DropsBigOverwrite(dict):
-        """An overwrite of an int key above 2**62 is silently dropped."""
-
-        def __setitem__(self, key, value):
-            if isinstance(key, int) and key > 2**62 and key in self:
-                return
-            super().__setitem__(key, value)
-    '''
-)
 
 
 @pytest.fixture(scope="module")
 def maps_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("author") / "broken_maps.py"
-    path.write_text(BROKEN_MAPS)
+    path.write_text(inspect.getsource(broken))  # as an author's own file, outside any package
     return path
 
 

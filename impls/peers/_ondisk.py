@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import sqlite3
 import tempfile
+from contextlib import closing
 from typing import Any, ClassVar
 
 KEY_TYPES: tuple[type, ...] = (int, str, bytes)
@@ -42,6 +44,12 @@ def encode_value(value: Any) -> bytes:
 
 def decode_value(raw: bytes | memoryview) -> Any:
     return pickle.loads(raw)
+
+
+def checkpoint(sqlite_file: str) -> None:
+    """Move a WAL-mode sqlite database's log into its file, so the file holds every write."""
+    with closing(sqlite3.connect(sqlite_file)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 class TempDir:

@@ -10,6 +10,7 @@ from typing import Any
 from mapbench.impls.peers._ondisk import (
     OnDiskDeclarations,
     TempDir,
+    checkpoint,
     decode_key,
     decode_value,
     encode_key,
@@ -76,7 +77,8 @@ class DbmSqliteMap(OnDiskDeclarations):
         self._db.clear()
 
     def flush(self) -> None:
-        """Nothing to do: every write was committed as it happened."""
+        """Each write was committed as it happened; move sqlite's write-ahead log into the file."""
+        checkpoint(self._file)
 
     def close(self) -> None:
         """Close the database and remove the temporary directory."""

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from diskcache import Cache, Disk
-from mapbench.impls.peers._ondisk import OnDiskDeclarations, TempDir, decode_key, encode_key
+from mapbench.impls.peers._ondisk import (
+    OnDiskDeclarations,
+    TempDir,
+    checkpoint,
+    decode_key,
+    encode_key,
+)
 
 from mapbench.protocol import iter_update_items
 
@@ -80,7 +86,8 @@ class DiskCacheMap(OnDiskDeclarations):
         self._cache.clear()
 
     def flush(self) -> None:
-        """Nothing to do: each write was committed as it happened."""
+        """Each write was committed as it happened; move sqlite's write-ahead log into the file."""
+        checkpoint(self.path)
 
     def close(self) -> None:
         """Close the cache, then remove the temporary directory."""
