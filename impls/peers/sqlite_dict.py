@@ -11,7 +11,10 @@ from sqlitedict import SqliteDict
 
 class SqliteDictMap(OnDiskDeclarations, SqliteDict):  # type: ignore[misc]  # untyped package
     """SqliteDict itself with tagged keys (so `1`, `"1"` and `b"1"` stay apart), no autocommit
-    (`flush()` commits), on a file in its own temporary directory that `close()` removes."""
+    (`flush()` commits), on a file in its own temporary directory that `close()` removes.
+
+    SqliteDict queues each write to a thread of its own: `m[k] = v` returns once queued.
+    """
 
     def __init__(self) -> None:
         self._tmp = TempDir("sqlitedict")
@@ -27,6 +30,12 @@ class SqliteDictMap(OnDiskDeclarations, SqliteDict):  # type: ignore[misc]  # un
         except BaseException:
             self._tmp.remove()
             raise
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """SqliteDict's update (one executemany), returning once its thread has run it: a filled
+        map holds its entries in sqlite, not in a queue whose length depends on scheduling."""
+        super().update(*args, **kwargs)
+        self.conn.select_one("SELECT 1")  # a read waits for every queued write
 
     @property
     def path(self) -> str:
