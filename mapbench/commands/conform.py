@@ -60,12 +60,14 @@ def cmd_conform(args: argparse.Namespace) -> int:
     import pytest
 
     from mapbench.conformance import suite_paths
+    from mapbench.runner.venvs import cache_dir
 
     with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        # hypothesis keeps caches under .hypothesis/ in the cwd, which is the user's.
-        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tmp) / "hypothesis"))
+        # hypothesis keeps its caches (the charmap of text strategies takes seconds to build)
+        # in .hypothesis/ of the cwd, which is the user's: they go to mapbench's cache instead.
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
         argv = [
             *suite_paths(),
             *(f"--map={text}" for text in args.specs),

@@ -6,6 +6,10 @@ contents ("x" and b"x"), and keys already stored, so overwrites and deletes of p
 frequent. The quick profile runs 100 programs of up to 50 steps; the deep one (`--conform-deep`)
 runs programs of up to 100 steps until its budget is spent (docs/conformance.md has the
 measured catch rates).
+
+PYTEST_DONT_REWRITE: pytest's rewritten asserts explain every failure with a diff of the
+compared values, and shrinking fails hundreds of times (a minute and more); the asserts here
+say what differs themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -90,10 +94,12 @@ def machine_for(
             self.check_get(key)
 
         def check_get(self, key: Any) -> None:
-            assert self.map.get(key, "missing") == self.oracle.get(key, "missing")
-            assert (key in self.map) == (key in self.oracle)
+            got, expected = self.map.get(key, "missing"), self.oracle.get(key, "missing")
+            assert got == expected, f"get({key!r}) is {got!r}, not {expected!r}"
+            assert (key in self.map) == (key in self.oracle), f"{key!r} in m is wrong"
             if key in self.oracle:
-                assert self.map[key] == self.oracle[key]
+                got = self.map[key]
+                assert got == expected, f"m[{key!r}] is {got!r}, not {expected!r}"
 
         @rule(key=stored)
         def delete_stored(self, key: Any) -> None:
@@ -143,16 +149,18 @@ def machine_for(
 
         def check_items(self) -> None:
             listed = list(self.map)
-            assert len(listed) == len(self.oracle), "iteration and the oracle differ in size"
-            assert {k: self.map[k] for k in listed} == self.oracle
+            items = {k: self.map[k] for k in listed}
+            if len(listed) != len(self.oracle) or items != self.oracle:
+                raise AssertionError(difference(listed, items, self.oracle))
             if sem.key_order == "insertion":
-                assert listed == list(self.oracle), "insertion order"
+                assert listed == list(self.oracle), f"not in insertion order: {listed!r}"
             elif sem.key_order == "sorted":
-                assert listed == sorted(self.oracle), "sorted order"
+                assert listed == sorted(self.oracle), f"not in sorted order: {listed!r}"
 
         @invariant()
         def same_size(self) -> None:
-            assert len(self.map) == len(self.oracle)
+            size = len(self.map)
+            assert size == len(self.oracle), f"len(m) is {size}, not {len(self.oracle)}"
 
         def teardown(self) -> None:
             try:
@@ -161,6 +169,23 @@ def machine_for(
                 self.map.close()
 
     return MapAgainstDict
+
+
+def difference(listed: list[Any], items: dict[Any, Any], oracle: dict[Any, Any]) -> str:
+    """What iterating the map shows that `dict` would not: a short, exact account."""
+    parts = []
+    if len(listed) != len(items):
+        parts.append(f"iteration yields {len(listed)} keys, {len(items)} distinct")
+    missing = [k for k in oracle if k not in items]
+    extra = [k for k in items if k not in oracle]
+    wrong = {k: (items[k], oracle[k]) for k in items if k in oracle and items[k] != oracle[k]}
+    if missing:
+        parts.append(f"missing from iteration: {missing[:5]!r}")
+    if extra:
+        parts.append(f"not in dict: {extra[:5]!r}")
+    if wrong:
+        parts.append(f"wrong values (map, dict): {dict(list(wrong.items())[:5])!r}")
+    return "; ".join(parts)
 
 
 def run(machine: type[RuleBasedStateMachine], profile: Profile, budget: float) -> None:
@@ -172,6 +197,7 @@ def run(machine: type[RuleBasedStateMachine], profile: Profile, budget: float) -
         deadline=None,
         database=None,  # a fresh search every time, and no .hypothesis/ in the user's cwd
         report_multiple_bugs=False,  # shrink one failure, not one per failing assert (minutes)
+        phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],  # no explain phase
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     end = time.monotonic() + budget
