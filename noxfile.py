@@ -66,7 +66,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PRIMARY_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the installed package (mapbench, mapbench.impls and mapbench.reports)."""
-    session.install("mypy", "pandas-stubs", ".[test]")
+    session.install("mypy", "pandas-stubs", ".[test,peers]")
     config = os.path.abspath("pyproject.toml")
     # From outside the checkout, mypy reads the installed package, where impls/ and reports/
     # sit inside mapbench/ as they do for users.
