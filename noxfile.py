@@ -133,7 +133,7 @@ def install_current(session: nox.Session, spec: str = ".") -> None:
 def tests(session: nox.Session) -> None:
     """The tests against the installed package (slow end-to-end ones on 3.12, or the newest)."""
     _require_python(session)
-    install_current(session, ".[test,asv,browser]")
+    install_current(session, ".[test,asv,browser,peers]")
     args = session.posargs or ([] if session.python == PRIMARY else ["-m", "not slow"])
     # Run from tests/ so that the checkout's mapbench/ folder cannot shadow the installed package.
     session.chdir("tests")
@@ -153,7 +153,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the installed package (mapbench, mapbench.impls and mapbench.reports)."""
     _require_python(session)
     session.install("mypy", "pandas-stubs")
-    install_current(session, ".[test]")
+    install_current(session, ".[test,peers]")
     config = os.path.abspath("pyproject.toml")
     # From outside the checkout, mypy reads the installed package, where impls/ and reports/
     # sit inside mapbench/ as they do for users.
@@ -176,6 +176,26 @@ def demo(session: nox.Session) -> None:
         success_codes=[0, 1],
     )  # fmt: skip
     session.run("mapbench", "report", out, "-o", f"{out}/report.html")
+    session.log(f"report: {os.path.abspath(out)}/report.html")
+
+
+@nox.session(python=MAIN_VERSION or False)
+def peers(session: nox.Session) -> None:
+    """The quick suite over dict, our maps and every available peer map: one report.
+
+    Writes results/peers/ (results, report.html, and peers.md: the README's peers table).
+    """
+    _require_python(session)
+    install_current(session, ".[peers]")
+    out = "results/peers"
+    session.run("mapbench", "list")
+    # Exit status 1 means some benchmark failed: it is recorded, and the report shows it.
+    session.run(
+        "mapbench", "run", "--quick", "--overwrite", "--output", out, *session.posargs,
+        success_codes=[0, 1],
+    )  # fmt: skip
+    session.run("mapbench", "report", out, "-o", f"{out}/report.html")
+    session.run("python", "benchmarks/peers_table.py", out, "-o", f"{out}/peers.md")
     session.log(f"report: {os.path.abspath(out)}/report.html")
 
 

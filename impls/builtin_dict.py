@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from mapbench.protocol import KeyOrder
 from mapbench.registry import MapInfo
 
 
@@ -14,6 +15,7 @@ class BuiltinDict(dict):  # type: ignore[type-arg]
     __slots__ = ()
     key_types: ClassVar[tuple[type, ...]] = (object,)
     value_types: ClassVar[tuple[type, ...]] = (object,)
+    key_order: ClassVar[KeyOrder] = "insertion"
 
     def __init__(self) -> None:
         """An empty dict: the baseline takes no options (dict's keyword form would fill it)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
-from mapbench.protocol import iter_update_items
+from mapbench.protocol import KeyOrder, iter_update_items
 from mapbench.registry import MapInfo
 
 _MISSING = object()
@@ -22,6 +22,7 @@ class CowMap:
 
     key_types: ClassVar[tuple[type, ...]] = (object,)
     value_types: ClassVar[tuple[type, ...]] = (object,)
+    key_order: ClassVar[KeyOrder] = "insertion"
     thread_safe: Literal[True] = True
 
     def __init__(self) -> None:

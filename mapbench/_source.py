@@ -33,10 +33,10 @@ def source_files(root: Path) -> Iterator[Path]:
             yield root / name
     for name in SOURCE_DIRS:
         for path in (root / name).rglob("*"):
-            if path.is_file() and not _skipped(path.relative_to(root)):
+            if path.is_file() and not skipped(path.relative_to(root)):
                 yield path
 
 
-def _skipped(relative: Path) -> bool:
+def skipped(relative: Path) -> bool:
     # The same patterns as a copy of the tree uses, applied to every part of the path.
     return bool(SKIP(str(relative.parent), list(relative.parts)))

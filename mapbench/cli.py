@@ -118,6 +118,16 @@ COMMANDS: tuple[Command, ...] = (
         "README.md (The maps; Plugging in your own map)", "one map",
     ),
     Command(
+        "conform", "mapbench.commands.conform",
+        "the conformance suite on maps, for what each declares; exit 1 if one fails",
+        (
+            "mapbench conform ./my_map.py:MyMap",
+            "mapbench conform mymaps:LRU --deep",
+            "mapbench conform dict sortedcontainers:SortedDict",
+        ),
+        "docs/conformance.md", "one map",
+    ),
+    Command(
         "mmap-check", "mapbench.commands.mmap_check",
         "verify an mmap map file's checksums and describe it; exit 2 if damaged",
         (

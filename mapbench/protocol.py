@@ -21,9 +21,12 @@ INT64_MAX = 2**63 - 1
 class Map(Protocol):
     """A mutable mapping that mapbench can measure.
 
-    `key_types` and `value_types` declare what the map stores; anything else raises `TypeError`
-    naming the supported types. Every built-in map supports at least `int` (64-bit), `str` and
-    `bytes` keys and `int`/`bytes` values.
+    `key_types` and `value_types` declare what the map stores (`(object,)`: any hashable key,
+    any value); anything else raises `TypeError`. Two more declarations are optional class
+    attributes, read with `semantics_of`: `mixed_key_types` (False: keys of one orderable type
+    at a time, as a sorted map needs) and `key_order` ("insertion", "sorted" or "none"). The
+    conformance suite tests what a map declares. A raw class without these attributes or
+    `close()` is adapted by the registry (`mapbench.registry.adapted`) with the defaults.
     """
 
     key_types: ClassVar[tuple[type, ...]]
@@ -157,6 +160,56 @@ class Snapshottable(Protocol):
     def snapshot(self) -> Mapping[Any, Any]: ...
 
 
+KeyOrder = Literal["none", "insertion", "sorted"]
+ANY: tuple[type, ...] = (object,)
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """What a map declares about its keys, values, iteration order and storage.
+
+    The conformance suite tests exactly this; the defaults are those of a raw class: any
+    hashable key of any mix of types, any value, no promised order, in memory.
+    """
+
+    key_types: tuple[type, ...] = ANY
+    value_types: tuple[type, ...] = ANY
+    mixed_key_types: bool = True  # False: one orderable key type per map (a sorted map)
+    key_order: KeyOrder = "none"  # the order iteration promises
+    persistent: bool = False  # contents live in a file (the `Persistent` capability)
+
+    def takes_key(self, t: type) -> bool:
+        """Whether keys of type `t` are declared storable."""
+        return any(issubclass(t, d) for d in self.key_types)
+
+    def takes_value(self, t: type) -> bool:
+        """Whether values of type `t` are declared storable."""
+        return any(issubclass(t, d) for d in self.value_types)
+
+    def describe_keys(self) -> str:
+        """The declared keys for people: "int/str/bytes", "any hashable, one type at a time"..."""
+        names = "/".join(t.__name__ for t in self.key_types)
+        names = "any hashable" if self.key_types == ANY else names
+        return names if self.mixed_key_types else f"{names}, one type at a time"
+
+
+KEY_ORDERS: tuple[KeyOrder, ...] = ("none", "insertion", "sorted")
+
+
+def semantics_of(m: object) -> Semantics:
+    """The semantics the map `m` declares, defaults filled in."""
+    order = getattr(m, "key_order", "none")
+    if order not in KEY_ORDERS:
+        raise TypeError(f"{type(m).__name__}.key_order is {order!r}; declare one of {KEY_ORDERS}")
+    return Semantics(
+        key_types=tuple(getattr(m, "key_types", ANY)),
+        value_types=tuple(getattr(m, "value_types", ANY)),
+        mixed_key_types=bool(getattr(m, "mixed_key_types", True)),
+        key_order=order,
+        persistent=isinstance(m, Persistent),
+    )
+
+
 CAPABILITIES: dict[str, type] = {
     "probe-stats": ProbeStatsReporter,
     "dict-backed": DictBacked,
@@ -175,12 +228,12 @@ def capabilities_of(m: object) -> tuple[str, ...]:
 
 def check_key(m: Map, key: object) -> None:
     """Raise `TypeError` (or `OverflowError` for a too-large int) if `m` cannot store `key`."""
-    _check(key, m.key_types, "key")
+    _check(key, getattr(m, "key_types", ANY), "key")
 
 
 def check_value(m: Map, value: object) -> None:
     """Raise `TypeError` (naming the supported types) if `m` cannot store `value`."""
-    _check(value, m.value_types, "value")
+    _check(value, getattr(m, "value_types", ANY), "value")
 
 
 def _check(obj: object, allowed: tuple[type, ...], what: str) -> None:

@@ -19,6 +19,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 from mapbench import spec as _spec
+from mapbench._adapt import adapted, check_made
 from mapbench._child import USER_MODULE_PREFIX, describe_exception
 from mapbench.errors import MapbenchError
 from mapbench.protocol import Map
@@ -32,6 +33,7 @@ BUILTIN_MODULES = (
     "mapbench.impls.cow",
     "mapbench.impls.cmaps",
     "mapbench.impls.mmap_map",
+    "mapbench.impls.peers",
 )
 
 
@@ -55,11 +57,17 @@ class MapInfo:
         return self.factory is not None and self.unavailable is None
 
     def create(self, **options: Any) -> Map:
-        """A new, empty map with the defaults overridden by `options`."""
+        """A new, empty map with the defaults overridden by `options`.
+
+        A raw class (no `close()`, no declared types) is adapted with defaults: `mapbench._adapt`.
+        """
         if self.factory is None or self.unavailable is not None:
             raise MapUnavailableError(f"map {self.name!r} is unavailable: {self.unavailable}")
         _check_options(self.name, self.factory, options)
-        return self.factory(**{**self.defaults, **options})
+        made = adapted(self.factory)(**{**self.defaults, **options})
+        if not isinstance(self.factory, type):
+            check_made(self.factory, made)
+        return made  # type: ignore[no-any-return]
 
 
 def unavailable(name: str, reason: str, description: str = "") -> MapInfo:

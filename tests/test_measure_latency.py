@@ -263,6 +263,9 @@ def test_no_spike_of_a_read_only_workload_is_a_resize(spec: str) -> None:
         case = get_workload(workload).prepare(parse_spec(spec).create, 5000, "random-int")
         got = {m.name: m for m in Latency().collect(case)}
         case.close()
-        assert got["latency_spikes_resize"].value == 0, (workload, got["latency_spikes"].value)
-        causes = ("resize", "gc", "preempted", "page_faults", "unexplained")
+        causes = ("gc", "preempted", "page_faults", "unexplained")
         assert all(f"latency_spikes_{c}" in got for c in causes)
+        if "latency_spikes_resize" not in got:  # a map whose table mapbench cannot see
+            assert "not checked: the map reports neither" in got["latency_spikes_unexplained"].note
+            continue
+        assert got["latency_spikes_resize"].value == 0, (workload, got["latency_spikes"].value)

@@ -86,12 +86,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             r["source"],
             "yes" if r["available"] else f"no: {r['reason']}",
             ", ".join(r["capabilities"]) or "-",
-            "/".join(r["key_types"]) or "-",
+            "/".join(r["key_types"]) + ("" if r["mixed_key_types"] else " (one type)") or "-",
             "/".join(r["value_types"]) or "-",
+            r["key_order"] or "-",
         )
         for r in rows
     ]
-    headers = ("map", "source", "available", "capabilities", "keys", "values")
+    headers = ("map", "source", "available", "capabilities", "keys", "values", "order")
     print(format_table(headers, table))
     return 0
 

@@ -73,6 +73,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "one); others get a cached venv with this mapbench installed",
     )
     add(
+        "--with",
+        dest="with_packages",
+        action="append",
+        default=[],
+        metavar="PKG",
+        help="also install this package (a pip requirement or a local path; repeatable) into "
+        "the environments built for --python, e.g. --with 'mapbench[peers]' or --with ./mymaps; "
+        "without --python, this interpreter's version gets one",
+    )
+    add(
         "--quick",
         action="store_true",
         help="fewer pyperf processes and one small size: about two minutes for every map",
@@ -129,7 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.timeout <= 0:
             raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
         settings = replace(settings, timeout=args.timeout)
-    maps, notes = select_maps(args.maps)
+    # Maps may be installed only in the environments --with builds: their workers check names.
+    maps, notes = select_maps(args.maps, check_names=not args.with_packages)
     cases = make_cases(
         maps,
         _split(args.workloads) or plan.workloads,
@@ -139,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if args.shard:
         cases = shard(cases, *parse_shard(args.shard))
-    targets = _targets(args.pythons)
+    targets = _targets(args.pythons, args.with_packages)
     default = Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
     output = output_directory(args.output or default, "-o")
     progress = Progress(len(cases) * len(targets))
@@ -166,14 +177,14 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _targets(requests: list[str]) -> list[Target]:
+def _targets(requests: list[str], packages: list[str]) -> list[Target]:
     from mapbench.runner.venvs import runtime_for
 
-    if not requests:
+    if not requests and not packages:
         return [current_target()]
     targets: dict[str, Target] = {}
-    for request in requests:
-        executable = runtime_for(request)
+    for request in requests or [current_target().tag]:
+        executable = runtime_for(request, extra=packages)
         tag = ".".join(python_version(executable).split(".")[:2])
         if tag in targets:
             raise UsageError(f"--python {request} is Python {tag} again; give each version once")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import platform
+import threading
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -32,6 +33,16 @@ class Collector:
 
     def collect(self, case: Case) -> list[Measurement]:
         raise NotImplementedError
+
+
+def threads_ran() -> bool:
+    """Whether Python threads besides this one exist (a concurrent workload, a map's own
+    worker thread): what they allocate interleaves differently every run, so counts taken
+    meanwhile are not exact."""
+    return threading.active_count() > 1
+
+
+THREADS_NOTE = "threads ran beside the measured one: not exact (kind noisy)"
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:

@@ -13,7 +13,7 @@ import threading
 import tracemalloc
 
 from mapbench.measure import allocator_log
-from mapbench.measure._collector import Collector, MetricsError
+from mapbench.measure._collector import THREADS_NOTE, Collector, MetricsError, threads_ran
 from mapbench.measure.allocator_log import Tally
 from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
@@ -66,10 +66,12 @@ class TracemallocAllocations(Collector):
             finally:
                 tracemalloc.stop()
         note = "tracemalloc, 1 frame; its own pass, never timed"
+        kind = "noisy" if threads_ran() else None
+        note += f"; {THREADS_NOTE}" if kind else ""
         return [
-            measurement("alloc_net_bytes", net, note=note),
-            measurement("alloc_peak_bytes", peak, note=note),
-            measurement("alloc_live_blocks", live, note=note),
+            measurement("alloc_net_bytes", net, note=note, kind=kind),
+            measurement("alloc_peak_bytes", peak, note=note, kind=kind),
+            measurement("alloc_live_blocks", live, note=note, kind=kind),
         ]
 
 
@@ -99,23 +101,28 @@ class AllocationsPerOp(Collector):
             half, half_ops = _tracked(case, {n: n for n in runners})
             quarter, quarter_ops = _tracked(case, {n: 0 for n in runners})
         diff, n = half - quarter, half_ops - quarter_ops
+        kind = "noisy" if threads_ran() else None
+        threads = f"; {THREADS_NOTE}" if kind else ""
         note = (
             f"memray; (first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; "
-            "GC paused"
+            f"GC paused{threads}"
         )
         out = []
         if n > 0:
             out += [
-                measurement("alloc_python_calls_per_op", diff.python_calls / n, note=note),
-                measurement("alloc_python_bytes_per_op", diff.python_bytes / n, note=note),
-                measurement("alloc_native_calls_per_op", diff.native_calls / n, note=note),
-                measurement("alloc_native_bytes_per_op", diff.native_bytes / n, note=note),
+                measurement(name, value / n, note=note, kind=kind)
+                for name, value in (
+                    ("alloc_python_calls_per_op", diff.python_calls),
+                    ("alloc_python_bytes_per_op", diff.python_bytes),
+                    ("alloc_native_calls_per_op", diff.native_calls),
+                    ("alloc_native_bytes_per_op", diff.native_bytes),
+                )
             ]
-        run_note = f"memray; one run of {ops} ops, GC paused"
+        run_note = f"memray; one run of {ops} ops, GC paused{threads}"
         return [
             *out,
-            measurement("alloc_native_net_bytes", whole.native_net, note=run_note),
-            measurement("alloc_native_peak_bytes", whole.native_peak, note=run_note),
+            measurement("alloc_native_net_bytes", whole.native_net, note=run_note, kind=kind),
+            measurement("alloc_native_peak_bytes", whole.native_peak, note=run_note, kind=kind),
         ]
 
 

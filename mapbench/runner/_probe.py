@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mapbench._child import die_with_parent, exit_reporting
 from mapbench.isolate import Outcome, run_isolated
-from mapbench.protocol import capabilities_of, check_key
+from mapbench.protocol import capabilities_of, check_key, semantics_of
 from mapbench.registry import MapSpec, parse_spec
 from mapbench.spec import MapSpecError
 
@@ -58,8 +58,11 @@ def describe_map(spec: MapSpec, *, workloads: bool = True) -> dict[str, Any]:
     m = spec.create()
     try:
         row["capabilities"] = list(capabilities_of(m))
-        row["key_types"] = [t.__name__ for t in getattr(m, "key_types", ())]
-        row["value_types"] = [t.__name__ for t in getattr(m, "value_types", ())]
+        declared = semantics_of(m)  # a raw class's defaults included
+        row["key_types"] = [t.__name__ for t in declared.key_types]
+        row["value_types"] = [t.__name__ for t in declared.value_types]
+        row["mixed_key_types"] = declared.mixed_key_types
+        row["key_order"] = declared.key_order
         if workloads:
             row.update(_support(m))
     finally:
@@ -79,6 +82,8 @@ def unexamined(name: str, source: str, unavailable: str = "") -> dict[str, Any]:
         "capabilities": [],
         "key_types": [],
         "value_types": [],
+        "mixed_key_types": True,
+        "key_order": "",
     }
 
 

@@ -36,13 +36,16 @@ QUICK_PLAN = Plan(
 )
 
 
-def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
+def select_maps(
+    specs: Sequence[str], *, check_names: bool = True
+) -> tuple[list[tuple[str, str]], list[str]]:
     """(label, loadable spec) of each map to run, and notes on registered maps left out.
 
     With no specs: every available built-in and every plugin. Only what needs no third-party
-    code is checked here (built-in names and options, unknown names, missing files); plugins
-    and `module:callable` specs are never imported in this process (a map that crashes or
-    hangs on import must take down a child, not the run): the run loads each in a child first.
+    code is checked here (built-in names and options, unknown names unless `check_names` is off
+    for maps installed only where the workers run, missing files); plugins and `module:callable`
+    specs are never imported in this process (a map that crashes or hangs on import must take
+    down a child, not the run): the run loads each in a child first.
     """
     if not specs:
         builtins = builtin_maps()
@@ -50,15 +53,16 @@ def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]
         chosen += [(ep.name, ep.name) for ep in plugin_entry_points()]
         notes = [f"{n}: unavailable: {i.unavailable}" for n, i in builtins.items() if i.unavailable]
         return chosen, notes + plugin_warnings()
-    return [(_spec.parse(text).text, loadable_spec(text)) for text in specs], plugin_warnings()
+    chosen = [(_spec.parse(t).text, loadable_spec(t, check_names=check_names)) for t in specs]
+    return chosen, plugin_warnings()
 
 
-def loadable_spec(text: str) -> str:
+def loadable_spec(text: str, *, check_names: bool = True) -> str:
     """`text` as a child process in another directory can load it, after the checks that need
     no third-party code: a built-in's options, an unknown name, a missing file (`MapSpecError`).
     """
     parsed = _spec.parse(text)
-    if parsed.kind == "name":
+    if parsed.kind == "name" and check_names:
         if parsed.target in builtin_maps() or parsed.target not in known_names():
             parse_spec(text)  # unknown names and bad options raise a clear MapSpecError
     elif parsed.file is not None and not parsed.file.is_file():

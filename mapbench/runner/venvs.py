@@ -2,7 +2,9 @@
 
 The C maps are compiled per interpreter, so another Python cannot share this one's build: the
 package is installed from its source tree into `<cache>/venvs/<X.Y>-<id>`, and reinstalled only
-when the sources change (a hash of them is stamped in the venv).
+when the sources change (a hash of them is stamped in the venv). Extra packages (`run --with`:
+peers, a package with `mapbench.impls` entry points) are installed beside it; each set of extras
+gets a venv of its own, so a package left out is never there.
 """
 
 from __future__ import annotations
@@ -11,20 +13,24 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 
 import mapbench
-from mapbench._source import SKIP, SOURCE_DIRS, SOURCE_FILES, source_digest
+from mapbench._source import SKIP, SOURCE_DIRS, SOURCE_FILES, skipped, source_digest
 from mapbench._subprocess import check_call
 from mapbench.errors import MapbenchError
 from mapbench.runner.interpreters import InterpreterError, find_python, python_version
 
 _STAMP = "mapbench-source.sha256"
+# `--with mapbench[peers]` names extras of mapbench itself: they go on the copy being installed.
+_OWN_EXTRAS = re.compile(r"mapbench\s*\[([\w\s,.-]+)\]")
 
 
 class VenvError(MapbenchError):
@@ -64,14 +70,16 @@ def _is_checkout(root: Path) -> bool:
     return pyproject.is_file() and 'name = "mapbench"' in pyproject.read_text(encoding="utf-8")
 
 
-def runtime_for(request: str, *, log: bool = True) -> str:
+def runtime_for(request: str, *, extra: Sequence[str] = (), log: bool = True) -> str:
     """An executable that runs `request` ("3.12" or a path) with this mapbench importable.
 
-    The running interpreter is used as is when it is the one asked for; an interpreter that
-    already has mapbench installed (e.g. a venv path) is used as is; any other gets a cached venv.
+    Without `extra` packages, the running interpreter is used as is when it is the one asked
+    for, and so is an interpreter that already has mapbench installed (e.g. a venv path); any
+    other, and every one with `extra` packages (pip requirements or local paths), gets a
+    cached venv.
     """
     base = find_python(request)
-    if _same_interpreter(base) or (os.sep in request and _has_mapbench(base)):
+    if not extra and (_same_interpreter(base) or (os.sep in request and _has_mapbench(base))):
         return sys.executable if _same_interpreter(base) else base
     root = source_root()
     if root is None:
@@ -80,25 +88,76 @@ def runtime_for(request: str, *, log: bool = True) -> str:
             "be installed into that interpreter; install mapbench there and pass its path"
         )
     version = python_version(base)
-    key = hashlib.sha256(os.path.realpath(base).encode()).hexdigest()[:8]
+    own_extras, packages = _split_extras([_absolute(r) for r in extra])
+    identity = "\0".join([os.path.realpath(base), *own_extras, *sorted(packages)])
+    key = hashlib.sha256(identity.encode()).hexdigest()[:8]
     venv = cache_dir() / "venvs" / f"{'.'.join(version.split('.')[:2])}-{key}"
     python = venv / "bin" / "python"
     if not python.is_file():
         _say(log, f"creating a venv for Python {version} at {venv}")
         check_call([base, "-m", "venv", "--clear", str(venv)], "create the venv", VenvError)
-    digest = source_digest(root)
+    digest = _environment_digest(root, packages)
     stamp = venv / _STAMP
     if not stamp.is_file() or stamp.read_text().strip() != digest:
-        _say(log, f"installing mapbench into {venv} (first time: with its dependencies)")
+        also = f" with {', '.join([*own_extras, *packages])}" if extra else ""
+        _say(log, f"installing mapbench{also} into {venv} (first time: with its dependencies)")
         with tempfile.TemporaryDirectory(prefix="mapbench-src-") as tmp:
             copy = _copy_source(root, Path(tmp) / "src")
+            extras = f"[{','.join(own_extras)}]" if own_extras else ""
             check_call(
-                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", copy],
-                f"install mapbench into the Python {version} venv",
+                [
+                    str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    copy + extras, *packages,
+                ],
+                f"install mapbench{also} into the Python {version} venv",
                 VenvError,
-            )
+            )  # fmt: skip
         stamp.write_text(digest + "\n")
     return str(python)
+
+
+def _absolute(requirement: str) -> str:
+    """A local path made absolute (pip runs elsewhere, and the venv is keyed by it)."""
+    path = Path(requirement).expanduser()
+    looks_like_path = (
+        os.sep in requirement
+        or requirement.startswith(".")
+        or requirement.endswith((".whl", ".tar.gz", ".zip"))
+    )
+    return str(path.resolve()) if looks_like_path else requirement.strip()
+
+
+def _split_extras(requirements: list[str]) -> tuple[list[str], list[str]]:
+    """(extras of mapbench itself, other requirements): `mapbench[peers]` means our copy's."""
+    own: list[str] = []
+    others: list[str] = []
+    for requirement in requirements:
+        found = _OWN_EXTRAS.fullmatch(requirement)
+        if found:
+            own += [e.strip() for e in found.group(1).split(",") if e.strip()]
+        else:
+            others.append(requirement)
+    return sorted(set(own)), others
+
+
+def _environment_digest(root: Path, packages: Sequence[str]) -> str:
+    """The sources' digest, plus the files of every extra package given as a local directory."""
+    digest = hashlib.sha256(source_digest(root).encode())
+    for package in packages:
+        digest.update(package.encode())
+        if Path(package).is_dir():
+            digest.update(_tree_digest(Path(package)).encode())
+    return digest.hexdigest()
+
+
+def _tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root)
+        if not skipped(relative) and ".git" not in relative.parts:
+            digest.update(str(relative).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _copy_source(root: Path, dest: Path) -> str:

@@ -1,0 +1,124 @@
+"""`mapbench conform SPEC...`: the installed conformance suite on maps, from any directory.
+
+It runs pytest on `mapbench.conformance` in this process, isolated from the directory it is
+run in: no configuration files, conftest.py files or cache of the current directory are used.
+Exit status 0 when every map passes, 1 when one fails, 2 for a spec that names no map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import tempfile
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from mapbench.conformance import DEEP_BUDGET
+from mapbench.errors import UsageError
+
+PLUGIN = "mapbench.conformance.plugin"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "specs",
+        nargs="*",
+        metavar="SPEC",
+        help="map specs (e.g. ./my_map.py:MyMap, sortedcontainers:SortedDict, sharded); "
+        "default: every available registered map",
+    )
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help=f"search with the stateful test for --budget seconds per map (default "
+        f"{DEEP_BUDGET:g}) instead of one quick round",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=DEEP_BUDGET,
+        metavar="SECONDS",
+        help="time of the deep stateful search per map",
+    )
+    parser.add_argument("-k", metavar="EXPR", help="only tests matching EXPR (as pytest -k)")
+    parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    parser.add_argument("-v", "--verbose", action="store_true", help="one line per test")
+
+
+def cmd_conform(args: argparse.Namespace) -> int:
+    missing = [name for name in ("pytest", "hypothesis") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"the conformance suite needs {' and '.join(missing)}: pip install 'mapbench[conform]'"
+        )
+    if args.budget <= 0:
+        raise UsageError(f"--budget must be positive, not {args.budget:g}")
+    for text in args.specs:
+        check_spec(text)
+
+    import pytest
+
+    from mapbench.conformance import suite_paths
+    from mapbench.runner.venvs import cache_dir
+
+    with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        # hypothesis keeps its caches (the charmap of text strategies takes seconds to build)
+        # in .hypothesis/ of the cwd, which is the user's: they go to mapbench's cache instead.
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
+        argv = [
+            *suite_paths(),
+            *(f"--map={text}" for text in args.specs),
+            *_plugin_args(),
+            "-c",
+            str(ini),
+            f"--rootdir={Path(suite_paths()[0]).parent}",
+            f"--confcutdir={Path(suite_paths()[0]).parent}",
+            "-p",
+            "no:cacheprovider",
+            # pytest would rewrite the asserts of mapbench, this running plugin's package: it
+            # says it cannot, as the module is imported (the suite's modules are not yet).
+            "-W",
+            "ignore:Module already imported so cannot be rewritten; mapbench",
+            "-rfEs",
+            "-v" if args.verbose else "-q",
+        ]
+        if args.deep:
+            argv += ["--conform-deep", f"--conform-budget={args.budget}"]
+        if args.k:
+            argv += ["-k", args.k]
+        if args.exitfirst:
+            argv.append("-x")
+        code = pytest.main(argv)
+    if code == pytest.ExitCode.OK:
+        return 0
+    if code == pytest.ExitCode.TESTS_FAILED:
+        return 1
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt
+    raise UsageError(f"pytest stopped with {code!r}")
+
+
+def check_spec(text: str) -> None:
+    """Raise a one-line error for a spec that names no map, or a map that cannot be one."""
+    from mapbench.registry import MapUnavailableError, parse_spec
+    from mapbench.spec import MapSpecError
+
+    spec = parse_spec(text)
+    if not spec.info.available:
+        raise MapUnavailableError(f"map {text!r} is unavailable: {spec.info.unavailable}")
+    try:
+        spec.create().close()
+    except MapSpecError:  # a class that cannot be adapted: not a map at all
+        raise
+    except Exception:  # a map that fails to build fails its tests: pytest reports it there
+        return
+
+
+def _plugin_args() -> list[str]:
+    """`-p` for the plugin only when pytest will not load it from its entry point itself."""
+    autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    registered = any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
+    return [] if autoload and registered else ["-p", PLUGIN]

@@ -1,0 +1,24 @@
+"""The conformance kit: the suite every map passes, for what it declares, installed with mapbench.
+
+`mapbench conform SPEC...` runs it; so does `pytest --map SPEC` from any directory (the pytest
+plugin in `mapbench.conformance.plugin`, registered as a `pytest11` entry point). The suite's
+modules are `test_mapping` (semantics, types, errors, capabilities), `test_stateful` (random
+programs against `dict` as the oracle, hypothesis) and `test_threads` (thread-safe maps lose no
+update). Profiles and their budgets: docs/conformance.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads")
+DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
+
+
+def suite_paths() -> list[str]:
+    """The files of the suite, as pytest arguments."""
+    here = Path(__file__).resolve().parent
+    return [str(here / f"{name}.py") for name in SUITE_MODULES]
+
+
+__all__ = ["DEEP_BUDGET", "SUITE_MODULES", "suite_paths"]
