@@ -30,10 +30,14 @@ class Plan:
 
 # Every workload at a size past the L1/L2 caches, on int and str keys (hashing differs).
 DEFAULT_PLAN = Plan(tuple(WORKLOADS), ("random-int", "short-str"), (10_000,))
-# The core operations once, small: a smoke test and a rough picture in about two minutes.
+# The core operations once, small: a smoke test and a rough picture in about two minutes; the
+# batch forms show the C tables' own speed next to their mapping-API (ctypes) rows.
 QUICK_PLAN = Plan(
-    ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10"), ("random-int",), (1_000,)
-)
+    ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10", "insert-batch",
+     "lookup-hit-batch"),
+    ("random-int",),
+    (1_000,),
+)  # fmt: skip
 
 
 def select_maps(
