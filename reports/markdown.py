@@ -19,12 +19,13 @@ def markdown_escape(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-def markdown_text(comparison: Comparison, limit: int = 10) -> str:
-    """The summary as Markdown: headline, counts, the worst regressions and improvements."""
+def markdown_text(comparison: Comparison) -> str:
+    """The summary as Markdown: headline, counts, and every regression, improvement, too noisy
+    and inconclusive row with its values before and after, change and interval."""
     env = templating.environment().overlay(autoescape=False)
     env.filters["md"] = markdown_escape
     template = env.get_template("summary.md.j2")
-    return template.render(s=viewmodel.summary(comparison), limit=limit)
+    return template.render(s=viewmodel.summary(comparison))
 
 
 def render_markdown(comparison: Comparison, path: str | os.PathLike[str]) -> Path:

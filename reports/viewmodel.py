@@ -27,7 +27,10 @@ VERDICT_CSS = {
     "improvement": "good",
     "no change": "same",
     "inconclusive": "unsure",
+    "too noisy": "unsure",
 }
+# What the Markdown summary lists row by row (everything but "no change").
+LISTED_VERDICTS = ("regression", "improvement", "too noisy", "inconclusive")
 MAX_HISTORY_CHARTS = 24
 MAX_GC_CHARTS = 12
 # Context shown next to a case when a comparison spans several values (env follows python).
@@ -47,6 +50,9 @@ class Highlight:
     change: str
     interval: str
     certainty: str
+    before: str = ""  # the base side's value with its unit
+    after: str = ""  # the candidate side's
+    note: str = ""  # why a row is too noisy, or how it was judged
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class Summary:
     more_regressions: int
     method: str
     unmatched: str
+    listed: tuple[Highlight, ...] = ()  # every row whose verdict is in LISTED_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -163,12 +170,16 @@ def summary(comparison: Comparison) -> Summary:
     counts = tuple((v, comparison.count(v), VERDICT_CSS[v]) for v in VERDICT_CSS)
     regressions = _highlights(rows, "regression")
     improvements = _highlights(rows, "improvement")
-    t = comparison.thresholds
+    noisy = comparison.count("too noisy")
     if regressions:
         worst = regressions[0]
         headline = (
             f"{len(regressions)} regression{'s' if len(regressions) != 1 else ''}; "
             f"worst {worst.change} in {worst.metric} of {worst.case}"
+        )
+    elif noisy:
+        headline = (
+            f"No regression found, but {noisy} row{'s' if noisy != 1 else ''} too noisy to judge"
         )
     else:
         headline = "No regression beyond the thresholds"
@@ -186,15 +197,9 @@ def summary(comparison: Comparison) -> Summary:
         regressions=tuple(regressions[:10]),
         improvements=tuple(improvements[:5]),
         more_regressions=max(0, len(regressions) - 10),
-        method=(
-            f"Noisy metrics: {t.statistic} ratio (candidate / base) with its "
-            f"{t.confidence:.0%} bootstrap interval, Mann-Whitney U with Benjamini-Hochberg "
-            f"false-discovery rate {t.alpha:g}, minimum effect {t.min_effect:.0%}. "
-            "Deterministic metrics: exact comparison"
-            + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
-            + "."
-        ),
+        method=comparison.method,
         unmatched="; ".join(unmatched),
+        listed=tuple(h for verdict in LISTED_VERDICTS for h in _highlights(rows, verdict)),
     )
 
 
@@ -232,6 +237,9 @@ def _highlights(rows: pd.DataFrame, verdict: str) -> list[Highlight]:
             if row["kind"] == "noisy"
             else "",
             certainty=_certainty(row),
+            before=formatting.value(row["base"], str(row["unit"])),
+            after=formatting.value(row["candidate"], str(row["unit"])),
+            note=str(row["note"]),
         )
         for row in _records(chosen)
     ]

@@ -1,0 +1,43 @@
+"""Background load for sensitivity runs and tests: N busy-loop processes, always stopped.
+
+A busy loop keeps one core runnable all the time, the way another CI job on a shared runner
+does. `busy_loops(n)` starts them, yields their process ids, and kills every one of them when
+the block ends, whether it ends normally, by an exception or by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+
+# A loop that never sleeps and never allocates: pure CPU demand, no memory traffic.
+_BUSY = "while True:\n    pass\n"
+
+
+@contextlib.contextmanager
+def busy_loops(n: int) -> Iterator[tuple[int, ...]]:
+    """Run `n` busy-loop processes for the duration of the block; their pids."""
+    if n < 0:
+        raise ValueError(f"the number of busy loops must be >= 0, not {n}")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(n):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-S", "-c", _BUSY],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        yield tuple(p.pid for p in procs)
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+__all__ = ["busy_loops"]
