@@ -88,7 +88,7 @@ def test_unequal_sample_counts(n_base: int, n_cand: int) -> None:
 
 def test_too_few_samples_is_inconclusive() -> None:
     row = verdict_of(noise(1, 3), noise(2, 3, scale=1.5))
-    assert row["verdict"] == "inconclusive" and "too few samples" in row["note"]
+    assert row["verdict"] == "inconclusive" and "too few processes" in row["note"]
 
 
 def test_small_real_change_below_minimum_effect_is_no_change() -> None:
