@@ -32,7 +32,7 @@ from mapbench.thresholds import Thresholds
 MODE_GAP = 0.25  # relative gap between consecutive sorted per-process values
 MODE_SHARE = 0.2  # of a side's processes, at least, on each side of the gap
 PREEMPTED_MAX = 0.5  # share of processes whose every timed run was preempted (wall time)
-LOAD_PER_CORE_MAX = 4.0  # 1-minute load average over the number of cores
+LOAD_PER_CORE_MAX = 5.0  # 1-minute load average over the number of cores
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ GIT = [
 # A small, quick selection at the default threshold (10%): the verdict is the one users get.
 CI_ARGS = [
     *("--map", "sharded", "--map", "dict"),
-    *("--workload", "lookup-hit", "--workload", "insert"),
+    *("--workload", "lookup-hit"),
     *("--key-kind", "random-int", "--size", "2000"),
     *("--rounds", "10", "--reps", "5"),
 ]

@@ -287,9 +287,9 @@ def test_modes_make_a_row_too_noisy_not_no_change() -> None:
 
 def test_contention_beyond_the_bounds_is_too_noisy_with_the_reason() -> None:
     same = {"time": runs_of(1, 10)}
-    loaded = compare(processes("a", same, load=9.0), processes("b", same, load=1.0))
+    loaded = compare(processes("a", same, load=12.0), processes("b", same, load=1.0))
     assert loaded.rows.iloc[0]["verdict"] == "too noisy"
-    assert "base: load average 4.5 per core (bound 4)" in loaded.rows.iloc[0]["note"]
+    assert "base: load average 6.0 per core (bound 5)" in loaded.rows.iloc[0]["note"]
     calm = compare(processes("a", same, load=3.0), processes("b", same, load=3.0))
     assert calm.rows.iloc[0]["verdict"] == "no change" and calm.exit_status == 0
     # every wall-clock run preempted: the fastest run of a process is not a clean one
