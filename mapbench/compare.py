@@ -96,9 +96,13 @@ class Comparison:
     def method(self) -> str:
         """How the rows were judged, in one paragraph (for reports)."""
         t = self.thresholds
+        clock = (
+            "wall time"
+            if t.clock == "wall"
+            else "CPU time (wall time where the work waits off the CPU or is all there is)"
+        )
         return (
-            f"Times on CPU time ({t.clock} clock chosen; wall time where the work waits off "
-            f"the CPU or is all that was recorded). Noisy metrics: per worker process the "
+            f"Times judged on {clock}. Noisy metrics: per worker process the "
             f"{t.statistic} of its runs; change = Hodges-Lehmann shift between the sides with "
             f"its Mann-Whitney interval at {self.interval_level:.2%} (Benjamini-Hochberg "
             f"false-discovery rate {t.alpha:g}, intervals adjusted to match), minimum effect "

@@ -53,7 +53,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=0.10,
-        help="relative slowdown of the low-percentile time that fails the build (0.10 = 10%%)",
+        help="the smallest slowdown of a time that fails the build, as the estimated change "
+        "per operation (0.10 = 10%%)",
     )
     add(
         "--exact-tolerance",
