@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -156,6 +157,20 @@ def test_busy_loops_run_for_the_block_and_are_always_stopped() -> None:
     with pytest.raises(KeyboardInterrupt), busy_loops(1) as pids:
         raise KeyboardInterrupt
     assert not alive(pids[0])
+    # a parent killed outright cannot clean up: its loops notice and stop by themselves
+    script = (
+        "from mapbench.ci.background import busy_loops\nimport time\n"
+        "with busy_loops(2) as pids:\n    print(*pids, flush=True)\n    time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    orphans = [int(pid) for pid in parent.stdout.readline().split()]
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in orphans) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(orphans) == 2 and not any(alive(p) for p in orphans)
 
 
 def test_adaptive_rounds_stop_on_width_alone() -> None:

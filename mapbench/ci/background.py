@@ -2,7 +2,8 @@
 
 A busy loop keeps one core runnable all the time, the way another CI job on a shared runner
 does. `busy_loops(n)` starts them, yields their process ids, and kills every one of them when
-the block ends, whether it ends normally, by an exception or by Ctrl-C.
+the block ends, whether it ends normally, by an exception or by Ctrl-C; a loop whose parent dies
+without cleaning up (killed) stops by itself.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-# A loop that never sleeps and never allocates: pure CPU demand, no memory traffic.
-_BUSY = "while True:\n    pass\n"
+# A loop that never sleeps and never allocates: pure CPU demand, no memory traffic. Between
+# stretches of about a millisecond it checks that its parent still runs, so it also stops when
+# the parent is killed without a chance to clean up (SIGTERM, SIGKILL).
+_BUSY = (
+    "import os\n"
+    "parent = os.getppid()\n"
+    "while os.getppid() == parent:\n"
+    "    for _ in range(20000):\n"
+    "        pass\n"
+)
 
 
 @contextlib.contextmanager
