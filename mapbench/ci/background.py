@@ -9,6 +9,7 @@ without cleaning up (killed) stops by itself.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,9 +17,10 @@ from collections.abc import Iterator
 # A loop that never sleeps and never allocates: pure CPU demand, no memory traffic. Between
 # stretches of about a millisecond it checks that its parent still runs, so it also stops when
 # the parent is killed without a chance to clean up (SIGTERM, SIGKILL).
+# The parent's pid comes as an argument: a parent killed while the loop starts is noticed too.
 _BUSY = (
-    "import os\n"
-    "parent = os.getppid()\n"
+    "import os, sys\n"
+    "parent = int(sys.argv[1])\n"
     "while os.getppid() == parent:\n"
     "    for _ in range(20000):\n"
     "        pass\n"
@@ -35,7 +37,7 @@ def busy_loops(n: int) -> Iterator[tuple[int, ...]]:
         for _ in range(n):
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-S", "-c", _BUSY],
+                    [sys.executable, "-S", "-c", _BUSY, str(os.getpid())],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
