@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 from mapbench.impls.cmaps import SCHEMES, CMap
 
 from mapbench._table import format_markdown_table
@@ -201,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         measurements += found
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "results": [m.to_json() for m in measurements]}, f)
+            json.dump({"environment": env, "results": msgspec.to_builtins(measurements)}, f)
     return 0
 
 

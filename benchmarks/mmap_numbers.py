@@ -1,15 +1,17 @@
-"""Issue 5's numbers for the mmap map, printed as Markdown tables for docs/mmap.md.
+"""The mmap map's numbers (issues 5 and 17), printed as Markdown tables for docs/mmap.md.
 
     python benchmarks/mmap_numbers.py [--quick] [--json numbers.json]
 
 1. get/set through the mapping API (`m[k] = v`, `m[k]`), ns per operation, for `mmap` next to
    `dict` and the C maps (`c-*`, skipped if not built): 100,000 random int keys and 100,000 str
-   keys. Noisy: repetitions run interleaved (A B C ... A B C) and the table shows the minimum
-   and the median; every map gets the same keys in the same order.
+   keys; `mmap, reader` is a reader (`writer=False`) of the same map, gets only. Noisy:
+   repetitions run interleaved (A B C ... A B C) and the table shows the minimum and the
+   median, and the minimum as a multiple of dict's; every map gets the same keys in order.
 2. Reopening a 1M-key file: a verifying reader (every checksum), a header-only reader
    (`verify=False`), and a writer (verifies, then copies the committed table to its working
    copy). Minimum of the repetitions; the file lives in the system temporary directory.
 
+The first line says where and when, with the load average before and after (1-minute).
 A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
 """
 
@@ -25,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from mapbench._table import format_markdown_table
 from mapbench.environment import environment
 from mapbench.measure.timing import Stopwatch, time_call
@@ -32,12 +36,14 @@ from mapbench.protocol import Map
 from mapbench.registry import registry
 from mapbench.schema import Measurement
 
+READER = "mmap, reader"  # not a registered map: a reader of an mmap map the script builds
+
 
 def map_names() -> list[str]:
-    """dict, mmap and every available C map, in that order."""
+    """dict, mmap, an mmap reader and every available C map, in that order."""
     known = registry()
-    names = ["dict", "mmap", *(n for n in known if n.startswith("c-"))]
-    return [n for n in names if n in known and known[n].available]
+    names = ["dict", "mmap", READER, *(n for n in known if n.startswith("c-"))]
+    return [n for n in names if n == READER or (n in known and known[n].available)]
 
 
 def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
@@ -47,8 +53,12 @@ def key_sets(n: int, seed: int) -> dict[str, list[Any]]:
 
 
 def set_get_seconds(name: str, keys: list[Any]) -> tuple[float, float]:
-    """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup."""
-    m: Map = registry()[name].create()
+    """ns per `m[k] = k`-style insert into a fresh map, then per `m[k]` lookup.
+
+    For READER, the inserts go to an mmap writer, and the lookups to a reader of its file.
+    """
+    m: Map = registry()["mmap" if name == READER else name].create()
+    reader: Map | None = None
     try:
         values = list(range(len(keys)))
 
@@ -56,12 +66,20 @@ def set_get_seconds(name: str, keys: list[Any]) -> tuple[float, float]:
             for k, v in zip(keys, values, strict=True):
                 m[k] = v
 
+        set_s = time_call(set_all, len(keys))
+        target = m
+        if name == READER:
+            m.flush()
+            reader = target = registry()["mmap"].create(path=m.path, writer=False)
+
         def get_all() -> None:
             for k in keys:
-                m[k]
+                target[k]
 
-        set_s, get_s = time_call(set_all, len(keys)), time_call(get_all, len(keys))
+        get_s = time_call(get_all, len(keys))
     finally:
+        if reader is not None:
+            reader.close()
         m.close()
     return set_s * 1e9, get_s * 1e9
 
@@ -79,8 +97,12 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
     for (name, kind, op), values in samples.items():
         if op == "get":
             set_values = samples[(name, kind, "set")]
-            cells = [min(set_values), statistics.median(set_values), min(values)]
-            rows.append((name, kind, *(f"{c:.0f}" for c in [*cells, statistics.median(values)])))
+            sets = "—", "—"
+            if name != READER:
+                sets = f"{min(set_values):.0f}", f"{statistics.median(set_values):.0f}"
+            gets = min(values), statistics.median(values)
+            ratio = min(values) / min(samples[("dict", kind, "get")])
+            rows.append((name, kind, *sets, *(f"{g:.0f}" for g in gets), f"{ratio:.1f}"))
         found.append(
             Measurement(
                 f"{name}/{op}/{kind}/{n}",
@@ -91,7 +113,7 @@ def mapping_api(n: int, repeats: int, seed: int) -> tuple[str, list[Measurement]
                 "minimum of interleaved repetitions",
             )
         )
-    headers = ("map", "keys", "set min", "set median", "get min", "get median")
+    headers = ("map", "keys", "set min", "set median", "get min", "get median", "get min ÷ dict")
     return format_markdown_table(headers, rows), found
 
 
@@ -101,7 +123,8 @@ def reopen(n: int, repeats: int) -> tuple[str, list[Measurement]]:
     handle, path = tempfile.mkstemp(prefix="mapbench-reopen-", suffix=".map")
     os.close(handle)
     try:
-        with Stopwatch() as building, make(path=path) as m:
+        # mkstemp made the file: an empty file is a map only with create=True
+        with Stopwatch() as building, make(path=path, create=True) as m:
             m.reserve(n)
             for i in range(n):
                 m[i * 0x9E3779B1] = i
@@ -139,14 +162,17 @@ def main() -> None:
     args = parser.parse_args()
     n, repeats, big = (10_000, 2, 50_000) if args.quick else (100_000, 5, 1_000_000)
     env = environment()
-    print(f"Python {env['python']} on {env.get('machine', '?')}, {time.strftime('%Y-%m-%d')}\n")
+    where = f"Python {env['python']} on {env.get('machine', '?')} ({env.get('cpu_count')} CPUs)"
+    load_before = os.getloadavg()[0]
     table, api = mapping_api(n, repeats, args.seed)
+    reopened, opened = reopen(big, 3)
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"{where}, {time.strftime('%Y-%m-%d %H:%M')}, {load}\n")
     print(f"## get/set through the mapping API, ns per op ({n:,} keys)\n\n{table}\n")
-    table, opened = reopen(big, 3)
-    print(f"## Reopening a file\n\n{table}")
+    print(f"## Reopening a file\n\n{reopened}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "measurements": [m.to_json() for m in api + opened]}, f)
+            json.dump({"environment": env, "measurements": msgspec.to_builtins(api + opened)}, f)
 
 
 if __name__ == "__main__":

@@ -1,54 +1,191 @@
 """The argparse front end: one module per subcommand under `mapbench.commands`, one dispatch table.
 
-Each command module defines `configure(parser)` and `cmd_<name>(args) -> int`.
+Each command module defines `configure(parser)` and `cmd_<name>(args) -> int`. The table below
+holds what people read: a one-line purpose, examples and where the docs are, in workflow order.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from mapbench import __version__
 from mapbench.errors import MapbenchError
+from mapbench.isolate import terminate_on_signals
 
-# name -> (module, one-line help); the module's `cmd_<name>` runs the command.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "list": ("mapbench.commands.list_maps", "list the known maps, their capabilities and types"),
-    "compare": ("mapbench.commands.compare", "compare two result sets; exit 1 on a regression"),
-    "report": ("mapbench.commands.report", "write a self-contained HTML report of results"),
-    "run": ("mapbench.commands.run", "time maps on workloads (pyperf) and collect their metrics"),
-    "probe": ("mapbench.commands.probe", "measured probe lengths at a load factor next to theory"),
-    "ci": ("mapbench.commands.ci", "compare two commits interleaved; exit 1 on a regression"),
-    "measure": ("mapbench.commands.measure", "every metric of one map on one workload, in a table"),
-    "mmap-check": ("mapbench.commands.mmap_check", "verify an mmap map file; exit 2 if damaged"),
-}
+DOCS = "docs/ in the mapbench source tree (README.md first)"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its module, its purpose in one line, examples, and its docs page."""
+
+    name: str
+    module: str
+    purpose: str
+    examples: tuple[str, ...]
+    docs: str
+    group: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "run", "mapbench.commands.run",
+        "time maps on workloads (pyperf) and collect their metrics into a results directory",
+        (
+            "mapbench run --quick -o results/quick",
+            "mapbench run --map dict --map ./my_map.py:MyMap --workload lookup-hit --size 100000",
+            "mapbench run --quick --python 3.10 --python 3.13 -o results/py",
+        ),
+        "docs/suites.md", "workflow",
+    ),
+    Command(
+        "report", "mapbench.commands.report",
+        "write one self-contained HTML report of result directories or files",
+        (
+            "mapbench report results/quick -o report.html",
+            "mapbench report .asv/results -o history.html",
+            "mapbench report results/ --base python=3.12 --candidate python=3.13 -o r.html",
+        ),
+        "docs/report.md", "workflow",
+    ),
+    Command(
+        "compare", "mapbench.commands.compare",
+        "compare two result sets, with statistics; exit 1 on a regression",
+        (
+            "mapbench compare results/main results/branch",
+            "mapbench compare python=3.12 python=3.13 --results results/ --markdown pr.md",
+        ),
+        "docs/report.md", "workflow",
+    ),
+    Command(
+        "ci", "mapbench.commands.ci",
+        "build two commits, measure them interleaved, report; exit 1 on a regression",
+        (
+            "mapbench ci origin/main HEAD",
+            "mapbench ci HEAD~1 HEAD --map dict --map c-swiss --instructions",
+        ),
+        "docs/ci.md", "workflow",
+    ),
+    Command(
+        "measure", "mapbench.commands.measure",
+        "every metric of one map on one workload, measured as the runners measure it",
+        (
+            "mapbench measure dict --workload insert --size 100000",
+            "mapbench measure c-swiss --workload churn --key-kind short-str --json",
+        ),
+        "docs/metrics.md", "one map",
+    ),
+    Command(
+        "probe", "mapbench.commands.probe",
+        "measured probe lengths at a load factor, next to Knuth's (modelled) values",
+        (
+            "mapbench probe c-linear",
+            "mapbench probe c-double --load 0.5 --load 0.9 --json",
+        ),
+        "docs/cmap.md", "one map",
+    ),
+    Command(
+        "list", "mapbench.commands.list_maps",
+        "list the known maps: where they come from, capabilities, key and value types",
+        (
+            "mapbench list",
+            "mapbench list --map ./my_map.py:MyMap --json",
+        ),
+        "README.md (The maps; Plugging in your own map)", "one map",
+    ),
+    Command(
+        "mmap-check", "mapbench.commands.mmap_check",
+        "verify an mmap map file's checksums and describe it; exit 2 if damaged",
+        (
+            "mapbench mmap-check data.map",
+            "mapbench mmap-check a.map b.map --json",
+        ),
+        "docs/mmap.md", "one map",
+    ),
+)  # fmt: skip
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _epilog(command: Command) -> str:
+    examples = "\n".join(f"  {e}" for e in command.examples)
+    return f"examples:\n{examples}\n\ndocs: {command.docs}, in {DOCS}"
+
+
+def _overview() -> str:
+    groups: dict[str, list[Command]] = {}
+    for command in COMMANDS:
+        groups.setdefault(command.group, []).append(command)
+    lines = ["Benchmark and regression-test hash-map implementations.", ""]
+    for group, commands in groups.items():
+        lines.append(f"{group}:")
+        lines += [f"  {c.name:<11} {c.purpose}" for c in commands]
+        lines.append("")
+    return "\n".join(lines).rstrip()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with one subparser per command."""
     parser = argparse.ArgumentParser(
-        prog="mapbench", description="Benchmark and regression-test hash-map implementations."
+        prog="mapbench",
+        description=_overview(),
+        epilog=(
+            "examples:\n  mapbench run --quick -o results/quick\n"
+            "  mapbench report results/quick -o report.html\n"
+            "  mapbench ci origin/main HEAD\n\n"
+            f"`mapbench COMMAND --help` for each command; docs: {DOCS}"
+        ),
+        formatter_class=_FORMATTER,
     )
+    parser.add_argument("--version", action="version", version=f"mapbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+    for command in COMMANDS:
+        module = importlib.import_module(command.module)
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.purpose,
+            description=command.purpose[:1].upper() + command.purpose[1:] + ".",
+            epilog=_epilog(command),
+            formatter_class=_FORMATTER,
+        )
         module.configure(sub)
-        sub.set_defaults(handler=getattr(module, f"cmd_{name.replace('-', '_')}"))
+        sub.set_defaults(handler=getattr(module, f"cmd_{command.name.replace('-', '_')}"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; input errors print one line and return 2."""
+    """Run one command and return its exit status.
+
+    0 success; 1 a regression or a failed case (the command's own verdict); 2 bad input (a
+    name, spec, path or option), or a file that cannot be written, in one line; 3 a bug in
+    mapbench (with its traceback); 128 + N killed by signal N (SIGINT, SIGTERM, SIGHUP), after
+    ending every child process.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    prefix = f"mapbench {args.command}"
     try:
-        return handler(args)
+        with terminate_on_signals():
+            return handler(args)
     except MapbenchError as exc:
-        print(f"mapbench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"mapbench {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # a disk that is full or an output path that went away
+        what = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc
+        print(f"{prefix}: error: {what}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"{prefix}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    except Exception:
+        traceback.print_exc()
+        print(f"{prefix}: internal error (a bug in mapbench, please report it)", file=sys.stderr)
+        return 3

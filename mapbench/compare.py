@@ -86,7 +86,7 @@ class Comparison:
 
     @property
     def exit_status(self) -> int:
-        """For CI: 1 when anything regressed beyond the thresholds, else 3 when a row was too
+        """For CI: 1 when anything regressed beyond the thresholds, else 4 when a row was too
         noisy to judge (`EXIT_TOO_NOISY`), else 0."""
         if self.count("regression"):
             return 1

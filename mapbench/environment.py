@@ -9,10 +9,12 @@ import platform
 import socket
 import subprocess
 import sys
+import sysconfig
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mapbench import __version__
+from mapbench import __version__, _cflags
 
 
 def hash_seed() -> str:
@@ -39,6 +41,32 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def build_info() -> dict[str, str]:
+    """How the C library was compiled (this interpreter's CC and CFLAGS, which setuptools
+    uses, plus the package's own flags) and the pyperf version that times the runs."""
+    cc = str(sysconfig.get_config_var("CC") or "")
+    version = ""
+    if cc and sys.platform != "win32":
+        try:
+            out = subprocess.run(
+                [cc.split()[0], "--version"], capture_output=True, text=True, timeout=10, check=True
+            ).stdout
+            version = out.splitlines()[0].strip() if out else ""
+        except (OSError, subprocess.SubprocessError):
+            version = ""
+    flags = [str(sysconfig.get_config_var("CFLAGS") or ""), *_cflags.EXTRA_COMPILE_ARGS]
+    try:
+        pyperf = metadata.version("pyperf")
+    except metadata.PackageNotFoundError:
+        pyperf = ""
+    return {
+        "c_compiler": cc,
+        "c_compiler_version": version,
+        "c_flags": " ".join(f for f in flags if f),
+        "pyperf_version": pyperf,
+    }
 
 
 def git_commit(path: str | os.PathLike[str] = ".") -> tuple[str | None, str | None]:
@@ -76,5 +104,6 @@ def environment(commit_dir: str | os.PathLike[str] | None = None) -> dict[str, A
         "commit": commit,
         "commit_date": commit_date,
         "mapbench_version": __version__,
+        **build_info(),
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -30,9 +30,7 @@ def value(number: float | None, unit: str) -> str:
     if number is None or not math.isfinite(number):
         return MISSING
     divisor, label = scale_for(unit, number)
-    scaled = number / divisor
-    text = f"{scaled:,.0f}" if abs(scaled) >= 1000 else f"{scaled:.3g}"
-    return f"{text} {label}".strip()
+    return f"{_digits(number / divisor)} {label}".strip()
 
 
 def compact(number: float, unit: str) -> str:
@@ -53,23 +51,53 @@ def factor(number: float) -> str:
     return f"{number:.3g}{TIMES}"
 
 
-def change(ratio: float) -> str:
-    """A ratio as a signed change: `+12.3%`, `-4.0%` (true minus), `x3.10` beyond +200%."""
+def change(ratio: float, times: bool | None = None) -> str:
+    """A ratio as a signed change: `+12.3%`, `-4.0%` (true minus), `x3.10` from x3 up.
+
+    `times` forces one notation (True: always a factor, False: always a percentage).
+    """
     if ratio is None or not math.isfinite(ratio):
         return MISSING
-    if ratio >= 3:
-        return f"{TIMES}{ratio:.2f}"
+    if times if times is not None else ratio >= 3:
+        return f"{TIMES}{ratio:.3g}" if ratio < 10 else f"{TIMES}{ratio:,.1f}"
     percent = (ratio - 1) * 100
     if abs(percent) < 0.05:
         return "±0.0%"
-    return f"{'+' if percent > 0 else MINUS}{abs(percent):.1f}%"
+    return f"{'+' if percent > 0 else MINUS}{abs(percent):,.1f}%"
+
+
+def _as_factor(*ratios: float) -> bool:
+    """One notation for numbers shown together: factors when any of them is x3 or more."""
+    return any(r is not None and math.isfinite(r) and r >= 3 for r in ratios)
 
 
 def interval(low: float, high: float) -> str:
-    """A ratio's interval as changes: `[+8.1%, +15.0%]`."""
+    """A ratio's interval as changes in one notation: `[+8.1%, +15.0%]`, `[x2.31, x3.16]`."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return MISSING
-    return f"[{change(low)}, {change(high)}]"
+    times = _as_factor(low, high)
+    return f"[{change(low, times)}, {change(high, times)}]"
+
+
+def change_and_interval(ratio: float, low: float, high: float) -> tuple[str, str]:
+    """A change and its interval in one notation (both percentages, or all factors)."""
+    times = _as_factor(ratio, low, high)
+    shown = MISSING
+    if math.isfinite(low) and math.isfinite(high):
+        shown = f"[{change(low, times)}, {change(high, times)}]"
+    return change(ratio, times), shown
+
+
+def value_range(low: float, high: float, unit: str) -> str:
+    """Two numbers in one scaled unit, joined by an en dash: `80.1-88.0 ns`."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return MISSING
+    divisor, label = scale_for(unit, max(abs(low), abs(high)))
+    return f"{_digits(low / divisor)}\u2013{_digits(high / divisor)} {label}".strip()
+
+
+def _digits(scaled: float) -> str:
+    return f"{scaled:,.0f}" if abs(scaled) >= 1000 else f"{scaled:.3g}"
 
 
 def probability(p: float) -> str:

@@ -1,4 +1,9 @@
-"""Run a child process with a deadline: a crash, hang or error becomes a status, not a raise."""
+"""Run a child process with a deadline: a crash, hang or error becomes a status, not a raise.
+
+Nothing mapbench starts outlives it: each child runs in a process group of its own, which is
+killed on a deadline, on Ctrl-C and (`terminate_on_signals`) on SIGTERM or SIGHUP; and each child
+asks the kernel to kill it if mapbench dies by SIGKILL (`mapbench._child.die_with_parent`).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,72 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 from typing import Literal
+
+from mapbench._child import FAILURE_ENV, PARENT_ENV, read_failure
 
 Status = Literal["ok", "failed", "timeout"]
 
-# How much of a failing child's stderr is kept with the result (the tail holds the traceback).
-STDERR_TAIL_LINES = 40
+# How much of a failing child's output (stdout and stderr) is kept with the result.
+OUTPUT_TAIL_LINES = 40
+# The signals that end mapbench gracefully: its children are killed before it exits.
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a child process ended: status, a one-line error, and the tail of its stderr."""
+    """How a child process ended: status, a one-line error, and the lines that show why.
+
+    `traceback` is the tail of the map's traceback when the child reported its failure, else
+    the tail of the child's output; `input_error` says the child could not load the map spec
+    (bad input, not a failing map).
+    """
 
     status: Status
     returncode: int | None
     error: str | None
-    stderr_tail: str
+    traceback: str
     elapsed: float
+    input_error: bool = False
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised as Ctrl-C raises KeyboardInterrupt, so cleanup runs alike."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def terminate_on_signals() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP raise `Terminated` in the main thread.
+
+    A second such signal during the cleanup ends the process at once (the children still die
+    with it, by their parent-death signal).
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        for sig in TERMINATING_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach only it
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in TERMINATING_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def run_isolated(
@@ -39,43 +90,73 @@ def run_isolated(
 
     A new session means pyperf's worker grandchildren die with it instead of hanging on as orphans.
     """
+    # In the child's private directory when it has one: a SIGKILL then leaves nothing elsewhere.
+    fd, failure_file = tempfile.mkstemp(prefix="mapbench-failure-", suffix=".json", dir=cwd)
+    os.close(fd)
+    child_env = {
+        **(os.environ if env is None else env),
+        PARENT_ENV: str(os.getpid()),
+        FAILURE_ENV: failure_file,
+    }
+    try:
+        return _run(cmd, timeout, child_env, cwd, Path(failure_file))
+    finally:
+        Path(failure_file).unlink(missing_ok=True)
+
+
+def _run(
+    cmd: Sequence[str],
+    timeout: float,
+    env: dict[str, str],
+    cwd: str | os.PathLike[str] | None,
+    failure_file: Path,
+) -> Outcome:
     start = time.monotonic()
     proc = subprocess.Popen(
         list(cmd),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=dict(env) if env is not None else None,
+        stdout=subprocess.PIPE,  # pyperf prints its errors to stdout: keep them with stderr's
+        stderr=subprocess.STDOUT,
+        env=env,
         cwd=cwd,
         start_new_session=True,
     )
     try:
-        _, err = proc.communicate(timeout=timeout)
+        output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        _, err = proc.communicate()
-        tail = _tail(_text(err))
+        tail = _tail(_text(_rest_of_output(proc)))
         return Outcome("timeout", None, f"timed out after {timeout:g} s", tail, _since(start))
-    except BaseException:  # Ctrl-C: never leave a benchmark running behind us
+    except BaseException:  # Ctrl-C, SIGTERM: never leave a benchmark running behind us
         _kill_group(proc)
         proc.wait()
         raise
-    text = _text(err)
+    finally:
+        _kill_group(proc)  # whatever the child left behind in its group goes with it
+    text = _text(output)
     if proc.returncode == 0:
         return Outcome("ok", 0, None, _tail(text), _since(start))
+    reported = read_failure(failure_file)
+    if reported is not None:
+        crash = f" ({describe_failure(proc.returncode, text)})" if proc.returncode < 0 else ""
+        return Outcome(
+            "failed", proc.returncode, reported.error + crash, reported.traceback,
+            _since(start), reported.input_error,
+        )  # fmt: skip
     error = describe_failure(proc.returncode, text)
     return Outcome("failed", proc.returncode, error, _tail(text), _since(start))
 
 
-def describe_failure(returncode: int, stderr: str) -> str:
-    """One line saying why a child failed: a fatal signal, a Python error, or its exit status."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+def describe_failure(returncode: int, output: str) -> str:
+    """One line saying why a child failed (from its exit status and its output, for a child
+    that reported nothing itself): a fatal signal, a Python error, or the exit status."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
     fatal = _fatal_error(lines)
     if returncode < 0:
         return f"killed by {_signal_name(-returncode)}" + (f" ({fatal})" if fatal else "")
     # pyperf's manager ends with its own RuntimeError about the worker; the worker's error is
     # the last traceback line before it, which is the more useful one.
-    errors = [line for line in lines if _looks_like_exception(line)]
+    errors = _exception_lines(output)
     worker_errors = [e for e in errors if "failed with exit code" not in e]
     if errors and not worker_errors:
         code = errors[-1].rsplit(" ", 1)[-1]
@@ -97,9 +178,28 @@ def _fatal_error(lines: list[str]) -> str | None:
     return None
 
 
+def _exception_lines(output: str) -> list[str]:
+    """The lines that name an exception: each traceback's last line, and `Type: message`."""
+    found = []
+    in_traceback = False
+    for raw in output.splitlines():
+        line = raw.strip()
+        if raw.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and raw[:1] not in (" ", "\t", ""):
+            found.append(line)  # `AssertionError`, `MemoryError`: no message, no colon
+            in_traceback = False
+        elif not in_traceback and _looks_like_exception(line):
+            found.append(line)
+    return found
+
+
 def _looks_like_exception(line: str) -> bool:
+    """`Type: ...` or `package.module.Type: ...` (`f.<locals>.Type` too)."""
     head, sep, _ = line.partition(":")
-    return bool(sep) and head.replace(".", "").isidentifier() and head[:1].isupper()
+    parts = head.split(".")
+    names = all(part.isidentifier() or part == "<locals>" for part in parts)
+    return bool(sep) and names and parts[-1][:1].isupper()
 
 
 def _signal_name(number: int) -> str:
@@ -110,8 +210,21 @@ def _signal_name(number: int) -> str:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
+    # Already gone; or, once the group is empty, its number may be another user's.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _rest_of_output(proc: subprocess.Popen[bytes]) -> bytes:
+    """What a killed child wrote; not waiting for a process that escaped its group (setsid)
+    and still holds the pipe."""
+    try:
+        output, _ = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return b""
+    return output
 
 
 def _text(data: bytes | None) -> str:
@@ -119,7 +232,7 @@ def _text(data: bytes | None) -> str:
 
 
 def _tail(text: str) -> str:
-    return "\n".join(text.splitlines()[-STDERR_TAIL_LINES:])
+    return "\n".join(text.splitlines()[-OUTPUT_TAIL_LINES:])
 
 
 def _since(start: float) -> float:

@@ -13,12 +13,13 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
 
 from mapbench import spec as _spec
+from mapbench._child import USER_MODULE_PREFIX, describe_exception
 from mapbench.errors import MapbenchError
 from mapbench.protocol import Map
 from mapbench.spec import MapSpecError
@@ -85,22 +86,80 @@ class MapSpec:
 
 @functools.cache
 def registry() -> Mapping[str, MapInfo]:
-    """Every known map by name: built-ins first, then entry points (which cannot shadow them)."""
-    maps: dict[str, MapInfo] = {}
-    for module_name in BUILTIN_MODULES:
-        for info in _load_builtin(module_name):
-            maps[info.name] = info
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in maps:
-            continue
-        source = f"entry point {ep.value}" + (f" ({ep.dist.name})" if ep.dist else "")
-        try:
-            factory = ep.load()
-        except Exception as exc:  # a broken third-party package must not hide the others
-            maps[ep.name] = MapInfo(ep.name, None, source=source, unavailable=_reason(exc))
-            continue
-        maps[ep.name] = MapInfo(ep.name, factory, _describe(factory), source=source)
+    """Every known map by name: built-ins first, then entry points (which cannot shadow them).
+
+    This imports every plugin; `lookup` and `plugin_entry_points` import none or one.
+    """
+    maps = dict(builtin_maps())
+    for ep in plugin_entry_points():
+        maps[ep.name] = load_entry_point(ep)
     return MappingProxyType(maps)
+
+
+@functools.cache
+def builtin_maps() -> Mapping[str, MapInfo]:
+    """The maps that ship with mapbench, by name."""
+    return MappingProxyType(
+        {info.name: info for module_name in BUILTIN_MODULES for info in _load_builtin(module_name)}
+    )
+
+
+def plugin_entry_points() -> list[EntryPoint]:
+    """The third-party maps declared in the entry-point group, not yet imported.
+
+    One named like a built-in, or like an earlier entry point, is left out (see
+    `plugin_warnings`).
+    """
+    return _plugin_scan()[0]
+
+
+def plugin_warnings() -> list[str]:
+    """One line per entry point that is ignored because another map has its name."""
+    return _plugin_scan()[1]
+
+
+def _plugin_scan() -> tuple[list[EntryPoint], list[str]]:
+    taken = set(builtin_maps())
+    kept: dict[str, EntryPoint] = {}
+    warnings = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in taken or ep.name in kept:
+            owner = "a built-in map" if ep.name in taken else entry_point_source(kept[ep.name])
+            warnings.append(
+                f"{entry_point_source(ep)} is ignored: {owner} is already called {ep.name!r}"
+            )
+            continue
+        kept[ep.name] = ep
+    return list(kept.values()), warnings
+
+
+def load_entry_point(ep: EntryPoint) -> MapInfo:
+    """Import one plugin; a plugin that fails to import (or exits) is unavailable, with why."""
+    source = entry_point_source(ep)
+    try:
+        factory = ep.load()
+    except (Exception, SystemExit) as exc:  # a broken plugin must not take mapbench down
+        return MapInfo(ep.name, None, source=source, unavailable=describe_exception(exc))
+    return MapInfo(ep.name, factory, _describe(factory), source=source)
+
+
+def lookup(name: str) -> MapInfo | None:
+    """The map registered as `name`, importing no plugin but its own; None if none is."""
+    found = builtin_maps().get(name)
+    if found is None:
+        ep = next((e for e in plugin_entry_points() if e.name == name), None)
+        found = load_entry_point(ep) if ep is not None else None
+    return found
+
+
+def known_names() -> list[str]:
+    """Every registered name, built-ins first (no plugin is imported)."""
+    return [*builtin_maps(), *(ep.name for ep in plugin_entry_points())]
+
+
+def entry_point_source(ep: EntryPoint) -> str:
+    """Where a plugin comes from, for people: its target and its distribution."""
+    return f"entry point {ep.value}" + (f" ({ep.dist.name})" if ep.dist else "")
 
 
 def _load_builtin(module_name: str) -> tuple[MapInfo, ...]:
@@ -108,13 +167,9 @@ def _load_builtin(module_name: str) -> tuple[MapInfo, ...]:
         module = importlib.import_module(module_name)
     except Exception as exc:
         short = module_name.rsplit(".", 1)[-1]
-        return (MapInfo(short, None, source="builtin", unavailable=_reason(exc)),)
+        return (MapInfo(short, None, source="builtin", unavailable=describe_exception(exc)),)
     exported: tuple[MapInfo, ...] = module.MAPS
     return exported
-
-
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _describe(obj: object) -> str:
@@ -125,14 +180,14 @@ def _describe(obj: object) -> str:
 def parse_spec(text: str) -> MapSpec:
     """Resolve a spec string (see `mapbench.spec`) or raise `MapSpecError`."""
     parsed = _spec.parse(text)
-    known = registry()
     if parsed.kind == "name":
-        if parsed.target not in known:
-            names = ", ".join(sorted(known))
+        found = lookup(parsed.target)
+        if found is None:
+            names = ", ".join(sorted(known_names()))
             raise MapSpecError(
                 f"unknown map {parsed.target!r}; known maps: {names} (or give module:callable)"
             )
-        info = known[parsed.target]
+        info = found
     else:
         info = _load_callable(parsed)
     options = dict(parsed.options)
@@ -151,8 +206,10 @@ def _load_callable(parsed: _spec.SpecText) -> MapInfo:
     where, _, attr = target.rpartition(":")
     try:
         module = _import_file(parsed.file) if parsed.file else importlib.import_module(where)
-    except Exception as exc:
-        raise MapSpecError(f"cannot import {where!r} for map spec {target!r}: {exc}") from exc
+    except (Exception, SystemExit) as exc:
+        raise MapSpecError(
+            f"cannot import {where!r} for map spec {target!r}: {describe_exception(exc)}"
+        ) from exc
     factory = module
     for part in attr.split("."):
         factory = getattr(factory, part, None)  # type: ignore[assignment]
@@ -167,7 +224,7 @@ def _import_file(file: Path) -> ModuleType:
     path = file.resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    module_name = f"mapbench_user_{path.stem}_{abs(hash(str(path))):x}"
+    module_name = f"{USER_MODULE_PREFIX}{path.stem}_{abs(hash(str(path))):x}"
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -175,7 +232,11 @@ def _import_file(file: Path) -> ModuleType:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]  # a module that failed to run is not loaded
+        raise
     return module
 
 
@@ -184,8 +245,11 @@ def _check_options(name: str, factory: Callable[..., Any], options: Mapping[str,
         return
     try:
         signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # builtins without a signature: let the call decide
-        return
+    except (TypeError, ValueError):  # a dict subclass: dict(**options) would fill the map
+        given = ", ".join(sorted(options))
+        raise MapSpecError(
+            f"map {name!r} has no option {given}; options: none known (no signature to read)"
+        ) from None
     params = signature.parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,10 @@ class Table:
     numeric: tuple[bool, ...]  # right-aligned, sorted as numbers
     groups: tuple[tuple[str, int], ...] = ()  # a header row above: (label, columns spanned)
     column_css: tuple[str, ...] = ()  # per column, header and cells: "modelled", "start"
+    row_ids: tuple[str, ...] = ()  # an id per row, the target of links from the findings
+    header_titles: tuple[str, ...] = ()  # hover text per column: what the column is, its unit
+    footer: tuple[tuple[Cell, ...], ...] = ()  # summary rows below the body, never sorted
+    sortable: bool = True
 
 
 def num(value: Any) -> str:
@@ -37,3 +42,17 @@ class Section:
     anchor: str
     note: str
     table: Table
+    # (map, workload, size, key_kind, params) -> the id of the row showing that case
+    rows_by_case: Mapping[tuple[Any, ...], str] = field(default_factory=dict)
+
+
+def case_key(case: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A case as a key of `Section.rows_by_case` (a missing size is None)."""
+    size = case.get("size")
+    return (
+        str(case.get("map", "")),
+        str(case.get("workload", "")),
+        None if size is None or pd.isna(size) else int(size),
+        str(case.get("key_kind", "")),
+        str(case.get("params", "")),
+    )

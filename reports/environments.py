@@ -17,12 +17,18 @@ Environments = Mapping[str, Mapping[str, Any]]
 # (header, environment key) of the summary: what a timing or GC figure depends on.
 _SUMMARY = (
     ("implementation", "implementation"),
+    ("CPU", "cpu_model"),
+    ("CPUs", "cpu_count"),
+    ("load average (1, 5, 15 min)", "load_average"),
+    ("machine", "machine"),
+    ("platform", "platform"),
+    ("C compiler", "c_compiler_version"),
+    ("C flags", "c_flags"),
+    ("pyperf", "pyperf_version"),
+    ("mapbench", "mapbench_version"),
     ("GC threshold", "gc_threshold"),
     ("GC enabled", "gc_enabled"),
     ("hash seed", "hash_seed"),
-    ("machine", "machine"),
-    ("CPUs", "cpu_count"),
-    ("platform", "platform"),
     ("commit", "commit"),
     ("commit date", "commit_date"),
 )
@@ -60,16 +66,19 @@ def summary_table(labelled: Sequence[tuple[str, Environments]]) -> Table | None:
         python = envs[(label, _)].get("python") or "?"
         headers.append(f"{label}: Python {python}" if label else f"Python {python}")
     rows = [
-        (Cell(header), *(Cell(_summary_text(name, envs[k].get(name))) for k in runs))
+        (Cell(header), *(Cell(_summary_text(name, envs[k]), css="wrap") for k in runs))
         for header, name in _SUMMARY
     ]
     rows.append((Cell("files"), *(Cell(", ".join(files), css="wrap") for files in runs.values())))
-    return Table(tuple(headers), tuple(rows), tuple(False for _ in headers))
+    return Table(tuple(headers), tuple(rows), tuple(False for _ in headers), sortable=False)
 
 
-def _summary_text(name: str, value: Any) -> str:
+def _summary_text(name: str, env: Mapping[str, Any]) -> str:
+    value = env.get(name)
     if name == "commit" and value:
         return formatting.short_commit(str(value))
+    if name == "c_compiler_version" and not value:
+        value = env.get("c_compiler")  # the version could not be asked
     return env_text(value)
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from mapbench.reports import templating, viewmodel
+from mapbench.reports import templating, verdicts
 
 from mapbench.compare import Comparison
 
@@ -19,13 +19,13 @@ def markdown_escape(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-def markdown_text(comparison: Comparison) -> str:
-    """The summary as Markdown: headline, counts, and every regression, improvement, too noisy
-    and inconclusive row with its values before and after, change and interval."""
+def markdown_text(comparison: Comparison, limit: int | None = None) -> str:
+    """The summary as Markdown: headline, counts, then the changes of each verdict (every one of
+    them, or up to `limit`), with why a row was too noisy to judge."""
     env = templating.environment().overlay(autoescape=False)
     env.filters["md"] = markdown_escape
     template = env.get_template("summary.md.j2")
-    return template.render(s=viewmodel.summary(comparison))
+    return template.render(s=verdicts.summary(comparison, limit))
 
 
 def render_markdown(comparison: Comparison, path: str | os.PathLike[str]) -> Path:

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pandas as pd
 from mapbench.reports import charts, selection
+from mapbench.reports.themes import HOMES
 
 from mapbench import theory
 
@@ -50,7 +51,7 @@ class _Table:
     case: dict[str, Any]
     python: str
     load: float | None
-    unit: str
+    slots_per_home: float  # 1 for slot probing; a bucket's (group's) slots where probes read those
     hit: tuple[float, ...]
     miss: tuple[float, ...]
 
@@ -90,19 +91,30 @@ def _tables(frame: pd.DataFrame) -> list[_Table]:
     if rows.empty:
         return []
     keys = ["file", *CASE_COLUMNS]
-    loads = ok[ok["metric"] == "load_factor"].drop_duplicates(keys).set_index(keys)["value"]
+
+    def per_case(metric: str) -> pd.Series[Any]:
+        values: pd.Series[Any] = (
+            ok[ok["metric"] == metric].drop_duplicates(keys).set_index(keys)["value"]
+        )
+        return values
+
+    loads, homes, capacities = per_case("load_factor"), per_case(HOMES), per_case("capacity")
     out = []
     for key, group in rows.groupby(keys, dropna=False, sort=False):
         case = dict(zip(keys, cast(tuple[Any, ...], key), strict=True))
         hit = group[group["metric"].str.contains("hit")]
         miss = group[group["metric"].str.contains("miss")]
         load = loads.get(key)
+        home, capacity = homes.get(key), capacities.get(key)
+        slots = 1.0
+        if home is not None and capacity is not None and 0 < home < capacity:
+            slots = float(capacity / home)
         out.append(
             _Table(
                 case={c: case[c] for c in CASE_COLUMNS},
                 python=str(group["python"].iloc[0]),
                 load=None if load is None or pd.isna(load) else float(load),
-                unit=str(group["unit"].iloc[0]),
+                slots_per_home=slots,
                 hit=tuple(hit["samples"].iloc[0]) if len(hit) else (),
                 miss=tuple(miss["samples"].iloc[0]) if len(miss) else (),
             )
@@ -118,7 +130,7 @@ def _distinct(tables: Sequence[_Table]) -> list[list[_Table]]:
     """Tables of one map with identical histograms, grouped (first seen first)."""
     groups: dict[tuple[Any, ...], list[_Table]] = {}
     for t in tables:
-        same = (t.case["map"], t.case["params"], t.unit, t.load, t.hit, t.miss)
+        same = (t.case["map"], t.case["params"], t.slots_per_home, t.load, t.hit, t.miss)
         groups.setdefault(same, []).append(t)
     return list(groups.values())
 
@@ -139,13 +151,16 @@ def _preference(workload: str, workloads: dict[Any, int]) -> tuple[int, int]:
 def _figure(group: Sequence[_Table], with_params: bool) -> ProbeFigure:
     first = group[0]
     pythons = sorted({t.python for t in group}, key=selection.version_key)
-    modelled = first.load is not None and 0 < first.load < 1 and theory.models(first.unit)
+    modelled = first.load is not None and 0 < first.load < 1 and first.slots_per_home == 1
     if first.load is not None and modelled:
         model = f"modelled, uniform hashing at load {first.load:.2f}"
     elif first.load is None:
         model = "no model: no load factor recorded"
     else:
-        model = f"no model: probes count {first.unit}, the uniform-hashing model counts slots"
+        model = (
+            f"no model: a probe reads a bucket of {first.slots_per_home:g} slots, the "
+            "uniform-hashing model counts slots"
+        )
     title = str(first.case["map"])
     if with_params and first.case["params"]:
         title += f" ({first.case['params']})"
@@ -182,9 +197,12 @@ def _stats(t: _Table, modelled: bool) -> str:
         ("hit", t.hit, theory.hit_mean),
         ("miss", t.miss, theory.miss_mean),
     ):
-        if sum(counts):
+        lengths = [k for k, c in enumerate(counts) if c]
+        if len(lengths) == 1:  # one bar: no chart, the sentence says it all
+            parts.append(f"every {name} took {lengths[0]} probe{'s' if lengths[0] != 1 else ''}")
+        elif lengths:
             mean = sum(k * c for k, c in enumerate(counts)) / sum(counts)
-            text = f"{name} mean {mean:.3g} {t.unit}"
+            text = f"{name} mean {mean:.3g} probes"
             if modelled and t.load is not None:
                 text += f" (modelled {model(t.load):.3g})"
             parts.append(text)
@@ -194,7 +212,8 @@ def _stats(t: _Table, modelled: bool) -> str:
 def _chart(
     title: str, counts: Sequence[float], load: float | None, label: str, miss: bool
 ) -> charts.Chart | None:
-    if not sum(counts):
+    """A histogram, or None when it would be empty or a single bar (the stats line says it)."""
+    if sum(1 for c in counts if c) < 2:
         return None
     modelled = None
     if load is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,12 @@ def latest_per_python(frame: pd.DataFrame) -> pd.DataFrame:
     newest = ok.groupby("python")["commit_date"].transform("max")
     chosen: pd.DataFrame = ok[newest.isna() | (ok["commit_date"] == newest)]
     return chosen
+
+
+def metric_mask(frame: pd.DataFrame, wanted: Callable[[str], bool]) -> pd.Series[bool]:
+    """Rows whose metric `wanted` accepts (asked once per distinct metric, not per row)."""
+    chosen = {m for m in frame["metric"].unique() if wanted(str(m))}
+    return frame["metric"].isin(chosen)
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from mapbench._atomic import write_atomic
 
 
 @functools.cache
@@ -26,13 +27,4 @@ def environment() -> Environment:
 
 def write_atomically(path: str | os.PathLike[str], produce: Callable[[], str]) -> Path:
     """Write `produce()` to `path` through a temporary file: a failure leaves no half file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(produce())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(produce(), encoding="utf-8"))

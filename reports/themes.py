@@ -14,8 +14,8 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import selection
-from mapbench.reports.cells import Cell, Section, Table, num
+from mapbench.reports import names, selection
+from mapbench.reports.cells import Cell, Section, Table, case_key, num
 
 from mapbench import formatting, theory
 
@@ -34,13 +34,35 @@ class Theme:
     title: str
     note: str
     columns: tuple[Column, ...]
+    more: str = ""  # metrics named `<more><what>` get a column each, when present
 
     @property
     def metrics(self) -> frozenset[str]:
         return frozenset(c.metric for c in self.columns)
 
+    def owns(self, metric: str) -> bool:
+        return metric in self.metrics or bool(self.more and metric.startswith(self.more))
+
+    def columns_for(self, present: Iterable[str]) -> tuple[Column, ...]:
+        """The fixed columns, then one per `more` metric present (e.g. spikes by cause)."""
+        extra = sorted(m for m in set(present) if self.more and m.startswith(self.more))
+        return self.columns + tuple(Column(_short_title(m), m) for m in extra)
+
+
+def _short_title(metric: str) -> str:
+    """`spikes: gc` for `latency_spikes_gc`: the catalog's title, less the family's words."""
+    family = names.title(metric.rsplit("_", 1)[0])
+    own = names.title(metric)
+    if own.lower().startswith(family.lower()):
+        rest = own[len(family) :].strip(" :,-()")
+        return f"{family.split()[-1].lower()}: {rest}" if rest else own
+    return own
+
 
 PROBES = "probe-table"  # the probe theme's anchor: drawn next to the histograms
+# Bytes per entry below which part of a map's memory went unseen (every stored entry needs at
+# least one 8-byte word; memory from mmap is invisible to tracemalloc and glibc's counters).
+MEMORY_FLOOR = 8.0
 THEMES = (
     Theme(
         "latency",
@@ -56,6 +78,7 @@ THEMES = (
             Column("max", "latency_max"),
             Column("spikes", "latency_spikes"),
         ),
+        more="latency_spikes_",
     ),
     Theme(
         "gc",
@@ -87,7 +110,8 @@ THEMES = (
         "Memory per entry",
         "A fresh map filled with the case's keys (keys and values allocated beforehand). "
         "Traced: Python's allocators (exact); malloc: glibc's counters (what C maps use; "
-        "noisy); per entry: the larger of the two; file: a persistent map's file.",
+        "noisy); per entry: the larger of the two; file: a persistent map's file. Under "
+        f"{MEMORY_FLOOR:g} B per entry, memory went unseen (mmap is invisible to both).",
         (
             Column("per entry", "memory_bytes_per_entry"),
             Column("traced", "memory_traced_bytes_per_entry"),
@@ -106,40 +130,65 @@ THEMES = (
         (
             Column("load", "load_factor"),
             Column("hit mean", "probe_hit_mean"),
-            Column("hit mean, modelled", "load_factor", modelled="hit"),
+            Column("modelled", "load_factor", modelled="hit"),
             Column("hit max", "probe_hit_max"),
             Column("miss mean", "probe_miss_mean"),
-            Column("miss mean, modelled", "load_factor", modelled="miss"),
+            Column("modelled", "load_factor", modelled="miss"),
             Column("miss max", "probe_miss_max"),
             Column("tombstones", "tombstones"),
             Column("capacity", "capacity", with_unit=True),
         ),
     ),
 )
-THEMED_METRICS = frozenset().union(*(t.metrics for t in THEMES))
+# Probe statistics a table shows beside its capacity: the homes a probe reads (buckets, groups).
+HOMES = "probe_homes"
 _MODEL = {"hit": theory.hit_mean, "miss": theory.miss_mean}
 
 
-def theme_sections(frame: pd.DataFrame, extra_notes: Mapping[str, str]) -> Iterable[Section]:
-    """One table per theme that has any data; `extra_notes` add to a theme's note by anchor."""
-    rows = selection.latest_per_python(frame[frame["metric"].isin(THEMED_METRICS)])
+def themed(metric: str) -> bool:
+    """Whether a theme table shows this metric."""
+    return metric == HOMES or any(t.owns(metric) for t in THEMES)
+
+
+def theme_sections(
+    frame: pd.DataFrame, extra_notes: Mapping[str, str]
+) -> tuple[list[Section], list[str]]:
+    """One table per theme with any non-zero number, and a line for each theme of only zeros.
+
+    `extra_notes` add to a theme's note by anchor.
+    """
+    rows = selection.latest_per_python(frame[selection.metric_mask(frame, themed)])
+    sections, quiet = [], []
     for theme in THEMES:
-        part = rows[rows["metric"].isin(theme.metrics)]
+        part = rows[selection.metric_mask(rows, theme.owns)]
         if part.empty:
             continue
-        table, same = _theme_table(theme, part)
-        notes = [theme.note, selection.constant_note(part), same, extra_notes.get(theme.anchor, "")]
-        yield Section(theme.title, theme.anchor, selection.sentences(notes), table)
+        if not (part["value"].fillna(0) != 0).any():
+            quiet.append(f"{theme.title}: every number is 0 in every case shown.")
+            continue
+        if theme.anchor == PROBES:  # the homes qualify capacity and the model; not a column
+            part = pd.concat([part, rows[rows["metric"] == HOMES]])
+        sections.append(section_of(theme, part, extra_notes.get(theme.anchor, "")))
+    return sections, quiet
 
 
-def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str]:
-    """The table, and a note when every Python gave identical numbers (then shown once)."""
+def section_of(theme: Theme, part: pd.DataFrame, extra_note: str = "") -> Section:
+    """The section of one theme from its rows (latest commit per Python already chosen)."""
+    table, same, by_case = _theme_table(theme, part)
+    notes = [theme.note, selection.constant_note(part), same, extra_note]
+    return Section(theme.title, theme.anchor, selection.sentences(notes), table, by_case)
+
+
+def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str, dict[Any, str]]:
+    """The table, a note when every Python gave identical numbers (then shown once), and the
+    row id of every case."""
     keys = list(selection.ROW_COLUMNS)
     grouped = part.groupby([*keys, "python", "metric"], dropna=False, sort=False)
     values = grouped["value"].median().unstack(["python", "metric"])
     units = grouped["unit"].first().unstack(["python", "metric"])
-    names = selection.pythons(part)
-    present = [c for c in theme.columns if any((p, _source(c)) in values.columns for p in names)]
+    names_ = selection.pythons(part)
+    columns = theme.columns_for(part["metric"].unique())
+    present = [c for c in columns if any((p, _source(c)) in values.columns for p in names_)]
     lead = _lead_columns(part)
     order = _row_order(part, values.index)
     cells_of: list[tuple[dict[str, Any], list[Cell]]] = []
@@ -148,27 +197,52 @@ def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str]:
         row_values = values.iloc[position]
         row_units = units.iloc[position]
         cells_of.append(
-            (case, [_cell(c, p, row_values, row_units) for p in names for c in present])
+            (case, [_cell(c, p, row_values, row_units) for p in names_ for c in present])
         )
     same = ""
-    if len(names) > 1 and all(_identical_groups(cells, len(present)) for _, cells in cells_of):
-        same = f"Identical on Python {', '.join(names)}"
-        names = names[:1]
+    if len(names_) > 1 and all(_identical_groups(cells, len(present)) for _, cells in cells_of):
+        same = f"Identical on Python {', '.join(names_)}"
+        names_ = names_[:1]
         cells_of = [(case, cells[: len(present)]) for case, cells in cells_of]
+    merged = _merge_equal(cells_of)
+    ids = [_row_id(theme, case, workloads) for case, workloads, _ in merged]
+    by_case = {
+        case_key({**case, "workload": w}): row_id
+        for (case, workloads, _), row_id in zip(merged, ids, strict=True)
+        for w in workloads
+    }
     rows = [
         tuple(_lead_cells(case, workloads, lead)) + tuple(cells)
-        for case, workloads, cells in _merge_equal(cells_of)
+        for case, workloads, cells in merged
     ]
-    headers = (*(h for h, _ in lead), *(c.header for _ in names for c in present))
-    numeric = (*(n for _, n in lead), *(True for _ in names for c in present))
-    starts = selection.group_starts(len(lead), names, len(present)) or ("",) * len(headers)
+    headers = (*(h for h, _ in lead), *(c.header for _ in names_ for c in present))
+    titles = (*("" for _ in lead), *(_column_title(c, part) for _ in names_ for c in present))
+    numeric = (*(n for _, n in lead), *(True for _ in names_ for c in present))
+    starts = selection.group_starts(len(lead), names_, len(present)) or ("",) * len(headers)
     kinds = (
         *("" for _ in lead),
-        *("modelled" if c.modelled else "" for _ in names for c in present),
+        *("modelled" if c.modelled else "" for _ in names_ for c in present),
     )
     column_css = tuple(" ".join(filter(None, pair)) for pair in zip(kinds, starts, strict=True))
-    groups = selection.python_groups(len(lead), names, len(present))
-    return Table(headers, tuple(rows), numeric, groups, column_css), same
+    groups = selection.python_groups(len(lead), names_, len(present))
+    table = Table(
+        headers, tuple(rows), numeric, groups, column_css, row_ids=tuple(ids), header_titles=titles
+    )
+    return table, same, by_case
+
+
+def _row_id(theme: Theme, case: Mapping[str, Any], workloads: Sequence[str]) -> str:
+    size = "" if pd.isna(case["size"]) else str(int(case["size"]))
+    parts = (case["map"], workloads[0], size, case["key_kind"], case["params"])
+    return selection.anchor(theme.anchor, "row " + " ".join(str(p) for p in parts))
+
+
+def _column_title(column: Column, part: pd.DataFrame) -> str:
+    """Hover text of a header: the metric's title and unit from the catalog."""
+    if column.modelled:
+        return f"modelled, not measured: uniform hashing's mean probes per {column.modelled}"
+    units = part.loc[part["metric"] == column.metric, "unit"]
+    return names.heading(column.metric, str(units.iloc[0]) if len(units) else "")
 
 
 def _identical_groups(cells: Sequence[Cell], per_python: int) -> bool:
@@ -207,16 +281,33 @@ def _row_order(part: pd.DataFrame, index: pd.Index[Any]) -> list[int]:
 def _cell(column: Column, python: str, values: pd.Series[Any], units: pd.Series[Any]) -> Cell:
     value = values.get((python, column.metric), np.nan)
     unit = str(units.get((python, column.metric)) or "")
+    slots = _slots_per_home(values, python)
     if column.modelled:
-        probe_unit = str(units.get((python, f"probe_{column.modelled}_mean")) or "")
-        if pd.isna(value) or not probe_unit or not theory.models(probe_unit) or not 0 < value < 1:
+        if pd.isna(value) or slots != 1 or not 0 < value < 1:
             return Cell(formatting.MISSING)
         modelled = _MODEL[column.modelled](float(value))
         return Cell(f"{modelled:.3g}", num(modelled), title="modelled, not measured")
     text = formatting.compact(float(value), unit)
     if column.with_unit and unit and not pd.isna(value):
         text = f"{text} {unit}"
+        if slots > 1:
+            homes = values.get((python, HOMES))
+            return Cell(
+                text,
+                num(value),
+                sub=(f"{homes:,.0f} buckets of {slots:g}",),
+                title="a probe reads one bucket of slots (a Go bucket, a Swiss group)",
+            )
     return Cell(text, num(value))
+
+
+def _slots_per_home(values: pd.Series[Any], python: str) -> float:
+    """Slots a probe reads at once: 1 for slot probing, the bucket (group) size where the map
+    reports fewer homes than slots."""
+    homes, capacity = values.get((python, HOMES)), values.get((python, "capacity"))
+    if homes is None or capacity is None or pd.isna(homes) or pd.isna(capacity) or not homes > 0:
+        return 1.0
+    return float(capacity / homes) if capacity > homes else 1.0
 
 
 def _merge_equal(

@@ -60,3 +60,39 @@ def test_console_script_and_module_agree() -> None:
     )
     assert bad.returncode == 2
     assert "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from mapbench import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mapbench {__version__}"
+
+
+def test_every_command_explains_itself_with_examples_and_docs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mapbench.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    overview = capsys.readouterr().out
+    # Workflow order: run, then report, compare, ci.
+    positions = [overview.index(f"  {name} ") for name in ("run", "report", "compare", "ci")]
+    assert positions == sorted(positions)
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exited:
+            main([command.name, "--help"])
+        assert exited.value.code == 0
+        text = capsys.readouterr().out
+        assert "examples:" in text and f"  mapbench {command.name} " in text, command.name
+        assert "docs: docs/" in text or "docs: README.md" in text, command.name
+
+
+def test_options_with_a_fixed_set_list_their_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "insert, insert-presized, lookup-hit" in text and "seq-int, random-int" in text

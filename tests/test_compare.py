@@ -282,7 +282,7 @@ def test_modes_make_a_row_too_noisy_not_no_change() -> None:
     [row] = result.rows.to_dict("records")
     assert row["verdict"] == "too noisy"
     assert "base splits into 2 modes (6 processes at 1.0" in row["note"]
-    assert result.exit_status == 3
+    assert result.exit_status == 4
 
 
 def test_contention_beyond_the_bounds_is_too_noisy_with_the_reason() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mapbench.impls._mmap_format import read_headers
 from mapbench.impls.mmap_map import (
+    MmapBusyError,
     MmapLockedError,
     MmapMap,
     MmapReader,
@@ -93,17 +94,95 @@ def test_named_file_is_kept(tmp_path: Path) -> None:
 
 def test_create_modes(tmp_path: Path) -> None:
     path = tmp_path / "m.map"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=str(path)):
         MmapMap(path, create=False)
     MmapMap(path, create=True).close()
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match=str(path)):
         MmapMap(path, create=True)
     MmapMap(path, create=False).close()
+    assert sorted(os.listdir(tmp_path)) == ["m.map"], "no temporary file is left behind"
+
+
+def test_an_empty_file_is_an_error_unless_create_is_true(tmp_path: Path) -> None:
     empty = tmp_path / "empty.map"
     empty.touch()
-    with pytest.raises(MmapTruncatedError):
-        MmapMap(empty, create=False)
-    MmapMap(empty).close()  # an empty file (e.g. from mkstemp) becomes a new map
+    for kwargs in ({}, {"create": False}, {"writer": False}):
+        with pytest.raises(MmapTruncatedError, match=f"{empty}: file is empty"):
+            MmapMap(empty, **kwargs)
+        assert empty.stat().st_size == 0, "a rejected empty file is left alone"
+    with MmapMap(empty, create=True) as m:  # e.g. a file from mkstemp
+        m[1] = 1
+    with MmapMap(empty, writer=False) as r:
+        assert dict(r.items()) == {1: 1}
+
+
+def test_leftovers_of_killed_compaction_and_creation_go_at_the_next_writer_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as m:
+        m["k"] = b"v"
+    (tmp_path / "m.map.compact").write_bytes(b"half a compaction")
+    (tmp_path / "m.map.creating").write_bytes(b"half a creation")  # its creator is dead
+    with MmapMap(path, writer=False) as r:  # readers remove nothing
+        assert r["k"] == b"v"
+    assert len(os.listdir(tmp_path)) == 3
+    with MmapMap(path) as m:
+        assert m["k"] == b"v"
+    assert sorted(os.listdir(tmp_path)) == ["m.map"]
+
+
+def test_a_creation_left_half_done_is_redone(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    (tmp_path / "m.map.creating").write_bytes(b"\0" * 5000)  # killed while building the file
+    with MmapMap(path) as m:
+        m[1] = 2
+    assert sorted(os.listdir(tmp_path)) == ["m.map"]
+    with MmapMap(path, writer=False) as r:
+        assert r[1] == 2
+
+
+def test_errors_name_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = tmp_path / "a directory.map"
+    directory.mkdir()
+    for writer in (False, True):
+        with pytest.raises(IsADirectoryError) as info:
+            MmapMap(directory, writer=writer)
+        assert info.value.filename == str(directory) and str(directory) in str(info.value)
+    assert main(["mmap-check", str(directory)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(directory) in err and "directory" in err
+
+
+def test_closing_the_writer_never_shrinks_the_file(tmp_path: Path) -> None:
+    """A reader maps the whole file; a shrink on close would make its next access SIGBUS."""
+    path = tmp_path / "m.map"
+    code = """
+import sys
+from mapbench.impls.mmap_map import MmapMap
+with MmapMap(sys.argv[1], writer=False) as r:
+    print(r._size, flush=True)
+    sys.stdin.readline()  # the writer closes meanwhile
+    assert bytes(r._mm)[: len(b"MAPBMMAP")] == b"MAPBMMAP"  # touches every mapped page
+    print(len(r))
+"""
+    with MmapMap(path) as w:
+        for i in range(3000):
+            w[i] = b"x" * 100  # the file grows past what is committed at close
+        w.flush()
+        reader = subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert reader.stdout is not None
+        mapped = int(reader.stdout.readline())
+        size = os.path.getsize(path)
+        assert mapped == size > w._hdr.alloc_end
+    assert os.path.getsize(path) == size
+    out, _ = reader.communicate("go\n", timeout=60)
+    assert reader.returncode == 0 and int(out) == 3000
 
 
 def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
@@ -132,6 +211,20 @@ def test_second_writer_waits_when_asked(tmp_path: Path) -> None:
     first.close()
     thread.join(timeout=10)
     assert got == [1]
+
+
+def test_a_reader_snapshot_is_one_read_only_state(tmp_path: Path) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
+        w.update({1: b"one", "two": 2})
+        w.flush()
+        snap = r.snapshot()
+        w[3] = 3
+        w.flush()
+        assert dict(snap) == {1: b"one", "two": 2} and len(r) == 3
+        with pytest.raises(TypeError):
+            snap[4] = 4  # type: ignore[index]
+        assert "snapshot" in capabilities_of(r) and "snapshot" not in capabilities_of(w)
 
 
 def test_reader_refuses_writes(tmp_path: Path) -> None:
@@ -173,6 +266,7 @@ def test_reader_in_another_process_while_writer_commits(tmp_path: Path) -> None:
 import sys
 from mapbench.impls.mmap_map import MmapMap
 with MmapMap(sys.argv[1], writer=False) as r:
+    print("ready", flush=True)
     checks = 0
     while True:
         n = r.get("round", -1)
@@ -190,6 +284,7 @@ with MmapMap(sys.argv[1], writer=False) as r:
         reader = subprocess.Popen(
             [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True
         )
+        assert reader.stdout is not None and reader.stdout.readline() == "ready\n"
         for n in range(60):
             for i in range(400 + 40 * n):  # the table keeps growing while the reader reads
                 w[i] = n
@@ -200,6 +295,53 @@ with MmapMap(sys.argv[1], writer=False) as r:
         out, _ = reader.communicate(timeout=60)
     assert reader.returncode == 0
     assert int(out) > 0
+
+
+def test_a_read_torn_by_a_commit_is_retried_on_the_new_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer commits between a reader's probe and its check: the reader reads again."""
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
+        w.update({"k": b"old", 1: 1})
+        w.flush()
+        assert r["k"] == b"old"
+        probe = MmapReader._slot_words
+        probes: list[Any] = []
+
+        def commit_during_probe(self: MmapReader, key: Any) -> Any:
+            found = probe(self, key)
+            probes.append(key)
+            if len(probes) == 1:
+                w["k"] = b"new"
+                for i in range(2, 200):  # growth: the old table is abandoned, a new one made
+                    w[i] = i
+                w.flush()
+            return found
+
+        monkeypatch.setattr(MmapReader, "_slot_words", commit_during_probe)
+        assert r["k"] == b"new" and probes == ["k", "k"]
+        assert r[150] == 150 and len(r) == 200
+
+
+def test_a_reader_gives_up_when_every_attempt_is_torn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
+        w[1] = 1
+        w.flush()
+        probe = MmapReader._slot_words
+
+        def always_torn(self: MmapReader, key: Any) -> Any:
+            w[1] += 1
+            w.flush()
+            return probe(self, key)
+
+        monkeypatch.setattr(MmapReader, "_slot_words", always_torn)
+        with pytest.raises(MmapBusyError, match=f"{path}: the writer committed during each"):
+            r[1]
+        assert w[1] == 1 + MmapReader.attempts
 
 
 def test_compaction_reclaims_space_and_keeps_contents(tmp_path: Path) -> None:

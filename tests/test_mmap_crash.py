@@ -173,8 +173,8 @@ def crash_rounds(path: Path) -> None:
                 traceback.print_exc()
                 os._exit(1)
             os._exit(0)
-        target = rng.randrange(-60, len(ops))
-        delay = rng.uniform(0, 0.0005) if target < 0 else 0.0
+        target = rng.randrange(-100, len(ops))
+        delay = rng.uniform(0, 0.0002) if target < 0 else 0.0  # opening takes about 0.3 ms
         phase = kill_at(pid, shared, target, delay, time.monotonic() + 20)
         if PHASES[phase % GROWTH] not in ("fork", "done") or phase == GROWTH:
             kills += 1
@@ -203,3 +203,80 @@ def crash_rounds(path: Path) -> None:
     }
     assert min(landed.values()) >= 5, f"too few kills in some kind of work: {dict(phases)}"
     print(f"{kills} kills in {round_no} rounds; by phase: {dict(phases)}")
+
+
+CREATION_KILLS_REQUIRED = 50
+
+
+@pytest.mark.slow
+def test_sigkill_during_creation_always_leaves_an_openable_file(tmp_path: Path) -> None:
+    """Kill a writer while it creates a new map: the path then holds a complete map or nothing.
+
+    Each round forks a child that creates the map with the default open-or-create (finding the
+    leftovers of earlier kills beside it) and kills it at a random moment of the creation. Then
+    the path, if it exists, must open as a verified map, and a copy of the directory must open
+    with the default open-or-create, which also removes every leftover.
+    """
+    shm = Path("/dev/shm")
+    where = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path
+    try:
+        creation_rounds(where)
+    finally:
+        shutil.rmtree(where) if where != tmp_path else None
+
+
+def creation_rounds(where: Path) -> None:
+    live, check = where / "live", where / "check"
+    live.mkdir()
+    path = live / "new.map"
+    shared_memory = mmap.mmap(-1, mmap.PAGESIZE)
+    shared = memoryview(shared_memory).cast("q")
+    rng = random.Random(17)
+    # Bigger tables take longer to create; calibrate the kill delays on an undisturbed run.
+    capacities = [8, 20_000, 200_000]
+    seconds = {}
+    for cap in capacities:
+        start = time.perf_counter()
+        MmapMap(where / f"{cap}.map", capacity=cap).close()
+        seconds[cap] = time.perf_counter() - start
+        os.unlink(where / f"{cap}.map")
+    kills = rounds = existed = 0
+    while kills < CREATION_KILLS_REQUIRED:
+        rounds += 1
+        assert rounds < 8 * CREATION_KILLS_REQUIRED, f"only {kills} kills landed in creation"
+        path.unlink(missing_ok=True)  # leftovers of earlier kills stay for the child to meet
+        cap = capacities[rounds % len(capacities)]
+        shared[0] = 0
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns to pytest
+            try:
+                shared[0] = 1
+                MmapMap(path, capacity=cap)
+                shared[0] = 2
+                time.sleep(60)
+            finally:
+                os._exit(1)
+        deadline = time.monotonic() + 20
+        while shared[0] == 0:
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0)
+        time.sleep(rng.uniform(0, 1.2 * seconds[cap]))
+        in_creation = shared[0] == 1
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        kills += in_creation
+        if path.exists():  # complete, or not there at all
+            existed += 1
+            with MmapMap(path, create=False, writer=False) as reader:
+                assert len(reader) == 0 and reader.capacity >= cap
+        shutil.rmtree(check, ignore_errors=True)
+        shutil.copytree(live, check)
+        with MmapMap(check / "new.map") as m:  # the default open-or-create always works
+            m["after"] = b"kill"
+        assert os.listdir(check) == ["new.map"], "leftovers are removed by the next writer"
+        with MmapMap(check / "new.map", writer=False) as reader:
+            assert dict(reader.items()) == {"after": b"kill"}
+    shared.release()
+    shared_memory.close()
+    assert 0 < existed < rounds, "kills must land both before and after the file appears"
+    print(f"{kills} kills inside creation in {rounds} rounds; the file existed after {existed}")

@@ -2,7 +2,9 @@
 
 Damage in the bytes the map depends on (its live ranges: prefix, committed header, committed
 table and its checksums, every referenced blob) must be detected; damage elsewhere (the spare
-table, the erased header copy, padding, dead allocations) must leave the contents intact.
+table, the erased header copy, padding, dead allocations, free space) must leave the contents
+intact. Zeros get their own cases (a lost write, a hole punched by the file system): zeroed
+blob headers, table regions and whole blocks must never pass as valid empty data.
 """
 
 from __future__ import annotations
@@ -36,6 +38,16 @@ class Base:
     data: bytes
     contents: dict[Any, Any]
     live: list[tuple[int, int]]
+    alloc_end: int
+
+    @property
+    def blobs(self) -> list[tuple[int, int]]:
+        return self.live[4:]  # after the prefix, header, slots and block checksums
+
+    @property
+    def table(self) -> tuple[int, int]:
+        """From the first slot to the last block checksum of the committed table."""
+        return self.live[2][0], self.live[3][1]
 
     def live_offset(self, rng: random.Random, past: int = 0) -> int:
         # Weighted by length, so every live byte is equally likely.
@@ -58,7 +70,7 @@ def build(tmp: Path, name: str, fill: Any) -> Base:
     data = path.read_bytes()
     view = memoryview(data)
     header, _ = fmt.read_headers(view, len(data))
-    return Base(name, data, contents, live_ranges(view, header))
+    return Base(name, data, contents, live_ranges(view, header), header.alloc_end)
 
 
 def fill_ints(m: MmapMap) -> None:
@@ -128,9 +140,9 @@ def damaged_files(
             burst = bytes(b ^ 1 for b in burst)
         data[at : at + len(burst)] = burst
         yield bytes(data), MmapCorruptError
-    for i in range(200):  # cut anywhere, including inside the prefix
+    for i in range(200):  # cut anywhere before the committed end, even inside the prefix
         base = bases[i % len(bases)]
-        yield base.data[: rng.randrange(0, len(base.data))], MmapTruncatedError
+        yield base.data[: rng.randrange(0, base.alloc_end)], MmapTruncatedError
     for i in range(100):  # foreign files: random bytes, text, other formats, short files
         samples = [
             rng.randbytes(rng.randrange(1, 20000)),
@@ -145,6 +157,54 @@ def damaged_files(
         version = rng.choice([fmt.FORMAT_VERSION + 1, rng.randrange(fmt.FORMAT_VERSION + 1, 2**32)])
         head = fmt.MAGIC + struct.pack("<I", version)
         yield head + struct.pack("<I", zlib.crc32(head)) + base.data[16:], MmapVersionError
+
+
+def zeroed(data: bytes, start: int, end: int) -> bytes | None:
+    """`data` with [start, end) zeroed, or None if those bytes were zeros already."""
+    if not any(data[start:end]):
+        return None
+    return data[:start] + bytes(end - start) + data[end:]
+
+
+def zeroed_files(bases: list[Base], rng: random.Random) -> Iterator[bytes]:
+    """Files with zeros written over live bytes: 600 cases, every one must be rejected."""
+    with_blobs = [b for b in bases if b.blobs]
+    for base in with_blobs:  # every live blob header at once: each key would read as b""
+        data = bytearray(base.data)
+        for start, _ in base.blobs:
+            data[start : start + 8] = bytes(8)
+        yield bytes(data)
+    cases: list[tuple[Base, int, int]] = []
+    for i in range(150):  # one blob header (length and checksum) or one whole blob
+        base = with_blobs[i % len(with_blobs)]
+        start, end = rng.choice(base.blobs)
+        cases.append((base, start, start + 8 if i % 2 else end))
+    for i in range(150):  # a region of the committed table: slots and/or block checksums
+        base = bases[i % len(bases)]
+        start = rng.randrange(*base.table)
+        cases.append((base, start, min(start + rng.randrange(1, 40_000), base.table[1])))
+    for i in range(300):  # an aligned block (a 512-byte sector or a 4 KiB page) anywhere live
+        base = bases[i % len(bases)]
+        size = 512 if i % 2 else 4096
+        start = base.live_offset(rng) // size * size
+        cases.append((base, start, start + size))
+    for base, start, end in cases:
+        damaged = zeroed(base.data, start, end)
+        if damaged is not None:
+            yield damaged
+
+
+@pytest.mark.slow
+def test_zeroed_blob_headers_table_regions_and_blocks_are_rejected(
+    bases: list[Base], tmp_path: Path
+) -> None:
+    path = tmp_path / "zeroed.map"
+    cases = 0
+    for data in zeroed_files(bases, random.Random(7)):
+        path.write_bytes(data)
+        rejected(path, MmapCorruptError)
+        cases += 1
+    assert cases >= 500
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The single-run report's tables and probe figures, from small hand-made frames."""
+"""The report's tables, findings, charts and summary, from small hand-made frames."""
 
 from __future__ import annotations
 
@@ -6,11 +6,22 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
-from mapbench.reports import probes, themes, timetable, viewmodel
+from mapbench.reports import (
+    history,
+    others,
+    probes,
+    spread,
+    themes,
+    timetable,
+    verdicts,
+    viewmodel,
+)
 
 from mapbench import formatting, theory
 from mapbench._result_rows import Row
+from mapbench.compare import compare
 from mapbench.results import ResultSet, _frame
 
 
@@ -25,37 +36,104 @@ def row(workload: str, metric: str, value: float, **fields: Any) -> Row:
     return Row(**base)
 
 
-def test_time_table_cells_statistic_median_ratio_and_fastest() -> None:
-    samples = {"dict": (1e-7, 2e-7, 3e-7, 4e-7, 5e-7), "slow": (1e-6, 1e-6, 2e-6, 3e-6, 4e-6)}
-    frame = _frame([
-        row("lookup-hit", "time", float(np.median(s)), map=m, source="pyperf", unit="seconds",
-            kind="noisy", samples=s, file="pyperf-3.12.json")
+def _times(
+    samples: dict[str, tuple[float, ...]], workload: str = "lookup-hit", **fields: Any
+) -> list[Row]:
+    return [
+        row(workload, "time", float(np.median(s)), map=m, source="pyperf", unit="s",
+            kind="noisy", samples=s, file="pyperf-3.12.json", **fields)
         for m, s in samples.items()
-    ])  # fmt: skip
-    (section,) = timetable.time_sections(frame, "p10")
+    ]  # fmt: skip
+
+
+def _section(frame: pd.DataFrame, statistic: str = "p10") -> Any:
+    (section,) = timetable.time_sections(timetable.time_tables(frame, statistic))
+    return section
+
+
+def test_time_table_cells_statistic_interval_ratio_and_fastest() -> None:
+    samples = {"dict": (1e-7, 2e-7, 3e-7, 4e-7, 5e-7), "slow": (1e-6, 1e-6, 2e-6, 3e-6, 4e-6)}
+    frame = _frame(_times(samples))
+    section = _section(frame)
     assert section.title == "size 1,000 · random-int keys"
-    assert section.table.headers == ("map", "lookup-hit")
+    assert section.table.headers == ("map", "lookup-hit", timetable.GEOMEAN)
     dict_cell, slow_cell = (r[1] for r in section.table.rows)
     p10 = {m: float(np.percentile(s, 10)) for m, s in samples.items()}
     assert float(dict_cell.sort) == pytest.approx(p10["dict"])
-    assert dict_cell.css == "best" and slow_cell.css == ""
-    assert dict_cell.sub == ("med 300 ns",)  # the reference map has no ratio to itself
+    assert "best" in dict_cell.css.split() and "best" not in slow_cell.css.split()
+    interval, n = dict_cell.sub[0].split(" · ")
+    assert n == "n 5" and interval.endswith(" ns")  # the interval of the p10, then n
+    low, high = (float(x) * 1e-9 for x in interval.removesuffix(" ns").split("\u2013"))
+    assert min(samples["dict"]) <= low <= p10["dict"] <= high <= max(samples["dict"])
     ratio = p10["slow"] / p10["dict"]
-    assert slow_cell.sub == ("med 2 µs", f"{ratio:.3g}{formatting.TIMES} dict")
-    (minimum,) = timetable.time_sections(frame, "min")
+    assert slow_cell.sub[1] == f"{ratio:.3g}{formatting.TIMES} dict"
+    assert "unstable" in slow_cell.css and slow_cell.sub[-1] == "unstable"  # IQR 100% of median
+    assert section.table.row_ids == ("time-size-1-000-random-int-keys-row-dict",
+                                     "time-size-1-000-random-int-keys-row-slow")  # fmt: skip
+    minimum = _section(frame, "min")
     assert float(minimum.table.rows[1][1].sort) == pytest.approx(1e-6)
+
+
+def test_time_table_geometric_mean_of_ratios_to_dict() -> None:
+    frame = _frame([
+        *_times({"dict": (1e-7,) * 5, "other": (2e-7,) * 5}, "insert"),
+        *_times({"dict": (1e-7,) * 5, "other": (0.5e-7,) * 5}, "lookup-hit"),
+        *_times({"dict": (1e-7,) * 5, "other": (4e-7,) * 5}, "delete"),
+    ])  # fmt: skip
+    section = _section(frame)
+    geomean = section.table.headers.index(timetable.GEOMEAN)
+    dict_row, other_row = section.table.rows
+    assert dict_row[geomean].sub == ("reference",)
+    assert float(other_row[geomean].sort) == pytest.approx((2 * 0.5 * 4) ** (1 / 3))
+    assert other_row[geomean].sub == ("3 workloads",)
+    assert "unstable" not in other_row[1].css  # identical samples: no spread
+
+
+def test_spread_flags_few_samples_and_wide_spread() -> None:
+    found = spread.spreads(
+        {
+            "few": (1.0, 1.1, 1.2),
+            "tight": (1.0, 1.01, 1.02, 1.01, 1.0),
+            "wide": (1.0, 2.0, 3.0, 4.0, 5.0),
+        },
+        10.0,
+    )  # fmt: skip
+    assert found["few"].unstable.startswith("too few samples")
+    assert math.isnan(found["few"].low)  # no interval from 3 samples
+    assert found["tight"].unstable == ""
+    assert found["wide"].unstable.startswith("wide spread")
+    assert found["wide"].low <= found["wide"].statistic <= found["wide"].high
+    again = spread.spreads({"wide": (1.0, 2.0, 3.0, 4.0, 5.0)}, 10.0)
+    assert again["wide"] == found["wide"]  # seeded: the same report every time
 
 
 def test_time_table_has_a_column_group_per_python() -> None:
     frame = _frame([
-        row(w, "time", 1e-7, python=p, source="pyperf", unit="seconds", kind="noisy",
+        row(w, "time", 1e-7, python=p, source="pyperf", unit="s", kind="noisy",
             samples=(1e-7,) * 5)
         for p in ("3.12.1", "3.10.13") for w in ("insert", "lookup-hit")
     ])  # fmt: skip
-    (section,) = timetable.time_sections(frame, "p10")
-    assert section.table.groups == (("", 1), ("Python 3.10.13", 2), ("Python 3.12.1", 2))
-    assert section.table.headers == ("map", "insert", "lookup-hit", "insert", "lookup-hit")
-    assert section.table.column_css == ("", "start", "", "start", "")
+    section = _section(frame)
+    assert section.table.groups == (("", 1), ("Python 3.10.13", 3), ("Python 3.12.1", 3))
+    g = timetable.GEOMEAN
+    assert section.table.headers == ("map", "insert", "lookup-hit", g, "insert", "lookup-hit", g)
+    assert section.table.column_css == ("", "start", "", "summary", "start", "", "summary")
+
+
+def test_time_charts_one_per_workload_with_intervals() -> None:
+    noise = np.random.default_rng(1)
+    frame = _frame([
+        r
+        for w in ("insert", "lookup-hit")
+        for r in _times({m: tuple(t * (1 + noise.random(8) / 10))
+                         for m, t in (("dict", 1e-7), ("cow", 3e-7))}, w)
+    ])  # fmt: skip
+    charts_ = timetable.time_charts(timetable.time_tables(frame, "p10"))
+    assert [c.title for _, c in charts_] == ["insert", "lookup-hit"]
+    marks = charts_[0][1].intervals
+    assert [m.label for m in marks] == ["dict", "cow"] and marks[0].best
+    assert all(m.low < m.x < m.high or m.low <= m.x <= m.high for m in marks)
+    assert marks[0].x < marks[1].x  # log axis, faster to the left
 
 
 def test_theme_rows_with_identical_numbers_are_merged() -> None:
@@ -64,7 +142,7 @@ def test_theme_rows_with_identical_numbers_are_merged() -> None:
         row("lookup-hit", "memory_bytes_per_entry", 37.6, unit="B"),
         row("delete", "memory_bytes_per_entry", 38.0, unit="B"),
     ])  # fmt: skip
-    (memory,) = themes.theme_sections(frame, {})
+    (memory,), _ = themes.theme_sections(frame, {})
     assert memory.anchor == "memory"
     workloads = [r[1].text for r in memory.table.rows]
     assert workloads == ["insert, lookup-hit", "delete"]
@@ -75,17 +153,64 @@ def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
     load = 0.5
     frame = _frame([r for group in [
         [row("lookup-hit", "load_factor", load, map=m),
-         row("lookup-hit", "probe_hit_mean", 1.3, map=m, unit=unit),
-         row("lookup-hit", "probe_miss_mean", 2.1, map=m, unit=unit)]
-        for m, unit in (("dict", "slots"), ("gobucket", "buckets"))] for r in group])  # fmt: skip
-    (table,) = themes.theme_sections(frame, {})
+         row("lookup-hit", "capacity", 2048, map=m, unit="slots"),
+         row("lookup-hit", "probe_hit_mean", 1.3, map=m, unit="probes"),
+         row("lookup-hit", "probe_miss_mean", 2.1, map=m, unit="probes"),
+         *([row("lookup-hit", "probe_homes", homes, map=m)] if homes else [])]
+        for m, homes in (("dict", 0), ("c-gobucket", 256), ("c-linear", 2048))]
+        for r in group])  # fmt: skip
+    (table,), _ = themes.theme_sections(frame, {})
     headers = table.table.headers
-    assert "hit mean, modelled" in headers and "modelled" in table.note
-    column = headers.index("hit mean, modelled")
-    assert "modelled" in table.table.column_css[column]
-    dict_row, bucket_row = table.table.rows
+    column = headers.index("modelled")
+    assert "modelled" in table.note and "modelled" in table.table.column_css[column]
+    assert "uniform hashing" in table.table.header_titles[column]
+    dict_row, bucket_row, linear_row = table.table.rows
     assert float(dict_row[column].sort) == pytest.approx(theory.hit_mean(load))
-    assert bucket_row[column].text == formatting.MISSING
+    assert float(linear_row[column].sort) == pytest.approx(theory.hit_mean(load))
+    assert bucket_row[column].text == formatting.MISSING  # a probe reads a bucket of 8 slots
+    capacity = headers.index("capacity")
+    assert bucket_row[capacity].text == "2,048 slots"
+    assert bucket_row[capacity].sub == ("256 buckets of 8",)  # capacity in the unit it counts
+    assert linear_row[capacity].sub == ()
+    assert "probe_homes" not in headers  # it qualifies capacity; not a column of its own
+
+
+def test_theme_of_only_zeros_is_left_out_and_said() -> None:
+    frame = _frame([row(w, m, 0.0, unit="collections") for w in ("insert", "delete")
+                    for m in ("gc_collections", "gc_collections_gen2")])  # fmt: skip
+    sections, quiet = themes.theme_sections(frame, {})
+    assert sections == [] and quiet == [
+        "Garbage collection: every number is 0 in every case shown."
+    ]
+
+
+def test_latency_spikes_by_cause_get_columns_titled_from_the_catalog() -> None:
+    frame = _frame([
+        row("insert", "latency_p50", 1e-7, unit="s", kind="noisy"),
+        row("insert", "latency_spikes", 3, unit="ops", kind="noisy"),
+        row("insert", "latency_spikes_gc", 2, unit="ops", kind="noisy"),
+    ])  # fmt: skip
+    (latency,), _ = themes.theme_sections(frame, {})
+    headers = latency.table.headers
+    assert "spikes: gc" in headers  # not the snake_case name
+    assert latency.table.rows[0][headers.index("spikes: gc")].text == "2"
+    assert latency.table.header_titles[headers.index("p50")] == "Latency p50 (seconds)"
+
+
+def test_other_metrics_grouped_by_family_with_catalog_titles() -> None:
+    frame = _frame([
+        row("insert", "probe_homes", 256, map="c-gobucket"),
+        row("insert", "probe_overflow_buckets", 3, map="c-gobucket"),
+        row("insert", "probe_entries_used", 1000),
+        row("insert", "latency_mean", 2e-7, unit="s", kind="noisy"),
+        row("insert", "gc_collections_gen0", 0, unit="collections"),
+    ])  # fmt: skip
+    sections, quiet = others.other_sections(frame, themes.themed)
+    titles = [s.title for s in sections]
+    assert titles == ["Latency, more", "Table statistics: c-gobucket", "Table statistics: dict"]
+    assert sections[1].table.headers[-1] == "overflow buckets"
+    assert sections[0].table.header_titles[-1] == "Latency mean (seconds)"
+    assert quiet == ["Garbage collection by generation: every number is 0 in every case shown."]
 
 
 def test_modelled_means_match_the_distributions() -> None:
@@ -99,7 +224,7 @@ def test_modelled_means_match_the_distributions() -> None:
 
 
 def _histograms(workload: str, size: int, load: float, hit: tuple[float, ...]) -> list[Row]:
-    common = {"size": size, "unit": "slots"}
+    common = {"size": size, "unit": "probes"}
     return [
         row(workload, "probe_hit_histogram", 1.0, samples=hit, **common),
         row(workload, "probe_miss_histogram", 1.0, samples=(0.0, 5.0, 2.0), **common),
@@ -125,6 +250,14 @@ def test_probe_figures_feature_lookup_hit_at_the_largest_size_and_skip_empty_tab
     assert "1 tables with no entries" in view.note
 
 
+def test_single_bar_histograms_are_said_not_drawn() -> None:
+    frame = _frame(_histograms("lookup-hit", 1000, 0.4, (0.0, 1000.0)))
+    (featured,) = probes.probe_view(frame).featured
+    assert featured.hit is None and featured.miss is not None
+    assert "every hit took 1 probe" in featured.stats
+    assert featured.miss.x_ticks[0].label == "1"  # no probe length 0 on the axis
+
+
 def test_single_run_view_has_no_verdict_and_shows_failures() -> None:
     frame = _frame([
         row("insert", "time", 1e-7, source="pyperf", unit="seconds", samples=(1e-7,) * 3),
@@ -135,3 +268,131 @@ def test_single_run_view_has_no_verdict_and_shows_failures() -> None:
     assert view.failures is not None
     assert [c.text for c in view.failures.rows[0]][::4] == ["failed", "RuntimeError: boom"]
     assert ("cases", "2 in 1 files (mapbench, pyperf); 1 failed") in view.overview
+    failures = next(t for t in view.findings if t.title == "Failures")
+    (line,) = failures.lines
+    assert line[0].href == "#" + view.failures.row_ids[0]  # the finding links to its row
+    assert line[1].text == " failed: RuntimeError: boom"
+
+
+def _noisy(center: float, seed: int, n: int = 12) -> tuple[float, ...]:
+    return tuple(center * (1 + np.random.default_rng(seed).random(n) / 50))
+
+
+def test_findings_name_the_fastest_map_with_its_margin_and_link_to_the_row() -> None:
+    frame = _frame([
+        *_times({"dict": _noisy(1e-7, 1), "cow": _noisy(2e-7, 2), "fast": _noisy(0.5e-7, 3)},
+                "insert"),
+        *_times({"dict": _noisy(1e-7, 4), "cow": _noisy(1.01e-7, 5)}, "delete"),
+    ])  # fmt: skip
+    view = viewmodel.build(ResultSet(frame), None, "t")
+    assert view.findings[0].title == "Fastest map per workload"
+    insert, delete = view.findings[0].lines
+    text = "".join(f.text for f in insert)
+    assert text.startswith("insert: fast 50") and "; next dict +" in text and "slower [" in text
+    assert insert[1].href == "#time-size-1-000-random-int-keys-row-fast"
+    assert "a tie within the minimum effect" in "".join(f.text for f in delete)
+    against = next(t for t in view.findings if t.title == "Against dict")
+    lines = {line[0].text: "".join(f.text for f in line) for line in against.lines}
+    assert (
+        lines["cow"].startswith("cow: slower on insert +99")
+        and "within 5% on delete" in lines["cow"]
+    )
+    assert lines["fast"].startswith(f"fast: faster on insert {formatting.MINUS}50")
+
+
+def test_findings_tail_with_spike_causes_memory_floor_and_probe_model() -> None:
+    frame = _frame([
+        *(row("insert", m, v, map=map_, unit=u, kind="noisy") for map_, m, v, u in (
+            ("dict", "latency_p50", 1e-7, "s"), ("dict", "latency_p999", 5e-6, "s"),
+            ("dict", "latency_spikes", 3, "ops"), ("dict", "latency_spikes_gc", 2, "ops"),
+            ("cow", "latency_p50", 1e-7, "s"), ("cow", "latency_p999", 1e-6, "s"),
+        )),
+        row("insert", "memory_bytes_per_entry", 37.0, unit="B"),
+        row("insert", "memory_bytes_per_entry", 98.0, unit="B", map="c-linear"),
+        row("insert", "memory_bytes_per_entry", 0.5, unit="B", map="c-gobucket"),
+        row("lookup-hit", "load_factor", 0.5, map="c-linear"),
+        row("lookup-hit", "probe_hit_mean", 1.6, map="c-linear", unit="probes"),
+    ])  # fmt: skip
+    topics = {t.title: t for t in viewmodel.build(ResultSet(frame), None, "t").findings}
+    (worst, _) = topics["Worst tail latency"].lines
+    text = "".join(f.text for f in worst)
+    assert text.startswith("dict · insert") and "p99.9 5 µs" in text and "3 spikes (gc 2)" in text
+    assert worst[0].href.startswith("#latency-row-dict-insert")
+    (memory,) = topics["Least memory (Memory per entry)"].lines
+    text = "".join(f.text for f in memory)
+    assert text.startswith("dict 37 B per entry; most: c-linear 98 B")
+    assert "not counted: c-gobucket" in text  # 0.5 B per entry: memory the pass cannot see
+    (probe,) = topics["Probe lengths against uniform hashing (modelled, not measured)"].lines
+    model = theory.hit_mean(0.5)
+    assert "".join(f.text for f in probe).startswith(f"c-linear: 1.6 probes per hit vs {model:.3g}")
+
+
+def _comparison_rows(verdict_rows: list[dict[str, Any]]) -> Any:
+    """A Comparison whose rows are given (the statistics are compare's business, not ours)."""
+    base = _frame(_times({"dict": (1e-7,) * 5}))
+    comparison = compare(ResultSet(base), ResultSet(base))
+    template = comparison.rows.iloc[0].to_dict()
+    rows = pd.DataFrame([{**template, **r} for r in verdict_rows])
+    return type(comparison)(rows=rows, axis=(), base_label="main", candidate_label="pr",
+                            thresholds=comparison.thresholds)  # fmt: skip
+
+
+def test_summary_lists_every_verdict_deduplicates_and_picks_a_robust_worst() -> None:
+    exact = {"kind": "deterministic", "metric": "probe_hit_max", "unit": "probes", "base": 4.0,
+             "candidate": 9.0, "ratio": 2.25, "verdict": "regression"}  # fmt: skip
+    comparison = _comparison_rows([
+        {**exact, "workload": "insert"},
+        {**exact, "workload": "lookup-hit"},  # the same table state: one change
+        {"metric": "time", "base": 1e-7, "candidate": 1.2e-7, "ratio": 1.2, "ci_low": 1.1,
+         "ci_high": 1.3, "verdict": "regression", "workload": "delete"},
+        {"metric": "time", "ratio": 1.5, "verdict": "too noisy", "workload": "churn"},
+        {"metric": "time", "ratio": 1.0, "verdict": "no change", "workload": "iterate"},
+    ])  # fmt: skip
+    s = verdicts.summary(comparison)
+    assert [g.verdict for g in s.groups] == ["regression", "too noisy"]  # no "no change"
+    regression = s.groups[0]
+    assert regression.count == 2  # three rows, two distinct changes
+    worst, probe = regression.rows
+    assert worst.metric == "Time per operation"  # robust before a longest probe, though smaller
+    assert (worst.before, worst.after, worst.change, worst.interval) == (
+        "100 ns", "120 ns", "+20.0%", "[+10.0%, +30.0%]")  # fmt: skip
+    assert "insert, lookup-hit" in probe.case and probe.before == "4 probes"
+    assert s.headline.startswith("2 regressions; worst +20.0% (100 ns → 120 ns) in Time per")
+    assert ("too noisy", 1, "unsure") in s.counts
+
+
+def test_change_notation_is_one_per_interval() -> None:
+    assert formatting.interval(2.312, 3.16) == f"[{formatting.TIMES}2.31, {formatting.TIMES}3.16]"
+    assert formatting.interval(1.2, 3.2) == f"[{formatting.TIMES}1.2, {formatting.TIMES}3.2]"
+    assert formatting.interval(1.08, 1.15) == "[+8.0%, +15.0%]"
+    change, interval = formatting.change_and_interval(2.5, 1.5, 3.5)
+    assert change == f"{formatting.TIMES}2.5" and interval.startswith(f"[{formatting.TIMES}1.5")
+
+
+def _asv_like(values: dict[str, list[float]]) -> pd.DataFrame:
+    """Four commits of `time` per map, asv style, with dates in order."""
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    return _frame([
+        row("lookup-hit", "time", v, map=m, source="asv", unit="s", kind="noisy",
+            commit=f"{c:x}" * 40, commit_date=start + pd.Timedelta(days=c), python="3.12")
+        for m, series in values.items() for c, v in enumerate(series, start=10)
+    ])  # fmt: skip
+
+
+def test_history_one_panel_per_case_relative_with_change_points() -> None:
+    frame = _asv_like({"dict": [1.0, 1.0, 1.0, 1.0], "sharded": [2.0, 2.0, 4.0, 4.1]})
+    points = pd.DataFrame([{"map": "sharded", "workload": "lookup-hit", "key_kind": "random-int",
+                            "size": 1000, "metric": "time", "commit": "c" * 12,
+                            "magnitude": 2.0}])  # fmt: skip
+    found = history.history(frame, set(), points)
+    (group,) = found.groups
+    (panel,) = group.panels  # dict never moved: left out
+    assert "1 constant history" in found.note
+    assert panel.title == "sharded · lookup-hit · 1,000 · random-int"
+    assert [t.label for t in panel.x_ticks] == ["a" * 8, "b" * 8, "c" * 8, "d" * 8]
+    (line,) = panel.series
+    assert line.points[-1].title.endswith(f"4.1 s (2.05{formatting.TIMES} first)")
+    (marker,) = panel.markers
+    assert marker.x == panel.x_ticks[2].at and marker.label == f"2{formatting.TIMES}"
+    with pytest.raises(ValueError, match="magnitude"):
+        history.history(frame, set(), points.drop(columns="magnitude"))

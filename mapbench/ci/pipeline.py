@@ -63,7 +63,7 @@ class CiOutcome:
 
     @property
     def exit_status(self) -> int:
-        """1 on a regression past the thresholds or a case that broke; else 3 when a row was too
+        """1 on a regression past the thresholds or a case that broke; else 4 when a row was too
         noisy to judge (0 if allowed); else 0."""
         status = self.comparison.exit_status
         if self.broken or status == 1:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pandas loads only with the results, not with the command li
 _THRESHOLD_OPTIONS = (
     ("min_effect", float, "relative change below which a noisy metric is 'no change'"),
     ("alpha", float, "false-discovery rate across all rows (Benjamini-Hochberg)"),
+    ("confidence", float, "confidence level of the reports' time-cell intervals"),
     ("min_samples", int, "worker processes needed on each side to run a test"),
     ("deterministic_tolerance", float, "relative change of an exact metric still 'no change'"),
 )
@@ -66,12 +67,18 @@ def exit_status(status: int, args: argparse.Namespace) -> int:
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:
-    """Load results, printing one warning line per file that could not be (fully) loaded."""
+    """Load results, printing one warning line per file that could not be (fully) loaded.
+
+    Input that holds no result at all (an empty directory, unrelated JSON) is a `UsageError`.
+    """
     from mapbench.results import load, problems_as_text
 
     results = load(paths)
     for line in problems_as_text(results.problems):
         print(f"mapbench: {line}", file=sys.stderr)
+    if results.frame.empty:
+        why = "see the warnings above" if results.problems else "no result files"
+        raise UsageError(f"no results in {', '.join(paths)} ({why})")
     return results
 
 

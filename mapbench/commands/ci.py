@@ -1,7 +1,7 @@
 """`mapbench ci BASE HEAD`: build both commits, measure them interleaved, fail on a regression.
 
-Exit status: 0 no regression, 1 a regression (or a case broken at HEAD), 2 bad input, 3 nothing
-regressed but a time row was too noisy to judge (0 with --allow-noisy).
+Exit status: 0 no regression, 1 a regression (or a case broken at HEAD), 2 bad input, 3 a bug
+in mapbench, 4 nothing regressed but a time row was too noisy to judge (0 with --allow-noisy).
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import itertools
 from pathlib import Path
 
 from mapbench.ci.asv_site import DEFAULT_BENCH
+from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
 from mapbench.thresholds import CLOCKS, EXIT_TOO_NOISY, STATISTICS, Thresholds
+from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
 DEFAULT_WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10")
@@ -33,19 +35,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=Path(".mapbench-ci"),
         help="where each commit's venv is built and cached (default: .mapbench-ci)",
     )
-    for flag, dest, default, kind in (
-        ("--map", "maps", DEFAULT_MAPS, str),
-        ("--workload", "workloads", DEFAULT_WORKLOADS, str),
-        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str),
-        ("--size", "sizes", DEFAULT_SIZES, int),
+    for flag, dest, default, kind, choices in (
+        ("--map", "maps", DEFAULT_MAPS, str, None),
+        ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
+        ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str, list(KEY_KINDS)),
+        ("--size", "sizes", DEFAULT_SIZES, int, None),
     ):
+        known = f"one of {', '.join(choices)}; " if choices else ""
         add(
             flag,
             dest=dest,
             action="append",
             type=kind,
+            choices=choices,
             metavar="X",
-            help=f"repeatable; default: {', '.join(map(str, default))}",
+            help=f"{known}repeatable; default: {', '.join(map(str, default))}",
         )
     add("--rounds", type=int, default=10, help="interleaved rounds; each runs both sides (10)")
     add("--reps", type=int, default=5, help="timed runs of each case per worker process (5)")
@@ -119,6 +123,12 @@ def cmd_ci(args: argparse.Namespace) -> int:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
     if args.budget is not None and args.budget <= 0:
         raise UsageError("--budget must be a positive number of seconds")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+    if not args.repo.is_dir():
+        raise UsageError(f"--repo {args.repo}: no such directory")
+    output_directory(args.output, "-o")
+    output_directory(args.work_dir, "--work-dir")
     cases = tuple(
         CaseId(m, w, kind, size)
         for m, w, kind, size in itertools.product(

@@ -1,4 +1,4 @@
-"""`mapbench compare BASE CANDIDATE`: verdicts for CI; exits 1 when something regressed, 3 when
+"""`mapbench compare BASE CANDIDATE`: verdicts for CI; exits 1 when something regressed, 4 when
 nothing did but a row was too noisy to judge (0 with --allow-noisy).
 
 Each side is a results directory or file, or a selector (`python=3.12`, `commit=abc`,
@@ -18,6 +18,7 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
+from mapbench.commands._paths import output_file
 from mapbench.formatting import change, interval, probability, value
 
 if TYPE_CHECKING:  # the statistics and reports load when the command runs, not with the CLI
@@ -25,7 +26,17 @@ if TYPE_CHECKING:  # the statistics and reports load when the command runs, not 
     from mapbench.results import ResultSet
 
 
+EXIT_STATUSES = """exit status:
+  0  no regression
+  1  a regression (and nothing else)
+  2  bad input, in one line: a path, selector, option or output file that cannot be
+     used, or no results to compare
+  3  a bug in mapbench (with its traceback)
+  4  nothing regressed, but a row was too noisy to judge (0 with --allow-noisy)"""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = f"{parser.epilog}\n\n{EXIT_STATUSES}" if parser.epilog else EXIT_STATUSES
     parser.add_argument(
         "base", metavar="BASE", help="results dir/file, or a selector like python=3.12"
     )
@@ -55,6 +66,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from mapbench.compare import compare
     from mapbench.reports import render_html, render_markdown
 
+    for option, path in (("--html", args.html), ("--markdown", args.markdown)):
+        if path:
+            output_file(path, option)
     pool = load_and_warn(args.results) if args.results else None
     base = resolve_side(args.base, pool, args.where, "BASE")
     candidate = resolve_side(args.candidate, pool, args.where, "CANDIDATE")

@@ -1,14 +1,36 @@
-"""`mapbench list`: every known map with its source, availability, capabilities and types."""
+"""`mapbench list`: every known map with its source, availability, capabilities and types.
+
+Built-in maps are described in this process. Plugins (entry points) and `--map` specs are
+third-party code: each is imported and created in a child process with a deadline
+(`mapbench.runner._probe`), so one that raises, exits, crashes or hangs is listed as
+unavailable with the reason instead of taking `list` down.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import sys
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
+from mapbench._child import describe_exception
 from mapbench._table import format_table
-from mapbench.protocol import capabilities_of
-from mapbench.registry import MapInfo, parse_spec, registry
+from mapbench.errors import UsageError
+from mapbench.registry import (
+    MapSpec,
+    builtin_maps,
+    entry_point_source,
+    plugin_entry_points,
+    plugin_warnings,
+)
+from mapbench.runner._probe import describe_map, probe, unexamined
+from mapbench.runner.plan import loadable_spec
+
+if TYPE_CHECKING:
+    from mapbench.measure.launch import WorkerLauncher
+
+DEFAULT_TIMEOUT = 10.0
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,43 +42,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SPEC",
         help="also describe this map spec (e.g. ./my_map.py:MyMap or sharded,shards=8)",
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="deadline to import and create each plugin or --map spec, in a child process "
+        f"(default {DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def describe(info: MapInfo, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A plain description of one map; capabilities come from a real (closed) instance."""
-    row: dict[str, Any] = {
-        "name": info.name,
-        "source": info.source,
-        "available": info.available,
-        "reason": info.unavailable or "",
-        "description": info.description,
-        "defaults": dict(info.defaults),
-        "capabilities": [],
-        "key_types": [],
-        "value_types": [],
-    }
-    if not info.available:
-        return row
+def describe(spec: MapSpec) -> dict[str, Any]:
+    """A plain description of one map (in this process); a map that fails is unavailable."""
     try:
-        m = info.create(**(options or {}))
-    except Exception as exc:  # a map that cannot be built is unavailable, with the reason
-        row.update(available=False, reason=f"{type(exc).__name__}: {exc}")
-        return row
-    try:
-        row["capabilities"] = list(capabilities_of(m))
-        row["key_types"] = [t.__name__ for t in getattr(m, "key_types", ())]
-        row["value_types"] = [t.__name__ for t in getattr(m, "value_types", ())]
-    finally:
-        m.close()
-    return row
+        return describe_map(spec, workloads=False)
+    except Exception as exc:
+        return unexamined(spec.label, spec.info.source, describe_exception(exc))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows = [describe(info) for info in registry().values()]
-    for text in args.specs:
-        spec = parse_spec(text)
-        rows.append({**describe(spec.info, dict(spec.options)), "name": spec.label})
+    from mapbench.measure.launch import WorkerLauncher
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
+    given = [(text, loadable_spec(text)) for text in args.specs]  # bad input: exit 2 at once
+    with WorkerLauncher(timeout=args.timeout) as launcher:
+        extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
+        rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
+        rows += [
+            _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
+            for ep in plugin_entry_points()
+        ]
+    for line in plugin_warnings():
+        print(f"mapbench list: warning: {line}", file=sys.stderr)
+    rows += extra
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -74,3 +94,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     headers = ("map", "source", "available", "capabilities", "keys", "values")
     print(format_table(headers, table))
     return 0
+
+
+def _isolated(
+    launcher: WorkerLauncher, timeout: float, label: str, loadable: str, source: str = "spec"
+) -> dict[str, Any]:
+    """One map described in a child process; unavailable, with why, if that fails.
+
+    A `--map` spec (source "spec") the child cannot load is bad input: `UsageError`.
+    """
+    row, outcome = probe(launcher, sys.executable, [f"--spec={loadable}", "--list"], timeout)
+    if row is not None:
+        return {**row, "name": label}
+    if source == "spec" and outcome.input_error:
+        raise UsageError(outcome.error or f"cannot load map spec {label!r}")
+    why = outcome.error or "failed"
+    if outcome.status == "timeout":
+        why = f"importing or creating it {why}"
+    return unexamined(label, source, why)

@@ -55,11 +55,14 @@ def cmd_measure(args: argparse.Namespace) -> int:
     from mapbench.environment import environment
     from mapbench.measure.launch import WorkerLauncher
     from mapbench.measure.worker import CaseArgs, WorkerJob
+    from mapbench.runner._probe import probe
     from mapbench.runner.plan import select_maps
     from mapbench.schema import MetricsFile, encode
 
     if args.size < 1 or args.repeat < 0:
         raise UsageError("--size must be >= 1 and --repeat >= 0")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     check_hash_seed(args.hash_seed)
     [(label, spec)] = select_maps([args.map])[0]
     case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec)
@@ -69,8 +72,12 @@ def cmd_measure(args: argparse.Namespace) -> int:
         reps=args.repeat,
         collectors=tuple(args.collectors) if args.collectors else None,
     )
-    _progress(args, f"measuring {case} in a worker process")
     with WorkerLauncher(timeout=args.timeout) as launcher:
+        _progress(args, f"loading {label} in a child process")
+        _, loaded = probe(launcher, sys.executable, [f"--spec={spec}"], args.timeout)
+        if loaded.input_error:  # an unloadable spec is bad input, not a failed measurement
+            raise UsageError(loaded.error or f"cannot load map spec {label!r}")
+        _progress(args, f"measuring {case} in a worker process")
         done = launcher.run(sys.executable, job)
     [result] = done.results
     if result.status == "skipped":

@@ -16,6 +16,7 @@ from mapbench.commands._analysis import (
     resolve_side,
     thresholds_from,
 )
+from mapbench.commands._paths import output_file
 from mapbench.errors import MapbenchError, UsageError
 
 if TYPE_CHECKING:  # pandas and the reports load when the command runs, not with the CLI
@@ -42,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from mapbench.reports import render_html, render_markdown
 
+    output_file(args.output, "-o")
+    if args.markdown:
+        output_file(args.markdown, "--markdown")
     results = load_and_warn(args.results)
     comparison = _comparison(results, args)
     if args.markdown:
@@ -51,6 +55,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     statistic = thresholds_from(args).statistic
     path = render_html(results, args.output, comparison, title=args.title, statistic=statistic)
     print(f"wrote {path} ({len(results.frame):,} result rows)")
+    print(f"next: open {path} in a browser (it works offline); compare two runs with "
+          "`mapbench compare BASE CANDIDATE`")  # fmt: skip
     return 0
 
 

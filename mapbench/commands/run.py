@@ -8,12 +8,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from mapbench.commands._paths import output_directory
 from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
 from mapbench.runner.interpreters import python_version
 from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_cases, select_maps
 from mapbench.runner.progress import Progress, summary
 from mapbench.runner.settings import DEFAULT, QUICK, Target, current_target
+from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="a workload (repeatable); default: all",
+        help=f"a workload, repeatable or comma-separated: {', '.join(WORKLOADS)}; default: all "
+        f"({', '.join(QUICK_PLAN.workloads)} quick)",
     )
     add(
         "--key-kind",
@@ -40,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND",
-        help="seq-int, random-int, short-str, long-str or bytes (repeatable); "
+        help=f"a key kind, repeatable or comma-separated: {', '.join(KEY_KINDS)}; "
         f"default: {', '.join(DEFAULT_PLAN.key_kinds)} ({', '.join(QUICK_PLAN.key_kinds)} quick)",
     )
     add(
@@ -71,8 +74,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help=f"deadline of each pass of each benchmark (default {DEFAULT.timeout:g}, "
-        f"quick {QUICK.timeout:g})",
+        help="deadline of loading each map and of each pass of each benchmark (default "
+        f"{DEFAULT.timeout:g}, quick {QUICK.timeout:g})",
     )
     add(
         "--hash-seed",
@@ -87,7 +90,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--output",
         type=Path,
         metavar="DIR",
-        help="results directory (default: results/run-<date>-<time>)",
+        help="results directory (default: results/run-<date>-<time>); earlier results in it "
+        "are kept: this run's files get a new name (metrics-<X.Y>-2.json, ...)",
+    )
+    add(
+        "--overwrite",
+        action="store_true",
+        help="replace the earlier run's files in DIR instead, once this run has completed "
+        "(an interrupted run replaces nothing)",
     )
 
 
@@ -115,7 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.seed,
     )
     targets = _targets(args.pythons)
-    output = args.output or Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    default = Path("results") / _dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    output = output_directory(args.output or default, "-o")
     progress = Progress(len(cases) * len(targets))
     for note in notes:
         progress.note(f"not run: {note}")
@@ -128,9 +139,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         commit_dir=str(root) if root else str(Path.cwd()),
         progress=progress,
         run_info={"quick": args.quick, "argv": sys.argv[1:]},
+        overwrite=args.overwrite,
     )
     print(summary(results, [*notes, *skipped]))
-    print(f"\nresults: {output}")
+    print(f"\nresults: {output}\nnext: mapbench report {output} -o {output / 'report.html'}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 

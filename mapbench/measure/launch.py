@@ -116,7 +116,7 @@ def charged(job: WorkerJob, outcome: Outcome) -> tuple[CaseResult, ...]:
             c.spec or c.map,
             status=status,
             error=error,
-            traceback=outcome.stderr_tail,
+            traceback=outcome.traceback,
         )
         for c in job.cases
     )

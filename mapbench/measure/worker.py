@@ -10,23 +10,19 @@ and writes a results file (`mapbench.schema`) with one `CaseResult` per case.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import msgspec
 
+from mapbench._child import describe_exception, die_with_parent, traceback_tail
 from mapbench.measure.case import CaseId
-from mapbench.measure.collectors import collect
+from mapbench.measure.collectors import COLLECTORS, collect
 from mapbench.measure.timing import time_runs
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
 from mapbench.workloads import WorkloadError
-
-# How many lines of a failing map's traceback are kept with its result.
-TRACEBACK_LINES = 12
 
 
 class CaseArgs(msgspec.Struct, frozen=True):
@@ -63,22 +59,6 @@ def write_job(job: WorkerJob, path: Path) -> None:
     path.write_bytes(msgspec.json.encode(job))
 
 
-def describe_exception(exc: BaseException) -> str:
-    """`module.Type: message`, as one line (any exception class, `SystemExit` included)."""
-    cls = type(exc)
-    name = (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
-    message = str(exc).strip().splitlines()
-    return f"{name}: {message[0]}" if message else name
-
-
-def traceback_tail(exc: BaseException) -> str:
-    """The last lines of `exc`'s traceback, where a map's failure shows."""
-    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
-
-
 def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
     """Everything the job asks for one case; a map's failure becomes the result's error."""
     case_id = args.case_id()
@@ -91,44 +71,56 @@ def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
     except WorkloadError as exc:  # the map lacks a capability or key type the workload needs
         return msgspec.structs.replace(base, status="skipped", error=str(exc))
     except (Exception, SystemExit) as exc:
-        return _failed(base, exc)
+        return _failed(base, [("", exc)])
     metrics: list[Measurement] = []
     unavailable: dict[str, str] = {}
+    failures: list[tuple[str, BaseException]] = []
     try:
         for _ in range(job.plain_runs):
             case.reset()
             case.run()
         if job.reps:
             metrics += time_runs(case, job.reps, job.warmups).measurements()
-        if job.collectors is None or job.collectors:
-            found = collect(case, job.collectors)
-            metrics += found.measurements
-            unavailable = found.unavailable
+    except (Exception, SystemExit) as exc:
+        failures.append(("", exc))
+    # Each collector on its own: a map that fails under one still gets the others' figures.
+    names = COLLECTORS if job.collectors is None else job.collectors
+    for name in names if not failures else ():
+        try:
+            found = collect(case, (name,))
+        except (Exception, SystemExit) as exc:
+            failures.append((f"{name} collector: ", exc))
+            continue
+        metrics += found.measurements
+        unavailable.update(found.unavailable)
+    try:
         case.close()
     except (Exception, SystemExit) as exc:
-        with contextlib.suppress(Exception, SystemExit):
-            case.close()
-        return _failed(base, exc, metrics, unavailable)
+        failures.append(("closing the map: ", exc))
+    if failures:
+        return _failed(base, failures, metrics, unavailable)
     return msgspec.structs.replace(base, metrics=tuple(metrics), unavailable=unavailable)
 
 
 def _failed(
     base: CaseResult,
-    exc: BaseException,
+    failures: Sequence[tuple[str, BaseException]],
     metrics: Sequence[Measurement] = (),
     unavailable: Mapping[str, str] | None = None,
 ) -> CaseResult:
+    """The case failed: each failure (where, exception) said in one line, the first traceback."""
     return msgspec.structs.replace(
         base,
         status="failed",
-        error=describe_exception(exc),
-        traceback=traceback_tail(exc),
+        error="; ".join(where + describe_exception(exc) for where, exc in failures),
+        traceback=traceback_tail(failures[0][1]),
         metrics=tuple(metrics),
         unavailable=dict(unavailable or {}),
     )
 
 
 def main(argv: list[str]) -> int:
+    die_with_parent()
     if len(argv) != 3:
         print("usage: python -m mapbench.measure.worker JOB.json OUT.json", file=sys.stderr)
         return 2

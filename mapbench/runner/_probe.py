@@ -1,7 +1,10 @@
-"""Child process: describe the interpreter, or what one map supports, as JSON in a file.
+"""Child process: describe the interpreter, or one map, as JSON in a file.
 
-Run in the interpreter that will run the benchmarks: `python -m mapbench.runner._probe
---output F [--commit-dir D] [--spec SPEC]`. A map that crashes on creation kills only this child.
+`python -m mapbench.runner._probe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
+the interpreter that will run the benchmarks, and by `mapbench list` for every plugin: a map
+that crashes, hangs or exits while it is imported or created takes down only this child. A
+spec that cannot be loaded exits 2, a map that cannot be created exits 1, each reported to the
+parent through `mapbench._child`.
 """
 
 from __future__ import annotations
@@ -9,30 +12,89 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mapbench.environment import environment
+from mapbench._child import die_with_parent, exit_reporting
+from mapbench.isolate import Outcome, run_isolated
 from mapbench.protocol import capabilities_of, check_key
-from mapbench.registry import parse_spec
-from mapbench.workloads import KEY_KINDS, WORKLOADS, make_keys
+from mapbench.registry import MapSpec, parse_spec
+from mapbench.spec import MapSpecError
+
+if TYPE_CHECKING:
+    from mapbench.measure.launch import WorkerLauncher
+
+MODULE = "mapbench.runner._probe"
 
 
-def describe_map(spec_text: str) -> dict[str, Any]:
-    """Capabilities, and which workloads and key kinds a fresh instance of the map supports."""
-    m = parse_spec(spec_text).create()
+def probe(
+    launcher: WorkerLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
+) -> tuple[Any, Outcome]:
+    """Run this module in `python` with `args`, isolated; the JSON it wrote, or None (and why)."""
+    out = launcher.directory / "probe.json"
+    out.unlink(missing_ok=True)
+    outcome = run_isolated(
+        [python, "-m", MODULE, *args, f"--output={out}"],
+        timeout=timeout,
+        env=launcher.environ_for(hash_seed),
+        cwd=launcher.directory,
+    )
+    if outcome.status != "ok":
+        return None, outcome
     try:
-        return {
-            "capabilities": list(capabilities_of(m)),
-            "workloads": {name: w.supports(m) for name, w in WORKLOADS.items()},
-            "workload_key_kinds": {name: list(w.key_kinds) for name, w in WORKLOADS.items()},
-            "key_kinds": {kind: _stores(m, kind) for kind in KEY_KINDS},
-        }
+        return json.loads(out.read_text(encoding="utf-8")), outcome
+    except (OSError, ValueError) as exc:
+        return None, Outcome("failed", 0, f"no result written: {exc}", outcome.traceback, 0.0)
+
+
+def describe_map(spec: MapSpec, *, workloads: bool = True) -> dict[str, Any]:
+    """What `mapbench list` shows of a map and, with `workloads`, which workloads and key kinds
+    a fresh instance supports; capabilities come from a real instance, closed after."""
+    row = unexamined(spec.label, spec.info.source, spec.info.unavailable or "")
+    row.update(description=spec.info.description, defaults=dict(spec.info.defaults))
+    if not spec.info.available:
+        return row
+    m = spec.create()
+    try:
+        row["capabilities"] = list(capabilities_of(m))
+        row["key_types"] = [t.__name__ for t in getattr(m, "key_types", ())]
+        row["value_types"] = [t.__name__ for t in getattr(m, "value_types", ())]
+        if workloads:
+            row.update(_support(m))
     finally:
         m.close()
+    return row
+
+
+def unexamined(name: str, source: str, unavailable: str = "") -> dict[str, Any]:
+    """The description of a map that was not (or could not be) created."""
+    return {
+        "name": name,
+        "source": source,
+        "available": not unavailable,
+        "reason": unavailable,
+        "description": "",
+        "defaults": {},
+        "capabilities": [],
+        "key_types": [],
+        "value_types": [],
+    }
+
+
+def _support(m: Any) -> dict[str, Any]:
+    from mapbench.workloads import KEY_KINDS, WORKLOADS
+
+    return {
+        "workloads": {name: w.supports(m) for name, w in WORKLOADS.items()},
+        "workload_key_kinds": {name: list(w.key_kinds) for name, w in WORKLOADS.items()},
+        "key_kinds": {kind: _stores(m, kind) for kind in KEY_KINDS},
+    }
 
 
 def _stores(m: Any, kind: str) -> bool:
+    from mapbench.workloads import make_keys
+
     try:
         check_key(m, make_keys(kind, 1)[0])
     except (TypeError, OverflowError):
@@ -41,12 +103,26 @@ def _stores(m: Any, kind: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     parser = argparse.ArgumentParser(prog="mapbench.runner._probe")
     parser.add_argument("--output", required=True)
     parser.add_argument("--commit-dir")
     parser.add_argument("--spec")
+    parser.add_argument("--list", action="store_true", help="only what `mapbench list` shows")
     args = parser.parse_args(argv)
-    data = describe_map(args.spec) if args.spec else environment(args.commit_dir)
+    if args.spec is None:
+        from mapbench.environment import environment
+
+        data = environment(args.commit_dir)
+    else:
+        try:
+            spec = parse_spec(args.spec)
+        except MapSpecError as exc:
+            return exit_reporting(exc, input_error=True)
+        try:
+            data = describe_map(spec, workloads=not args.list)
+        except (Exception, SystemExit) as exc:
+            return exit_reporting(exc)
     Path(args.output).write_text(json.dumps(data), encoding="utf-8")
     return 0
 

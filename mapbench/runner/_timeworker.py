@@ -8,6 +8,8 @@ untimed, GC paused), so "time" means here what it means in every other runner.
 Every choice a worker needs is a command-line argument, never an environment variable: pyperf's
 workers only inherit a few variables. The exception is PYTHONHASHSEED, which must be set before
 the interpreter starts; it is passed both ways and the worker refuses to run if they disagree.
+The manager and each worker die with their parent, and a worker whose map fails reports the
+exception to mapbench (`mapbench._child`; pyperf's manager would only say "exit code 1").
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pyperf
 
+from mapbench._child import die_with_parent, report_failure
 from mapbench.measure.case import CaseId
 from mapbench.measure.timing import GC_POLICY, pyperf_time_func
 
@@ -50,6 +53,7 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    die_with_parent()
     runner = pyperf.Runner(
         program_args=("-m", "mapbench.runner._timeworker"), add_cmdline_args=_forward
     )
@@ -74,11 +78,15 @@ def main() -> None:
     if not args.worker:  # the manager only spawns workers and gathers their values
         runner.bench_time_func(str(case_id), pyperf_time_func, None)
         return
-    case = case_id.open()
     try:
-        runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
-    finally:
-        case.close()
+        case = case_id.open()
+        try:
+            runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
+        finally:
+            case.close()
+    except (Exception, SystemExit) as exc:
+        report_failure(exc)
+        raise
 
 
 if __name__ == "__main__":

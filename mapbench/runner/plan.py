@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from mapbench import spec as _spec
 from mapbench.measure.case import CaseId
-from mapbench.registry import parse_spec, registry
+from mapbench.registry import (
+    builtin_maps,
+    known_names,
+    parse_spec,
+    plugin_entry_points,
+    plugin_warnings,
+)
 from mapbench.workloads import KEY_KINDS, WORKLOADS, WorkloadError, get_workload
 
 
@@ -31,24 +37,31 @@ QUICK_PLAN = Plan(
 def select_maps(specs: Sequence[str]) -> tuple[list[tuple[str, str]], list[str]]:
     """(label, loadable spec) of each map to run, and notes on registered maps left out.
 
-    With no specs: every available registered map. Registered names are checked here; other
-    `module:callable` specs are only checked for a missing file, never imported in this process
-    (a map that crashes on import must take down a worker, not the run).
+    With no specs: every available built-in and every plugin. Only what needs no third-party
+    code is checked here (built-in names and options, unknown names, missing files); plugins
+    and `module:callable` specs are never imported in this process (a map that crashes or
+    hangs on import must take down a child, not the run): the run loads each in a child first.
     """
     if not specs:
-        known = registry()
-        chosen = [(name, name) for name, info in known.items() if info.available]
-        notes = [f"{n}: unavailable: {i.unavailable}" for n, i in known.items() if not i.available]
-        return chosen, notes
-    chosen = []
-    for text in specs:
-        parsed = _spec.parse(text)
-        if parsed.kind == "name":
+        builtins = builtin_maps()
+        chosen = [(name, name) for name, info in builtins.items() if info.available]
+        chosen += [(ep.name, ep.name) for ep in plugin_entry_points()]
+        notes = [f"{n}: unavailable: {i.unavailable}" for n, i in builtins.items() if i.unavailable]
+        return chosen, notes + plugin_warnings()
+    return [(_spec.parse(text).text, loadable_spec(text)) for text in specs], plugin_warnings()
+
+
+def loadable_spec(text: str) -> str:
+    """`text` as a child process in another directory can load it, after the checks that need
+    no third-party code: a built-in's options, an unknown name, a missing file (`MapSpecError`).
+    """
+    parsed = _spec.parse(text)
+    if parsed.kind == "name":
+        if parsed.target in builtin_maps() or parsed.target not in known_names():
             parse_spec(text)  # unknown names and bad options raise a clear MapSpecError
-        elif parsed.file is not None and not parsed.file.is_file():
-            raise _spec.MapSpecError(f"no such file {str(parsed.file)!r} in map spec {text!r}")
-        chosen.append((parsed.text, parsed.absolute()))
-    return chosen, []
+    elif parsed.file is not None and not parsed.file.is_file():
+        raise _spec.MapSpecError(f"no such file {str(parsed.file)!r} in map spec {text!r}")
+    return parsed.absolute()
 
 
 def make_cases(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from collections import Counter
@@ -14,6 +13,7 @@ from mapbench._table import format_table
 from mapbench.formatting import value
 from mapbench.measure.case import CaseId
 from mapbench.schema import Status
+from mapbench.thresholds import HEADLINE, STATISTICS
 
 _CLEAR = "\r\033[K"  # carriage return, then erase to the end of the line
 
@@ -31,8 +31,13 @@ class CaseOutcome:
     elapsed: float = 0.0
 
     @property
-    def median(self) -> float | None:
-        return statistics.median(self.seconds_per_op) if self.seconds_per_op else None
+    def headline(self) -> float | None:
+        """The headline statistic of the times (the report's too: `thresholds.HEADLINE`)."""
+        if not self.seconds_per_op:
+            return None
+        import numpy as np  # only once results exist: the CLI starts without it
+
+        return float(np.percentile(self.seconds_per_op, STATISTICS[HEADLINE]))
 
 
 class Progress:
@@ -54,7 +59,7 @@ class Progress:
 
     def finish(self, result: CaseOutcome) -> None:
         self.done += 1
-        outcome = result.status if result.status != "ok" else value(result.median, "s")
+        outcome = result.status if result.status != "ok" else value(result.headline, "s")
         if result.error:
             outcome += f": {result.error}"
         name = f"{result.case} [py{result.python}]"
@@ -76,7 +81,7 @@ class Progress:
 
 
 def summary(results: Sequence[CaseOutcome], skipped: Sequence[str] = ()) -> str:
-    """A table of every case (median time per operation, or why it failed) and a status count."""
+    """A table of every case (time per operation, or why it failed) and a status count."""
     rows = [
         (
             r.case.map,
@@ -85,16 +90,22 @@ def summary(results: Sequence[CaseOutcome], skipped: Sequence[str] = ()) -> str:
             r.case.size,
             r.python,
             r.status,
-            value(r.median, "s"),
+            value(r.headline, "s"),
             r.metrics,
             (r.error or "")[:80],
         )
         for r in results
     ]
-    headers = ("map", "workload", "keys", "size", "python", "status", "time/op", "metrics", "error")
+    headers = ("map", "workload", "keys", "size", "python", "status", f"time/op ({HEADLINE})",
+               "metrics", "error")  # fmt: skip
     counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "timeout")}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items()) + f", {len(skipped)} skipped"
-    lines = [format_table(headers, rows), "", tally]
+    lines = [
+        format_table(headers, rows),
+        f"time/op: the {HEADLINE} of pyperf's values; metrics: figures the collector pass recorded",
+        "",
+        tally,
+    ]
     # Many cases share a reason (every size and key kind of one map and workload): say it once.
     reasons = Counter(why.partition("]: ")[2] or why for why in skipped)
     lines += [

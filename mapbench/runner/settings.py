@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from mapbench._child import FAILURE_ENV, PARENT_ENV
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -24,7 +26,7 @@ class Settings:
             f"--values={self.values}",
             f"--warmups={self.warmups}",
             f"--min-time={self.min_time}",
-            "--inherit-environ=PYTHONHASHSEED,PYTHONFAULTHANDLER",
+            f"--inherit-environ=PYTHONHASHSEED,PYTHONFAULTHANDLER,{PARENT_ENV},{FAILURE_ENV}",
             "--quiet",
         ]
 

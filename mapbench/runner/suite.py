@@ -1,14 +1,16 @@
 """Run cases on one or more interpreters, each pass of each case in its own process with a deadline.
 
-Per case and interpreter: a pyperf pass for timing (workers, calibration, warm-ups), then a
-separate pass for the collectors (the measuring worker). Interpreters take turns case by case
-(A B A B ...), so they see the same noise. A crash, hang or error is recorded as that case's
-status; the run goes on and the files are saved after every case.
+First, on each interpreter, every map is loaded and created once in a child process (a probe):
+a spec that cannot be loaded stops the run before any case ran (bad input); a map that fails,
+crashes or hangs there fails (or times out) each of its cases. Then per case and interpreter:
+a pyperf pass for timing (workers, calibration, warm-ups), then a separate pass for the
+collectors (the measuring worker). Interpreters take turns case by case (A B A B ...), so they
+see the same noise. A crash, hang or error is recorded as that case's status, with the map's
+exception and traceback; the run goes on and the files are saved after every case.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,18 +19,20 @@ from typing import Any
 import msgspec
 import pyperf
 
-from mapbench.errors import MapbenchError
+from mapbench.errors import MapbenchError, UsageError
 from mapbench.isolate import Outcome, run_isolated
 from mapbench.measure.case import CaseId
 from mapbench.measure.launch import WorkerLauncher
 from mapbench.measure.worker import CaseArgs, WorkerJob
+from mapbench.runner._probe import probe
 from mapbench.runner._timeworker import case_argv
 from mapbench.runner.progress import CaseOutcome, Progress
 from mapbench.runner.settings import Settings, Target
 from mapbench.runner.store import ResultStore
 from mapbench.schema import CaseResult
 
-PROBE_TIMEOUT = 60.0
+# Deadline of reading an interpreter's environment (no map code runs in it).
+ENVIRONMENT_TIMEOUT = 60.0
 
 
 class RunError(MapbenchError):
@@ -39,8 +43,9 @@ class RunError(MapbenchError):
 class _Context:
     target: Target
     hash_seed: str
-    store: ResultStore
-    maps: dict[str, dict[str, Any] | str] = field(default_factory=dict)  # spec -> probe or error
+    environment: dict[str, Any]
+    maps: dict[str, dict[str, Any] | Outcome] = field(default_factory=dict)  # spec -> probe
+    store: ResultStore | None = None
 
 
 def run_suite(
@@ -52,19 +57,29 @@ def run_suite(
     commit_dir: str | None = None,
     progress: Progress | None = None,
     run_info: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> tuple[list[CaseOutcome], list[str]]:
-    """Run every case on every target; return each case's outcome and why others were skipped."""
-    output.mkdir(parents=True, exist_ok=True)
+    """Run every case on every target; return each case's outcome and why others were skipped.
+
+    Raises `MapbenchError` (and writes nothing) if an interpreter cannot run mapbench or a map
+    spec cannot be loaded. Earlier results in `output` are kept (see `ResultStore`).
+    """
     progress = progress or Progress(len(cases) * len(targets))
     outcomes: list[CaseOutcome] = []
     skipped: list[str] = []
+    specs = list(dict.fromkeys(case.loadable_spec for case in cases))
     with WorkerLauncher(timeout=settings.timeout) as launcher:
-        contexts = [
-            _open(t, settings, output, launcher, commit_dir, run_info or {}) for t in targets
-        ]
+        contexts = [_open(t, settings, launcher, commit_dir, run_info or {}) for t in targets]
+        for ctx in contexts:
+            progress.note(f"loading each map once on Python {ctx.target.tag} ({len(specs)})")
+            for spec in specs:
+                ctx.maps[spec] = _probe_map(ctx, spec, settings, launcher)
+        output.mkdir(parents=True, exist_ok=True)
+        for ctx in contexts:
+            ctx.store = _store(ctx, output, overwrite, progress)
         for case in cases:
             for ctx in contexts:
-                why = _unsupported(ctx, case, launcher)
+                why = _unsupported(ctx, case)
                 if why:
                     skipped.append(f"{case} [py{ctx.target.tag}]: {why}")
                     progress.total -= 1
@@ -74,6 +89,7 @@ def run_suite(
                 outcomes.append(outcome)
                 progress.finish(outcome)
         for ctx in contexts:
+            assert ctx.store is not None
             ctx.store.finish()
     return outcomes, skipped
 
@@ -81,14 +97,15 @@ def run_suite(
 def _open(
     target: Target,
     settings: Settings,
-    output: Path,
     launcher: WorkerLauncher,
     commit_dir: str | None,
     run_info: Mapping[str, Any],
 ) -> _Context:
-    """Read the target's environment (in the target itself) and start its result files."""
-    argv = ["-m", "mapbench.runner._probe"] + ([f"--commit-dir={commit_dir}"] if commit_dir else [])
-    data, outcome = _child_json(target, argv, launcher, settings.hash_seed, PROBE_TIMEOUT)
+    """Read the target's environment (in the target itself)."""
+    args = [f"--commit-dir={commit_dir}"] if commit_dir else []
+    data, outcome = probe(
+        launcher, target.executable, args, ENVIRONMENT_TIMEOUT, settings.hash_seed
+    )
     if data is None:
         raise RunError(
             f"Python {target.tag} ({target.executable}) cannot run mapbench: {outcome.error}"
@@ -97,7 +114,33 @@ def _open(
         **data,
         "run": {**run_info, "python_requested": target.requested, **_settings_info(settings)},
     }
-    return _Context(target, settings.hash_seed, ResultStore(output, target.tag, environment))
+    return _Context(target, settings.hash_seed, environment)
+
+
+def _store(ctx: _Context, output: Path, overwrite: bool, progress: Progress) -> ResultStore:
+    store = ResultStore(output, ctx.target.tag, ctx.environment, overwrite=overwrite)
+    if store.metrics_path != store.final_paths[0]:
+        then = "replace them once it completes" if overwrite else "keep them"
+        progress.note(
+            f"{output} holds results of Python {ctx.target.tag} already: this run writes "
+            f"{store.metrics_path.name} and {store.pyperf_path.name}, and will {then}"
+        )
+    return store
+
+
+def _probe_map(
+    ctx: _Context, spec: str, settings: Settings, launcher: WorkerLauncher
+) -> dict[str, Any] | Outcome:
+    """What the map supports on this target, or how creating it failed (`Outcome`).
+
+    A spec the child cannot load (import error, unknown option) is bad input: `UsageError`.
+    """
+    data, outcome = probe(
+        launcher, ctx.target.executable, [f"--spec={spec}"], settings.timeout, ctx.hash_seed
+    )
+    if outcome.input_error:
+        raise UsageError(outcome.error or f"cannot load map spec {spec!r}")
+    return outcome if data is None else dict(data)
 
 
 def _settings_info(settings: Settings) -> dict[str, Any]:
@@ -106,24 +149,19 @@ def _settings_info(settings: Settings) -> dict[str, Any]:
     return info
 
 
-def _unsupported(ctx: _Context, case: CaseId, launcher: WorkerLauncher) -> str | None:
-    """Why `case` does not apply to its map (a missing capability or key type), else None.
-
-    A map that cannot even be created is not skipped: its cases are recorded as failed.
-    """
-    spec = case.loadable_spec
-    if spec not in ctx.maps:
-        argv = ["-m", "mapbench.runner._probe", f"--spec={spec}"]
-        data, outcome = _child_json(ctx.target, argv, launcher, ctx.hash_seed, PROBE_TIMEOUT)
-        ctx.maps[spec] = data if data is not None else str(outcome.error)
-    probe = ctx.maps[spec]
-    if isinstance(probe, str):
+def _unsupported(ctx: _Context, case: CaseId) -> str | None:
+    """Why `case` does not apply to its map (unavailable here, or a missing capability or key
+    type), else None. A map that could not be created is not skipped: its cases fail."""
+    found = ctx.maps[case.loadable_spec]
+    if isinstance(found, Outcome):
         return None
-    if not probe["workloads"].get(case.workload, False):
+    if not found["available"]:
+        return f"{case.map} is unavailable: {found['reason']}"
+    if not found["workloads"].get(case.workload, False):
         return f"{case.map} lacks a capability {case.workload} needs"
-    if not probe["key_kinds"].get(case.key_kind, False):
+    if not found["key_kinds"].get(case.key_kind, False):
         return f"{case.map} cannot store {case.key_kind} keys"
-    if case.key_kind not in probe["workload_key_kinds"].get(case.workload, ()):
+    if case.key_kind not in found["workload_key_kinds"].get(case.workload, ()):
         return f"{case.workload} takes no {case.key_kind} keys"
     return None
 
@@ -132,10 +170,9 @@ def _run_case(
     ctx: _Context, case: CaseId, settings: Settings, launcher: WorkerLauncher
 ) -> CaseOutcome:
     empty = CaseResult(case.map, case.workload, case.size, case.key_kind, case.seed, case.spec)
-    probe = ctx.maps[case.loadable_spec]
-    if isinstance(probe, str):  # the map could not be created at all
-        failed = msgspec.structs.replace(empty, status="failed", error=f"creating the map: {probe}")
-        return _record(ctx, case, failed, (), 0.0)
+    found = ctx.maps[case.loadable_spec]
+    if isinstance(found, Outcome):  # the map could not be created at all
+        return _record(ctx, case, _failed(empty, "creating the map", found), (), 0.0)
     timing_file = launcher.directory / "timing.json"
     timing_file.unlink(missing_ok=True)
     argv = [
@@ -151,12 +188,13 @@ def _run_case(
         env=launcher.environ_for(settings.hash_seed),
         cwd=launcher.directory,
     )
+    if timed.status == "ok":
+        try:
+            benches = pyperf.BenchmarkSuite.load(str(timing_file)).get_benchmarks()
+        except Exception as exc:  # pyperf raises bare KeyError/ValueError on a bad file
+            timed = Outcome("failed", 0, f"pyperf wrote no readable timings: {exc}", "", 0.0)
     if timed.status != "ok":
-        failed = msgspec.structs.replace(
-            empty, status=timed.status, error=f"timing: {timed.error}", traceback=timed.stderr_tail
-        )
-        return _record(ctx, case, failed, (), timed.elapsed)
-    benches = pyperf.BenchmarkSuite.load(str(timing_file)).get_benchmarks()
+        return _record(ctx, case, _failed(empty, "timing", timed), (), timed.elapsed)
     if settings.collectors == ():
         return _record(ctx, case, empty, benches, timed.elapsed)
     job = WorkerJob((CaseArgs.of(case),), settings.hash_seed, collectors=settings.collectors)
@@ -168,6 +206,16 @@ def _run_case(
     return _record(ctx, case, result, benches, elapsed)
 
 
+def _failed(empty: CaseResult, stage: str, outcome: Outcome) -> CaseResult:
+    """The case's result when a child process of `stage` failed or timed out."""
+    return msgspec.structs.replace(
+        empty,
+        status="timeout" if outcome.status == "timeout" else "failed",
+        error=f"{stage}: {outcome.error}",
+        traceback=outcome.traceback,
+    )
+
+
 def _record(
     ctx: _Context,
     case: CaseId,
@@ -175,29 +223,10 @@ def _record(
     benches: Sequence[pyperf.Benchmark],
     elapsed: float,
 ) -> CaseOutcome:
+    assert ctx.store is not None
     ctx.store.add(result, benches)
     values = tuple(float(v) for b in benches for v in b.get_values())
     return CaseOutcome(
         case, ctx.target.tag, result.status, result.error or None, values, len(result.metrics),
         elapsed,
     )  # fmt: skip
-
-
-def _child_json(
-    target: Target, argv: list[str], launcher: WorkerLauncher, hash_seed: str, timeout: float
-) -> tuple[Any, Outcome]:
-    """Run `python ARGV --output F` in isolation; the JSON it wrote, or None if it failed."""
-    out = launcher.directory / "child.json"
-    out.unlink(missing_ok=True)
-    outcome = run_isolated(
-        [target.executable, *argv, f"--output={out}"],
-        timeout=timeout,
-        env=launcher.environ_for(hash_seed),
-        cwd=launcher.directory,
-    )
-    if outcome.status != "ok":
-        return None, outcome
-    try:
-        return json.loads(out.read_text(encoding="utf-8")), outcome
-    except (OSError, ValueError) as exc:
-        return None, Outcome("failed", 0, f"no result written: {exc}", outcome.stderr_tail, 0.0)

@@ -16,18 +16,14 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import mapbench
+from mapbench._source import SKIP, SOURCE_DIRS, SOURCE_FILES, source_digest
 from mapbench._subprocess import check_call
 from mapbench.errors import MapbenchError
 from mapbench.runner.interpreters import InterpreterError, find_python, python_version
 
-# What a build of mapbench reads from the source tree (pyproject's package-dir and readme).
-SOURCE_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "LICENSE")
-SOURCE_DIRS = ("mapbench", "impls", "reports")
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.o", "build", "*.egg-info")
 _STAMP = "mapbench-source.sha256"
 
 
@@ -105,30 +101,6 @@ def runtime_for(request: str, *, log: bool = True) -> str:
     return str(python)
 
 
-def source_digest(root: Path) -> str:
-    """A hash of every file a build reads, so a changed checkout triggers a reinstall."""
-    digest = hashlib.sha256()
-    for path in sorted(_source_files(root)):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _source_files(root: Path) -> Iterator[Path]:
-    for name in SOURCE_FILES:
-        if (root / name).is_file():
-            yield root / name
-    for name in SOURCE_DIRS:
-        for path in (root / name).rglob("*"):
-            if path.is_file() and not _skipped(path.relative_to(root)):
-                yield path
-
-
-def _skipped(relative: Path) -> bool:
-    # The same patterns as the copy, applied to every part of the path.
-    return bool(_SKIP(str(relative.parent), list(relative.parts)))
-
-
 def _copy_source(root: Path, dest: Path) -> str:
     # pip builds a local directory in place (leaving build/ and egg-info behind): build a copy.
     dest.mkdir(parents=True)
@@ -137,7 +109,7 @@ def _copy_source(root: Path, dest: Path) -> str:
             shutil.copy2(root / name, dest / name)
     for name in SOURCE_DIRS:
         if (root / name).is_dir():
-            shutil.copytree(root / name, dest / name, ignore=_SKIP)
+            shutil.copytree(root / name, dest / name, ignore=SKIP)
     return str(dest)
 
 

@@ -1,6 +1,8 @@
-// Sortable tables (click a header) and row filters; no dependencies, works offline.
+// Sortable tables (header buttons: click, Enter or Space), row filters, and a scroll cue on
+// tables wider than the page; no dependencies, works offline.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   function cellKey(row, index, numeric) {
     var cell = row.cells[index];
     var raw = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
@@ -31,7 +33,8 @@
   }
   document.querySelectorAll("table.sortable").forEach(function (table) {
     Array.prototype.forEach.call(leafHeaders(table), function (th) {
-      th.addEventListener("click", function () { sortBy(table, th); });
+      var button = th.querySelector("button");
+      if (button) { button.addEventListener("click", function () { sortBy(table, th); }); }
     });
   });
   document.querySelectorAll("input.filter").forEach(function (input) {
@@ -44,4 +47,14 @@
       });
     });
   });
+  // A table that fits needs no scroll box (and its header then sticks to the window);
+  // one wider than the page scrolls sideways inside its box, which says so.
+  function fit() {
+    document.querySelectorAll(".tablewrap").forEach(function (wrap) {
+      var table = wrap.querySelector("table");
+      wrap.classList.toggle("scrolls", table.offsetWidth > wrap.clientWidth + 1);
+    });
+  }
+  fit();
+  window.addEventListener("resize", fit);
 })();
