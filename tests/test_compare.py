@@ -13,12 +13,13 @@ from scipy import stats
 
 from mapbench import schema
 from mapbench._result_rows import Row
+from mapbench.cli import main
 from mapbench.compare import compare
 from mapbench.errors import MapbenchError
 from mapbench.measure import CaseId, measurement
 from mapbench.results import ResultSet, _frame, combine, load, where
 from mapbench.schema import CaseResult
-from mapbench.thresholds import Thresholds
+from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 
@@ -355,3 +356,14 @@ def test_pyperf_results_get_the_verdict_ci_gives(tmp_path: Path) -> None:
     columns = ["verdict", "ratio", "ci_low", "ci_high", "p_value", "base_n", "candidate_n"]
     assert rows["pyperf"][columns].tolist() == rows["ci"][columns].tolist()
     assert rows["ci"]["verdict"] == "regression" and rows["ci"]["base_n"] == 8
+
+
+def test_compare_exits_4_on_a_too_noisy_row_unless_allowed(tmp_path: Path) -> None:
+    case = "dict/lookup-hit/random-int/1000"
+    modes = runs_of(1, 6) + runs_of(2, 4, 2.0)  # base's processes in two modes
+    for name, runs in (("a", modes), ("b", runs_of(3, 10))):
+        (tmp_path / name).mkdir()
+        _metrics_file(tmp_path / name / "results.json", case, runs)
+    argv = ["compare", str(tmp_path / "a"), str(tmp_path / "b")]
+    assert main(argv) == EXIT_TOO_NOISY == 4
+    assert main([*argv, "--allow-noisy"]) == 0
