@@ -1,5 +1,5 @@
 """End to end: `mapbench ci` on a real git repository, with two busy loops competing for the
-two cores the whole time, flags a map made ~30% slower and passes a commit that changes nothing."""
+two cores the whole time, flags a map made ~50% slower and passes a commit that changes nothing."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ CI_ARGS = [
     *("--key-kind", "random-int", "--size", "2000"),
     *("--rounds", "10", "--reps", "5"),
 ]
-# Injected into ShardedMap.__getitem__: a dozen empty loop iterations, about 30% more CPU work
-# per lookup (docs/ci.md); far from the 10% threshold, so the test checks the pipeline under
-# load rather than the limits of its sensitivity (that is the benchmark's job).
+# Injected into ShardedMap.__getitem__: a dozen empty loop iterations, about 50% more CPU time
+# per lookup (343 -> 507 ns on a quiet machine); far from the 10% threshold, so the test checks
+# the pipeline under load rather than the limits of its sensitivity (the benchmark's job).
 SLOW_LOOKUP = "        for _ in range(12):\n            pass\n"
 # Competing for the cores as other jobs on a shared CI runner do, during every run of `ci`.
 BACKGROUND_LOAD = 2
@@ -77,7 +77,7 @@ def _copy_checkout(dest: Path) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
-    """base; slow (sharded lookups ~30% slower); noop (a README edit on top of slow)."""
+    """base; slow (sharded lookups ~50% slower); noop (a README edit on top of slow)."""
     root = tmp_path_factory.mktemp("ci-e2e")
     repo = root / "repo"
     repo.mkdir()
@@ -131,12 +131,11 @@ def test_a_slower_map_fails_the_build_under_load_and_is_named(
     assert status == 1, stdout
     summary = (out / "summary.md").read_text()
     line = next(line for line in summary.splitlines() if line.startswith("| 🔴"))
-    assert "sharded · lookup-hit" in line and "cpu\\_time" in line
-    # before -> after in readable units, then the change and its interval
+    assert "sharded · lookup-hit" in line and "CPU time" in line
+    # before -> after in readable units, then the change and its interval, above no change
     assert re.search(r"\d[\d.]* [nµ]s → \d[\d.]* [nµ]s", line), line
-    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \|", line)
-    assert change and float(change.group(1)) >= 15, line  # ~30% more work, 10% threshold
-    assert re.search(r"\[\+\d", line), line  # its interval lies above no change
+    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \[\+\d", line)
+    assert change and float(change.group(1)) >= 20, line  # ~50% more work, 10% threshold
     assert "dict · lookup-hit" not in "".join(ln for ln in summary.splitlines() if "🔴" in ln)
     report = (out / "report.html").read_text()
     assert "sharded" in report and "lookup-hit" in report and f"+{change.group(1)}%" in report
