@@ -3,10 +3,14 @@
 mapbench names pyperf benchmarks by their case ("<map>/<workload>/<key_kind>/<size>",
 `mapbench.measure.CaseId`) with values in seconds per operation and records its timing loop
 and GC policy in the metadata; other names are kept whole in `benchmark` and `workload`.
+Each pyperf run is one worker process: a row's `groups` says how many values each took, and
+the 1-minute load average pyperf records per run becomes a `load_average` row (a condition of
+the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `cpu_time`.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +21,7 @@ import pyperf
 from mapbench._result_rows import Outcome, Row, timestamp
 from mapbench.errors import MapbenchError
 from mapbench.measure.case import CaseId
+from mapbench.measure.catalog import info
 
 # pyperf's unit names -> (metric, unit) as the tidy frame spells them.
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
@@ -36,24 +41,40 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
         first_meta = first_meta or meta
         context = _context(environment, meta)
         metric, unit = _UNITS.get(bench.get_unit(), (bench.get_unit(), bench.get_unit()))
-        values = tuple(float(v) for v in bench.get_values())
+        runs = [run for run in bench.get_runs() if run.values]  # calibration runs hold none
+        values = tuple(float(v) for run in runs for v in run.values)
+        common = {
+            "source": "pyperf",
+            "file": str(path),
+            **context,
+            **_name_columns(bench.get_name(), meta),
+            "kind": "noisy",
+            "loop": str(meta.get("mapbench_loop", "pyperf")),
+        }
         rows.append(
             Row(
-                source="pyperf",
-                file=str(path),
-                **context,
-                **_name_columns(bench.get_name(), meta),
+                **common,
                 metric=metric,
                 unit=unit,
-                kind="noisy",
                 value=statistics.median(values) if values else float("nan"),
                 samples=values,
                 status="ok" if values else "failed",
                 error="" if values else "pyperf recorded no values (warmups only)",
-                loop=str(meta.get("mapbench_loop", "pyperf")),
                 gc=str(meta.get("mapbench_gc", "")),
+                groups=tuple(len(run.values) for run in runs),
             )
         )
+        loads = tuple(float(run.get_metadata().get("load_avg_1min", "nan")) for run in runs)
+        if loads and not any(math.isnan(x) for x in loads):
+            rows.append(
+                Row(
+                    **common,
+                    metric="load_average",
+                    unit=info("load_average").unit,
+                    value=statistics.median(loads),
+                    samples=loads,
+                )
+            )
     if not rows:
         problems.append((str(path), "pyperf file holds no benchmarks"))
     return rows, dict(environment) if environment else _pyperf_environment(first_meta), problems

@@ -37,6 +37,7 @@ class Row(NamedTuple):
     error: str = ""
     loop: str = ""  # the code that ran the measured runs: "mapbench" | "pyperf" | "asv"
     gc: str = ""  # the garbage collector during them: "on" | "off" | "" (cannot matter)
+    groups: tuple[int, ...] = ()  # consecutive samples per worker process; () = one sample each
 
 
 COLUMNS: tuple[str, ...] = (*Row._fields, "n_samples")

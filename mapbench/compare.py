@@ -1,18 +1,21 @@
 """Compare a baseline against a candidate: one verdict per benchmark case and metric.
 
-Noisy metrics (times, GC pauses) get a Mann-Whitney U test (no normality assumed, any sample
-counts), Benjamini-Hochberg control of the false-discovery rate across every row compared at
-once, and a bootstrap confidence interval of the ratio of a low percentile (10th by default):
-on a noisy shared machine the fast end of the distribution is what stays put while bursts
-move medians and means (see MEASUREMENT.md). A row is a regression only when the test is
-significant after FDR control, the ratio exceeds the minimum effect and its interval excludes 1.
+Noisy metrics (times, GC pauses) are judged on one statistic and one unit, the worker process
+(docs/ci.md has the measurements behind each choice): each process gives one number (a low
+percentile of its runs, `--statistic`), and between the sides the change is the Hodges-Lehmann
+shift of their logs, tested by Mann-Whitney U, with the interval that test implies
+(`mapbench._shift`). Benjamini-Hochberg controls the false-discovery rate over every row compared
+at once, and the intervals are widened to match (false-coverage-rate adjustment), so a row is
+significant exactly when its interval excludes no change. A regression must also exceed the
+minimum effect. Times are judged on one clock: CPU time, unless the work waits off the CPU or
+only wall time was recorded. A row that would read "no change" or "inconclusive" reads "too
+noisy" when the measurement cannot support it (modes, preempted runs, load, spread).
 Deterministic metrics are compared exactly. Modelled numbers are not compared.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,20 +24,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mapbench import _noise
+from mapbench._shift import per_process, shift
 from mapbench.errors import MapbenchError
-from mapbench.measure.catalog import higher_is_better, per_entry
+from mapbench.measure.catalog import higher_is_better, is_condition, per_entry
 from mapbench.results import ResultSet
-from mapbench.thresholds import STATISTICS, Thresholds
+from mapbench.thresholds import EXIT_TOO_NOISY, STATISTICS, Thresholds
 
 __all__ = [
     "CONTEXT_COLUMNS",
+    "EXIT_TOO_NOISY",
     "IDENTITY_COLUMNS",
     "VERDICTS",
     "Comparison",
     "compare",
 ]
 
-VERDICTS = ("regression", "improvement", "no change", "inconclusive")
+VERDICTS = ("regression", "improvement", "too noisy", "inconclusive", "no change")
 # What identifies a measured quantity, and where/what it was measured on.
 IDENTITY_COLUMNS = (
     "source",
@@ -49,6 +55,12 @@ IDENTITY_COLUMNS = (
     "kind",
 )
 CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
+# The columns that name a metric rather than the case it was measured on.
+_METRIC_COLUMNS = ("metric", "unit", "kind")
+# The two clocks of the timing loop; one of them is judged per case.
+_CLOCKS = ("time", "cpu_time")
+# Below this share of wall time, CPU time misses part of the work (it waits): judge wall time.
+CPU_SHARE = 0.9
 # Units where a bigger number is better; everything else (time, bytes, probes) is lower-better.
 _HIGHER_IS_BETTER_UNITS = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
 
@@ -67,13 +79,39 @@ class Comparison:
     base_environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     candidate_environments: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
+    interval_level: float = 0.95  # the confidence level of the noisy rows' intervals
+
     def count(self, verdict: str) -> int:
         return int((self.rows["verdict"] == verdict).sum()) if len(self.rows) else 0
 
     @property
     def exit_status(self) -> int:
-        """1 when anything regressed beyond the thresholds, else 0 (for CI)."""
-        return 1 if self.count("regression") else 0
+        """For CI: 1 when anything regressed beyond the thresholds, else 4 when a row was too
+        noisy to judge (`EXIT_TOO_NOISY`), else 0."""
+        if self.count("regression"):
+            return 1
+        return EXIT_TOO_NOISY if self.count("too noisy") else 0
+
+    @property
+    def method(self) -> str:
+        """How the rows were judged, in one paragraph (for reports)."""
+        t = self.thresholds
+        clock = (
+            "wall time"
+            if t.clock == "wall"
+            else "CPU time (wall time where the work waits off the CPU or is all there is)"
+        )
+        return (
+            f"Times judged on {clock}. Noisy metrics: per worker process the "
+            f"{t.statistic} of its runs; change = Hodges-Lehmann shift between the sides with "
+            f"its Mann-Whitney interval at {self.interval_level:.2%} (Benjamini-Hochberg "
+            f"false-discovery rate {t.alpha:g}, intervals adjusted to match), minimum effect "
+            f"{t.min_effect:.0%}; 'too noisy' when a side splits into modes or ran contended "
+            "(docs/ci.md). Deterministic metrics: exact comparison"
+            + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
+            + f"; whole-run totals may move by {t.byte_tolerance:g} B or {t.block_tolerance:g} "
+            "blocks."
+        )
 
 
 def compare(
@@ -92,8 +130,13 @@ def compare(
     axis = _axis(a, b)
     key = [c for c in (*IDENTITY_COLUMNS, *CONTEXT_COLUMNS) if c not in axis]
     _check_context(a, b, key, base_label, candidate_label)
-    merged = _pooled(a, key).merge(
-        _pooled(b, key), on=key, how="outer", suffixes=("_a", "_b"), indicator=True
+    case_key = [c for c in key if c not in _METRIC_COLUMNS]
+    conditions = (
+        _noise.conditions(a, case_key, base.environments),
+        _noise.conditions(b, case_key, candidate.environments),
+    )
+    merged = _pooled(_judged(a), key).merge(
+        _pooled(_judged(b), key), on=key, how="outer", suffixes=("_a", "_b"), indicator=True
     )
     both = merged[merged["_merge"] == "both"].reset_index(drop=True)
     if both.empty:
@@ -101,7 +144,8 @@ def compare(
             f"{base_label} and {candidate_label} share no benchmark case to compare "
             "(different maps, workloads or sizes?)"
         )
-    rows = _verdicts(both, key, thresholds)
+    both, clock_notes = _one_clock(both, case_key, thresholds)
+    rows, level = _verdicts(both, key, thresholds, _Context(case_key, conditions, clock_notes))
     return Comparison(
         rows=rows,
         axis=axis,
@@ -112,6 +156,7 @@ def compare(
         only_candidate=merged.loc[merged["_merge"] == "right_only", key].reset_index(drop=True),
         base_environments=base.environments,
         candidate_environments=candidate.environments,
+        interval_level=level,
     )
 
 
@@ -146,16 +191,79 @@ def _check_context(a: pd.DataFrame, b: pd.DataFrame, key: Sequence[str], la: str
             )
 
 
+def _judged(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that get a verdict: everything but the machine's conditions (load...)."""
+    chosen: pd.DataFrame = frame[~frame["metric"].map(is_condition).astype(bool)]
+    return chosen
+
+
 def _pooled(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """One row per key: every value and sample of the side (repeated runs are pooled)."""
+    """One row per key: every value and sample of the side (repeated runs are pooled), and how
+    many consecutive samples each worker process took."""
     grouped = frame.groupby(key, dropna=False, sort=True)
     pooled: pd.DataFrame = grouped.agg(
         values=("value", tuple),
         samples=("samples", lambda s: tuple(x for t in s for x in t)),
+        groups=("samples", lambda s: _pooled_groups(s, frame.loc[s.index, "groups"])),
         ci_low=("ci_low", "min"),
         ci_high=("ci_high", "max"),
     ).reset_index()
     return pooled
+
+
+def _pooled_groups(samples: pd.Series, groups: pd.Series) -> tuple[int, ...]:
+    """The processes of pooled rows, in order (a row without groups: one process per sample)."""
+    return tuple(n for s, g in zip(samples, groups, strict=True) for n in (g or (1,) * len(s)))
+
+
+def _one_clock(
+    both: pd.DataFrame, case_key: list[str], t: Thresholds
+) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Keep one time row per case: the chosen clock's, or wall time where CPU time is blind.
+
+    CPU time counts only the measuring thread on a core: work that waits (other threads, I/O,
+    sleeping) is invisible to it. Where the fastest process's CPU time is below `CPU_SHARE`
+    of its wall time on either side, the case is judged on wall time, and the row says why.
+    """
+    clocks = both[both["metric"].isin(_CLOCKS)]
+    drop: list[int] = []
+    notes: dict[int, str] = {}
+    for _, pair in clocks.groupby(case_key, dropna=False, sort=False):
+        by_metric = {m: int(i) for i, m in zip(pair.index, pair["metric"], strict=True)}
+        if len(by_metric) < 2:  # one clock recorded (pyperf: wall only): judge it
+            continue
+        wall, cpu = by_metric["time"], by_metric["cpu_time"]
+        share = min(
+            _fastest(both.at[cpu, f"samples_{s}"]) / _fastest(both.at[wall, f"samples_{s}"])
+            for s in "ab"
+        )
+        if t.clock == "wall" or share < CPU_SHARE:
+            drop.append(cpu)
+            if t.clock != "wall":
+                notes[wall] = (
+                    f"CPU time is {share:.0%} of wall time: the work waits off the CPU "
+                    "(threads, I/O), so wall time is judged"
+                )
+        else:
+            drop.append(wall)
+    kept = both.drop(index=drop)
+    index = {old: new for new, old in enumerate(kept.index)}
+    return kept.reset_index(drop=True), {index[i]: note for i, note in notes.items()}
+
+
+def _fastest(samples: Any) -> float:
+    """The smallest sample (NaN without samples)."""
+    return float(min(samples)) if samples else math.nan
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the noise verdict reads besides the samples: each side's conditions per case, and
+    the notes of rows judged on wall time."""
+
+    case_key: list[str]
+    conditions: tuple[Mapping[tuple[Any, ...], _noise.Conditions], ...]
+    notes: Mapping[int, str]
 
 
 @dataclass(frozen=True)
@@ -164,6 +272,7 @@ class _Pairs:
 
     values: tuple[list[tuple[float, ...]], list[tuple[float, ...]]]
     samples: tuple[list[tuple[float, ...]], list[tuple[float, ...]]]
+    groups: tuple[list[tuple[int, ...]], list[tuple[int, ...]]]
     intervals: np.ndarray  # per row: base low, base high, candidate low, candidate high
 
     @classmethod
@@ -171,16 +280,23 @@ class _Pairs:
         return cls(
             values=(both["values_a"].tolist(), both["values_b"].tolist()),
             samples=(both["samples_a"].tolist(), both["samples_b"].tolist()),
+            groups=(both["groups_a"].tolist(), both["groups_b"].tolist()),
             intervals=both[["ci_low_a", "ci_high_a", "ci_low_b", "ci_high_b"]].to_numpy(float),
         )
 
-    def observations(self, i: int, side: int) -> tuple[float, ...]:
-        """A side's samples, or its recorded values when the tool kept no samples."""
-        return self.samples[side][i] or self.values[side][i]
+    def processes(self, i: int, side: int, q: float) -> np.ndarray:
+        """One number per worker process of a side: the `q`-th percentile of its samples (a
+        tool that kept no samples: its recorded values, one per run)."""
+        if self.samples[side][i]:
+            return per_process(self.samples[side][i], self.groups[side][i], q)
+        return np.asarray(self.values[side][i], dtype=float)
 
 
-def _verdicts(both: pd.DataFrame, key: list[str], t: Thresholds) -> pd.DataFrame:
-    """The verdict frame: key columns, the compared statistic of each side, ratio, CI, p, q."""
+def _verdicts(
+    both: pd.DataFrame, key: list[str], t: Thresholds, context: _Context
+) -> tuple[pd.DataFrame, float]:
+    """The verdict frame (key columns, each side's statistic, ratio, interval, p, q, verdict,
+    note) and the confidence level of the noisy rows' intervals."""
     out: pd.DataFrame = both[key].copy()
     noisy = (both["kind"] == "noisy").to_numpy()
     result = {
@@ -189,10 +305,10 @@ def _verdicts(both: pd.DataFrame, key: list[str], t: Thresholds) -> pd.DataFrame
     }
     result["base_n"] = np.zeros(len(both))
     result["candidate_n"] = np.zeros(len(both))
-    notes = [""] * len(both)
+    notes = [context.notes.get(i, "") for i in range(len(both))]
     pairs = _Pairs.of(both)
     _deterministic(pairs, np.flatnonzero(~noisy), result, notes)
-    _noisy(pairs, np.flatnonzero(noisy), t, result, notes)
+    processes, level = _noisy(pairs, np.flatnonzero(noisy), t, result, notes)
     for name, values in result.items():
         out[name] = values
     out["base_n"] = out["base_n"].astype("int64")
@@ -200,9 +316,20 @@ def _verdicts(both: pd.DataFrame, key: list[str], t: Thresholds) -> pd.DataFrame
     columns = ["kind", "metric", "unit", "ratio", "ci_low", "ci_high", "q_value", "base"]
     judged = out.assign(size=out["size"] if "size" in out.columns else math.nan)
     judged = judged[[*columns, "candidate", "size"]]
-    out["verdict"] = [_verdict(row, t) for row in judged.itertuples(index=False)]
+    verdicts = [_verdict(row, t) for row in judged.itertuples(index=False)]
+    for i, (a, b) in processes.items():
+        if verdicts[i] in ("no change", "inconclusive"):
+            case = tuple(both.loc[i, context.case_key])
+            sides = [c.get(case, _noise.Conditions()) for c in context.conditions]
+            bounds = (result["ci_low"][i], result["ci_high"][i])
+            unit, metric = str(both.at[i, "unit"]), str(both.at[i, "metric"])
+            why = _noise.reasons(a, b, sides, bounds, t, unit, metric)
+            if why:
+                verdicts[i] = "too noisy"
+                notes[i] = "; ".join([*why, notes[i]] if notes[i] else why)
+    out["verdict"] = verdicts
     out["note"] = notes
-    return out
+    return out, level
 
 
 def _deterministic(
@@ -224,65 +351,40 @@ def _deterministic(
 
 def _noisy(
     pairs: _Pairs, rows: np.ndarray, t: Thresholds, result: dict[str, np.ndarray], notes: list[str]
-) -> None:
-    """Batched statistics: rows with equal sample counts are tested in one vectorised call."""
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], float]:
+    """Per-process statistics, the shift test on each row, false-discovery control over all of
+    them, and intervals at the level that control implies; returns each tested row's
+    per-process values and that level."""
     q = STATISTICS[t.statistic]
-    batches: dict[tuple[int, int], list[int]] = {}
+    tested: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    shifts = {}
     for i in (int(r) for r in rows):
-        sa, sb = pairs.observations(i, 0), pairs.observations(i, 1)
-        result["base_n"][i], result["candidate_n"][i] = len(sa), len(sb)
-        result["base"][i] = np.percentile(sa, q)
-        result["candidate"][i] = np.percentile(sb, q)
+        a, b = pairs.processes(i, 0, q), pairs.processes(i, 1, q)
+        result["base_n"][i], result["candidate_n"][i] = len(a), len(b)
+        result["base"][i], result["candidate"][i] = np.median(a), np.median(b)
         result["ratio"][i] = _ratio(result["candidate"][i], result["base"][i])
-        if min(len(sa), len(sb)) >= t.min_samples and min(sa) > 0 and min(sb) > 0:
-            batches.setdefault((len(sa), len(sb)), []).append(i)
+        if min(len(a), len(b)) >= t.min_samples and min(a) > 0 and min(b) > 0:
+            shifts[i] = shift(a, b)
+            tested[i] = (a, b)
+            result["ratio"][i] = shifts[i].estimate
+            result["p_value"][i] = shifts[i].p_value
         elif _asv_intervals(pairs.intervals[i], i, result):
-            notes[i] = "too few samples: asv's 99% intervals compared"
+            notes[i] = "too few processes: asv's 99% intervals compared"
         else:
-            notes[i] = f"too few samples ({len(sa)} vs {len(sb)}) or non-positive values"
-    rng = np.random.default_rng(t.seed)
-    band = 1 + t.min_effect
-    for indices in batches.values():
-        xa = np.array([pairs.observations(i, 0) for i in indices])
-        xb = np.array([pairs.observations(i, 1) for i in indices])
-        p = stats.mannwhitneyu(xa, xb, alternative="two-sided", axis=-1).pvalue
-        result["p_value"][indices] = np.where(np.isnan(p), 1.0, p)
-        # Intervals only where the verdict depends on them: a ratio inside the no-change band
-        # is "no change" whatever its interval, and resampling every row is the slow part.
-        ratios = result["ratio"][indices]
-        outside = np.flatnonzero((ratios > band) | (ratios < 1 / band))
-        if outside.size:
-            low, high = _bootstrap_interval(xa[outside], xb[outside], q, t, rng)
-            chosen = [indices[j] for j in outside]
-            result["ci_low"][chosen], result["ci_high"][chosen] = low, high
-    tested = ~np.isnan(result["p_value"])
-    if tested.any():
-        result["q_value"][tested] = stats.false_discovery_control(result["p_value"][tested])
-
-
-def _bootstrap_interval(
-    xa: np.ndarray, xb: np.ndarray, q: float, t: Thresholds, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap interval of the percentile ratio, for rows of equal sample counts at once."""
-
-    def log_ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.asarray(np.log(np.percentile(b, q, axis=axis) / np.percentile(a, q, axis=axis)))
-
-    with warnings.catch_warnings():
-        # identical samples make a degenerate bootstrap distribution: the interval is the point
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        boot = stats.bootstrap(
-            (xa, xb),
-            log_ratio,
-            n_resamples=t.resamples,
-            confidence_level=t.confidence,
-            method="percentile",
-            vectorized=True,
-            axis=-1,
-            rng=rng,
-        )
-    return np.exp(boot.confidence_interval.low), np.exp(boot.confidence_interval.high)
+            notes[i] = f"too few processes ({len(a)} vs {len(b)}) or non-positive values"
+    if not shifts:
+        return tested, 1 - t.alpha
+    indices = list(shifts)
+    p = result["p_value"][indices]
+    q_values = stats.false_discovery_control(p)
+    result["q_value"][indices] = q_values
+    # Benjamini-Hochberg rejects exactly the rows with p <= alpha * R / m; intervals at that
+    # level (Benjamini & Yekutieli's false-coverage-rate adjustment) exclude 1 exactly there.
+    rejected = int((q_values <= t.alpha).sum())
+    alpha = t.alpha * max(rejected, 1) / len(indices)
+    for i in indices:
+        result["ci_low"][i], result["ci_high"][i] = shifts[i].interval(alpha)
+    return tested, 1 - alpha
 
 
 def _asv_intervals(bounds: np.ndarray, i: int, result: dict[str, np.ndarray]) -> bool:
@@ -322,7 +424,8 @@ def _verdict(row: Any, t: Thresholds) -> str:
     band = 1 + t.min_effect
     if 1 / band <= ratio <= band:
         return "no change"
-    significant = row.q_value < t.alpha and (ci_low > 1 or ci_high < 1)
+    # The interval is at the level false-discovery control implies: excluding 1 is q <= alpha.
+    significant = ci_low > 1 or ci_high < 1
     return _direction(ratio) if significant else "inconclusive"
 
 

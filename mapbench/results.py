@@ -253,6 +253,7 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
             error=error,
             loop=m.loop,
             gc=m.gc,
+            groups=m.groups,
         )
         for m in result.metrics
     ]

@@ -14,6 +14,9 @@ History of "version" (format "mapbench-metrics"):
       that could not measure a case is listed under `unavailable` with its reason; a failure
       keeps the tail of its traceback; the file says whether its run completed. Version 1 files
       still load.
+  3 - a measurement says which worker process took each sample (`groups`: how many consecutive
+      samples each process took), so statistics can use the process as the independent unit.
+      Versions 1 and 2 still load (their samples count as one process each).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from typing import Any, Literal
 import msgspec
 
 FORMAT = "mapbench-metrics"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # "noisy" numbers (times, pauses) need statistics to compare; "deterministic" ones (counts,
 # probe lengths with a fixed seed) are proven to repeat exactly and are compared exactly;
@@ -41,7 +44,8 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
     """A named value with its unit, e.g. `Measurement("gc_pause_max", 0.0012, "s")`.
 
     `loop` names the code that ran the measured work ("mapbench", "pyperf" or "asv"); `gc` the
-    GC policy during it.
+    GC policy during it. `groups`: the samples came from `len(groups)` worker processes, the
+    i-th taking `groups[i]` consecutive samples; empty means each sample is a process of its own.
     """
 
     name: str
@@ -52,6 +56,7 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
     note: str = ""
     gc: GcPolicy = ""
     loop: str = ""
+    groups: tuple[int, ...] = ()
 
 
 class CaseResult(msgspec.Struct, frozen=True):
@@ -134,6 +139,7 @@ _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _READERS: dict[int, Callable[[bytes], CaseResult]] = {
     1: lambda raw: msgspec.json.decode(raw, type=_ResultV1).upgraded(),
     2: msgspec.json.Decoder(CaseResult).decode,
+    3: msgspec.json.Decoder(CaseResult).decode,
 }
 
 

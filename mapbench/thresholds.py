@@ -6,8 +6,12 @@ from dataclasses import dataclass
 
 from mapbench.errors import MapbenchError
 
-# The statistic compared for noisy metrics, as a percentile of the samples.
+# The statistic of each worker process's runs, as a percentile: one number per process.
 STATISTICS = {"min": 0.0, "p10": 10.0, "p25": 25.0, "median": 50.0}
+# Which clock times are judged on: CPU time of the measuring thread, or wall time.
+CLOCKS = ("cpu", "wall")
+# Exit status of `compare` and `ci` when nothing regressed but a row was too noisy to judge.
+EXIT_TOO_NOISY = 4
 # The one statistic people see first for a time, in the CLI's summary and in the report.
 HEADLINE = "p10"
 
@@ -19,8 +23,10 @@ class Thresholds:
     min_effect: float = 0.05  # relative change smaller than this is "no change"
     alpha: float = 0.05  # false-discovery rate across all noisy rows (Benjamini-Hochberg)
     statistic: str = HEADLINE  # a key of STATISTICS
-    confidence: float = 0.95  # of the bootstrap interval of the ratio
-    min_samples: int = 5  # per side, below which no test is run
+    clock: str = "cpu"  # a member of CLOCKS (wall time is judged where CPU time is blind)
+    min_samples: int = 5  # worker processes per side, below which no test is run
+    # The reports' intervals of each time cell (a bootstrap of its percentile), not the verdict:
+    confidence: float = 0.95
     resamples: int = 1000  # bootstrap resamples (percentile intervals need about 1000)
     seed: int = 0  # the bootstrap's random seed: the same inputs give the same report
     deterministic_tolerance: float = 0.0  # relative change of an exact metric still "no change"
@@ -40,6 +46,8 @@ class Thresholds:
         if self.statistic not in STATISTICS:
             known = ", ".join(STATISTICS)
             raise MapbenchError(f"unknown statistic {self.statistic!r} (known: {known})")
+        if self.clock not in CLOCKS:
+            raise MapbenchError(f"unknown clock {self.clock!r} (known: {', '.join(CLOCKS)})")
         if not 0 < self.alpha < 1 or not 0 < self.confidence < 1:
             raise MapbenchError("alpha and confidence must lie strictly between 0 and 1")
         tolerances = (
@@ -53,4 +61,4 @@ class Thresholds:
             raise MapbenchError("effect sizes must be >= 0 and min_samples >= 2")
 
 
-__all__ = ["HEADLINE", "STATISTICS", "Thresholds"]
+__all__ = ["CLOCKS", "EXIT_TOO_NOISY", "HEADLINE", "STATISTICS", "Thresholds"]

@@ -32,8 +32,9 @@ class Table:
 
 
 def num(value: Any) -> str:
-    """A number as a sort key; "" for a missing one (sorted last)."""
-    return "" if value is None or pd.isna(value) else repr(float(value))
+    """A number as a sort key (12 digits: the same on every platform); "" for a missing one
+    (sorted last)."""
+    return "" if value is None or pd.isna(value) else f"{float(value):.12g}"
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ def markdown_escape(text: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-def markdown_text(comparison: Comparison, limit: int = 10) -> str:
-    """The summary as Markdown: headline, counts, then up to `limit` changes of each verdict."""
+def markdown_text(comparison: Comparison, limit: int | None = None) -> str:
+    """The summary as Markdown: headline, counts, then the changes of each verdict (every one of
+    them, or up to `limit`), with why a row was too noisy to judge."""
     env = templating.environment().overlay(autoescape=False)
     env.filters["md"] = markdown_escape
     template = env.get_template("summary.md.j2")

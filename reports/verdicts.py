@@ -29,6 +29,7 @@ VERDICT_CSS = {
     "inconclusive": "unsure",
 }
 UNCHANGED = "no change"
+TOO_NOISY = "too noisy"
 CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 # Context shown next to a case when a comparison spans several values (env follows python).
 SHOWN_CONTEXT = ("python", "machine")
@@ -50,6 +51,7 @@ class Highlight:
     interval: str
     certainty: str
     href: str  # the verdict table's row
+    note: str = ""  # a noisy row's note: why it is too noisy, too few processes, which clock
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Summary:
     @property
     def regressed(self) -> bool:
         return any(g.verdict == "regression" and g.count for g in self.groups)
+
+    @property
+    def too_noisy(self) -> int:
+        """Rows too noisy to judge (exit status 4 of compare and ci)."""
+        return sum(g.count for g in self.groups if g.verdict == TOO_NOISY)
 
 
 def css(verdict: str) -> str:
@@ -118,8 +125,9 @@ def robust(metric: str, unit: str) -> bool:
         return unit in _ROBUST_UNITS
 
 
-def summary(comparison: Comparison, limit: int = 10) -> Summary:
-    """The verdict first: what changed, by how much, how sure; at most `limit` rows a verdict."""
+def summary(comparison: Comparison, limit: int | None = 10) -> Summary:
+    """The verdict first: what changed, by how much, how sure; at most `limit` rows a verdict
+    (None: every row)."""
     rows = comparison.rows.reset_index(drop=True)
     present = list(dict.fromkeys(rows["verdict"]))
     order = ordered_verdicts(present)
@@ -133,7 +141,8 @@ def summary(comparison: Comparison, limit: int = 10) -> Summary:
         if verdict == UNCHANGED or verdict not in present:
             continue
         chosen = _ranked(distinct[distinct["verdict"] == verdict], verdict)
-        listed = tuple(_highlight(r, rows) for r in _records(chosen.head(limit)))
+        shown = chosen if limit is None else chosen.head(limit)
+        listed = tuple(_highlight(r, rows) for r in _records(shown))
         groups.append(VerdictGroup(verdict, css(verdict), len(chosen), listed))
     regressions = next((g for g in groups if g.verdict == "regression"), None)
     if regressions is not None and regressions.rows:
@@ -141,6 +150,11 @@ def summary(comparison: Comparison, limit: int = 10) -> Summary:
         headline = (
             f"{regressions.count} regression{'s' if regressions.count != 1 else ''}; worst "
             f"{worst.change} ({worst.before} → {worst.after}) in {worst.metric} of {worst.case}"
+        )
+    elif comparison.count(TOO_NOISY):
+        noisy = comparison.count(TOO_NOISY)
+        headline = (
+            f"No regression found, but {noisy} row{'s' if noisy != 1 else ''} too noisy to judge"
         )
     else:
         headline = "No regression beyond the thresholds"
@@ -225,6 +239,7 @@ def _highlight(row: Mapping[str, Any], rows: pd.DataFrame) -> Highlight:
         interval=interval if noisy and interval != formatting.MISSING else "",
         certainty=_certainty(row),
         href=row_id(int(row["position"])),
+        note=str(row["note"]) if noisy else "",
     )
 
 
@@ -235,16 +250,9 @@ def _certainty(row: Mapping[str, Any]) -> str:
 
 
 def _method(comparison: Comparison) -> str:
-    t = comparison.thresholds
     return (
-        f"Noisy metrics: {t.statistic} ratio (candidate / base) with its "
-        f"{t.confidence:.0%} bootstrap interval, Mann-Whitney U with Benjamini-Hochberg "
-        f"false-discovery rate {t.alpha:g}, minimum effect {t.min_effect:.0%}. "
-        "Deterministic metrics: exact comparison"
-        + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
-        + f"; whole-run totals may move by {t.byte_tolerance:g} B or {t.block_tolerance:g} "
-        f"blocks. Changes read candidate / base: +10% is 1.1 times the base, {formatting.TIMES}3.2 "
-        "is 3.2 times."
+        f"{comparison.method} Changes read candidate / base: +10% is 1.1 times the base, "
+        f"{formatting.TIMES}3.2 is 3.2 times."
     )
 
 
@@ -307,9 +315,9 @@ def verdict_table(comparison: Comparison) -> Table:
 
 _HEADER_TITLES = {
     "change": "candidate / base of the compared statistic",
-    "interval": "bootstrap confidence interval of the change",
+    "interval": "interval of the change (Mann-Whitney, at the level false-discovery control sets)",
     "q": "false-discovery-adjusted p-value (Benjamini-Hochberg)",
-    "n": "samples: base / candidate",
+    "n": "worker processes (noisy metrics) or values: base / candidate",
 }
 
 

@@ -1,4 +1,5 @@
-"""End to end: `mapbench ci` on a real git repository flags a slowed map, passes a no-op commit."""
+"""End to end: `mapbench ci` on a real git repository, with two busy loops competing for the
+two cores the whole time, flags a map made ~50% slower and passes a commit that changes nothing."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from mapbench.ci.background import busy_loops
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 GIT = [
@@ -21,17 +25,19 @@ GIT = [
     "-c",
     "commit.gpgsign=false",
 ]
-# A small, quick selection; a 5x slowdown clears the 25% threshold by far, noise does not.
+# A small, quick selection at the default threshold (10%): the verdict is the one users get.
 CI_ARGS = [
     *("--map", "sharded", "--map", "dict"),
-    *("--workload", "lookup-hit", "--workload", "insert"),
+    *("--workload", "lookup-hit"),
     *("--key-kind", "random-int", "--size", "2000"),
-    *("--rounds", "10", "--reps", "5", "--threshold", "0.25"),
+    *("--rounds", "10", "--reps", "5"),
 ]
-# Injected into ShardedMap.__getitem__: lookups about 5x slower. Identical code varies by up to
-# 1.7x between worker processes on these VMs (bimodal), so the injected change must be far larger
-# to be a pipeline test rather than a sensitivity test (that is benchmarks' job: docs/ci.md).
-SLOW_LOOKUP = "        for _ in range(200):\n            pass\n"
+# Injected into ShardedMap.__getitem__: a dozen empty loop iterations, about 50% more CPU time
+# per lookup (343 -> 507 ns on a quiet machine); far from the 10% threshold, so the test checks
+# the pipeline under load rather than the limits of its sensitivity (the benchmark's job).
+SLOW_LOOKUP = "        for _ in range(12):\n            pass\n"
+# Competing for the cores as other jobs on a shared CI runner do, during every run of `ci`.
+BACKGROUND_LOAD = 2
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +77,7 @@ def _copy_checkout(dest: Path) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
-    """base; slow (sharded lookups ~5x slower); noop (a README edit on top of slow)."""
+    """base; slow (sharded lookups ~50% slower); noop (a README edit on top of slow)."""
     root = tmp_path_factory.mktemp("ci-e2e")
     repo = root / "repo"
     repo.mkdir()
@@ -91,6 +97,13 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
     return {"repo": repo, "work": root / "work", "out": root}
 
 
+@pytest.fixture
+def loaded() -> Iterator[None]:
+    """Two busy-loop processes for the duration of one test."""
+    with busy_loops(BACKGROUND_LOAD):
+        yield
+
+
 def _run_ci(repo: dict[str, Path | str], *args: str) -> subprocess.CompletedProcess[str]:
     """`mapbench ci ARGS` on the test repository, run the way a user (or the workflow) runs it."""
     where = ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"])]
@@ -106,31 +119,36 @@ def _run_ci(repo: dict[str, Path | str], *args: str) -> subprocess.CompletedProc
 def _ci(repo: dict[str, Path | str], base: str, head: str, out: str) -> tuple[int, str, Path]:
     output = Path(repo["out"]) / out
     done = _run_ci(repo, base, head, *CI_ARGS, "-o", str(output))
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode in (0, 1, 4), done.stderr
     return done.returncode, done.stdout, output
 
 
-def test_a_slower_map_fails_the_build_and_is_named(repo: dict[str, Path | str]) -> None:
+@pytest.mark.usefixtures("loaded")
+def test_a_slower_map_fails_the_build_under_load_and_is_named(
+    repo: dict[str, Path | str],
+) -> None:
     status, stdout, out = _ci(repo, "HEAD~2", "HEAD~1", "slow")
     assert status == 1, stdout
     summary = (out / "summary.md").read_text()
-    line = next(line for line in summary.splitlines() if "🔴" in line and "lookup" in line)
-    assert "sharded" in line and "lookup-hit" in line and "Time per operation" in line
-    # The summary writes a change as "+40%", or as a multiple (U+00D7, "3.71") once it is large.
-    change = re.search(r"\u00d7(\d+(?:\.\d+)?)|\+(\d+(?:\.\d+)?)%", line)
-    assert change, line
-    ratio = float(change.group(1)) if change.group(1) else 1 + float(change.group(2)) / 100
-    assert ratio >= 2, line  # ~5x slower: at least 2x seen
+    line = next(line for line in summary.splitlines() if line.startswith("| 🔴"))
+    assert "sharded · lookup-hit" in line and "CPU time" in line
+    # before -> after in readable units, then the change and its interval, above no change
+    assert re.search(r"\d[\d.]* [nµ]s → \d[\d.]* [nµ]s", line), line
+    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \[\+\d", line)
+    assert change and float(change.group(1)) >= 20, line  # ~50% more work, 10% threshold
     assert "dict · lookup-hit" not in "".join(ln for ln in summary.splitlines() if "🔴" in ln)
     report = (out / "report.html").read_text()
-    assert "sharded" in report and "lookup-hit" in report and change.group(0) in report
+    assert "sharded" in report and "lookup-hit" in report and f"+{change.group(1)}%" in report
     assert (out / "site" / "index.html").is_file()
     assert list((out / "results" / "head").glob("metrics-*.json"))
 
 
-def test_a_commit_that_changes_nothing_passes(repo: dict[str, Path | str]) -> None:
+@pytest.mark.usefixtures("loaded")
+def test_a_commit_that_changes_nothing_is_not_flagged_under_load(
+    repo: dict[str, Path | str],
+) -> None:
     status, stdout, out = _ci(repo, "HEAD~1", "HEAD", "noop")
-    assert status == 0, stdout
+    assert status in (0, 4), stdout  # 4: a row too noisy to judge, never a regression
     summary = (out / "summary.md").read_text()
     assert "No regression" in summary
     assert "🔴 0 regression" in summary

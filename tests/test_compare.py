@@ -7,14 +7,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyperf
 import pytest
 from scipy import stats
 
+from mapbench import schema
 from mapbench._result_rows import Row
+from mapbench.cli import main
 from mapbench.compare import compare
 from mapbench.errors import MapbenchError
+from mapbench.measure import CaseId, measurement
 from mapbench.results import ResultSet, _frame, combine, load, where
-from mapbench.thresholds import Thresholds
+from mapbench.schema import CaseResult
+from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
 RUNS = Path(__file__).parent / "fixtures" / "runs"
 
@@ -88,7 +93,7 @@ def test_unequal_sample_counts(n_base: int, n_cand: int) -> None:
 
 def test_too_few_samples_is_inconclusive() -> None:
     row = verdict_of(noise(1, 3), noise(2, 3, scale=1.5))
-    assert row["verdict"] == "inconclusive" and "too few samples" in row["note"]
+    assert row["verdict"] == "inconclusive" and "too few processes" in row["note"]
 
 
 def test_small_real_change_below_minimum_effect_is_no_change() -> None:
@@ -221,3 +226,183 @@ def test_per_operation_allocations_are_compared_exactly() -> None:
     assert compare(bytes_a, bytes_b, strict).rows.iloc[0]["verdict"] == "regression"
     with pytest.raises(MapbenchError):
         Thresholds(byte_tolerance=-1)
+
+
+def processes(
+    commit: str,
+    clocks: dict[str, list[tuple[float, ...]]],
+    load: float | None = None,
+    switches: tuple[float, ...] | None = None,
+) -> ResultSet:
+    """One side measured as `mapbench ci` does: per clock, the runs of each worker process
+    (grouped), and optionally the machine's load per process and context switches per run."""
+    file = f"{commit}.json"
+
+    def row(metric: str, unit: str, runs: list[tuple[float, ...]]) -> Row:
+        flat = tuple(x for process in runs for x in process)
+        return Row(
+            source="mapbench", file=file, machine="vm", commit=commit, commit_date=pd.NaT,
+            python="3.12.1", env="", benchmark="lookup-hit", map="m", workload="lookup-hit",
+            size=1000, key_kind="random-int", params="", metric=metric, unit=unit,
+            kind="noisy", value=float(np.median(flat)), samples=flat,
+            groups=tuple(len(p) for p in runs),
+        )  # fmt: skip
+
+    rows = [row(metric, "s", runs) for metric, runs in clocks.items()]
+    n = len(next(iter(clocks.values())))
+    if load is not None:
+        rows.append(row("load_average", "tasks", [(load,)] * n))
+    if switches is not None:
+        rows.append(row("context_switches", "switches", [switches] * n))
+    return ResultSet(_frame(rows), {file: {"cpu_count": 2}})
+
+
+def runs_of(seed: int, n: int, scale: float = 1.0, reps: int = 3) -> list[tuple[float, ...]]:
+    """`n` worker processes of `reps` runs each, timing-like."""
+    rng = np.random.default_rng(seed)
+    return [
+        tuple(float(x) for x in scale * (1e-6 + rng.gamma(2.0, 0.01e-6, reps))) for _ in range(n)
+    ]
+
+
+def test_the_worker_process_is_the_unit() -> None:
+    """60 runs from 3 processes are 3 observations, not 60: too few for any test."""
+    few = compare(
+        processes("a", {"time": runs_of(1, 3, reps=20)}),
+        processes("b", {"time": runs_of(2, 3, 1.5, reps=20)}),
+    ).rows.iloc[0]
+    assert (few["base_n"], few["candidate_n"]) == (3, 3)
+    assert few["verdict"] == "inconclusive" and "too few processes" in few["note"]
+    enough = compare(
+        processes("a", {"time": runs_of(1, 10)}), processes("b", {"time": runs_of(2, 10, 1.5)})
+    ).rows.iloc[0]
+    assert enough["verdict"] == "regression" and enough["base_n"] == 10
+
+
+def test_significance_is_the_interval_excluding_no_change() -> None:
+    """Over a whole comparison, q <= alpha exactly where the (adjusted) interval excludes 1."""
+    base = {f"m{i}": noise(i, 12) for i in range(30)}
+    cand = {f"m{i}": noise(100 + i, 12, 1.0 + 0.02 * (i % 8)) for i in range(30)}
+    result = compare(side("a", base), side("b", cand))
+    rows = result.rows
+    excludes = (rows["ci_low"] > 1) | (rows["ci_high"] < 1)
+    assert (excludes == (rows["q_value"] <= 0.05)).all()
+    rejected = int((rows["q_value"] <= 0.05).sum())
+    assert result.interval_level == pytest.approx(1 - 0.05 * max(rejected, 1) / 30)
+
+
+def test_cpu_time_is_judged_and_wall_time_kept_out_of_the_verdict() -> None:
+    """Under time-sharing wall time doubles in some processes; CPU time does not."""
+    cpu_a, cpu_b = runs_of(1, 10), runs_of(2, 10, 1.2)
+    wall_a = [tuple(x * (2.0 if i % 2 else 1.0) for x in p) for i, p in enumerate(cpu_a)]
+    wall_b = [tuple(x * 1.01 for x in p) for p in cpu_b]
+    a = processes("a", {"time": wall_a, "cpu_time": cpu_a})
+    b = processes("b", {"time": wall_b, "cpu_time": cpu_b})
+    [row] = compare(a, b).rows.to_dict("records")
+    assert row["metric"] == "cpu_time" and row["verdict"] == "regression"
+    [wall] = compare(a, b, Thresholds(clock="wall")).rows.to_dict("records")
+    assert wall["metric"] == "time" and wall["verdict"] != "regression"
+
+
+def test_work_that_waits_off_the_cpu_is_judged_on_wall_time() -> None:
+    wall_a, wall_b = runs_of(1, 10), runs_of(2, 10, 1.3)
+    cpu = [tuple(x * 0.2 for x in p) for p in wall_a]  # a thread that mostly waits
+    a = processes("a", {"time": wall_a, "cpu_time": cpu})
+    b = processes("b", {"time": wall_b, "cpu_time": cpu})
+    [row] = compare(a, b).rows.to_dict("records")
+    assert row["metric"] == "time" and row["verdict"] == "regression"
+    assert "CPU time is 15% of wall time" in row["note"]  # 0.2 x base, over a 30% slower head
+
+
+def test_modes_make_a_row_too_noisy_not_no_change() -> None:
+    fast, slow = runs_of(1, 6), runs_of(2, 4, 2.0)
+    result = compare(
+        processes("a", {"time": fast + slow}), processes("b", {"time": runs_of(3, 10)})
+    )
+    [row] = result.rows.to_dict("records")
+    assert row["verdict"] == "too noisy"
+    assert "base splits into 2 modes (6 processes at 1.0" in row["note"]
+    assert result.exit_status == 4
+
+
+def test_contention_beyond_the_bounds_is_too_noisy_with_the_reason() -> None:
+    same = {"time": runs_of(1, 10)}
+    loaded = compare(processes("a", same, load=12.0), processes("b", same, load=1.0))
+    assert loaded.rows.iloc[0]["verdict"] == "too noisy"
+    assert "base: load average 6.0 per core (bound 5)" in loaded.rows.iloc[0]["note"]
+    calm = compare(processes("a", same, load=3.0), processes("b", same, load=3.0))
+    assert calm.rows.iloc[0]["verdict"] == "no change" and calm.exit_status == 0
+    # every wall-clock run preempted: the fastest run of a process is not a clean one
+    preempted = compare(processes("a", same, switches=(1, 2, 1)), processes("b", same))
+    assert preempted.rows.iloc[0]["verdict"] == "too noisy"
+    assert "every timed run preempted in 100%" in preempted.rows.iloc[0]["note"]
+    clean_run = compare(processes("a", same, switches=(1, 0, 1)), processes("b", same))
+    assert clean_run.rows.iloc[0]["verdict"] == "no change"
+
+
+def test_a_wide_interval_is_too_noisy_and_a_clear_regression_stays_one() -> None:
+    rng = np.random.default_rng(5)
+    wide = [[(float(x),) for x in 1e-6 * np.exp(rng.normal(0, 0.3, 8))] for _ in range(2)]
+    row = compare(processes("a", {"time": wide[0]}), processes("b", {"time": wide[1]})).rows
+    assert row.iloc[0]["verdict"] == "too noisy"
+    assert "spread: interval" in row.iloc[0]["note"]
+    slower = compare(
+        processes("a", {"time": runs_of(1, 10)}, load=20.0),
+        processes("b", {"time": runs_of(2, 10, 1.5)}, load=20.0),
+    )
+    assert slower.rows.iloc[0]["verdict"] == "regression" and slower.exit_status == 1
+
+
+def test_conditions_are_read_not_judged() -> None:
+    same = {"time": runs_of(1, 10)}
+    rows = compare(processes("a", same, 1.0, (0, 0, 0)), processes("b", same, 3.0, (5, 5, 5)))
+    assert set(rows.rows["metric"]) == {"time"}
+
+
+def _pyperf_file(path: Path, case: str, runs: list[tuple[float, ...]]) -> None:
+    """A pyperf results file as `mapbench run` writes it: one pyperf run per worker process."""
+    meta = {"name": case, "unit": "second", "loops": 1, "inner_loops": 1, "load_avg_1min": 1.5}
+    bench = pyperf.Benchmark(
+        [pyperf.Run(list(p), warmups=[(1, p[0])], metadata=meta, collect_metadata=False)
+         for p in runs]
+    )  # fmt: skip
+    pyperf.BenchmarkSuite([bench]).dump(str(path))
+
+
+def _metrics_file(path: Path, case: str, runs: list[tuple[float, ...]]) -> None:
+    """The same processes as `mapbench ci` saves them (wall clock only, as pyperf has)."""
+    c = CaseId.parse(case)
+    flat = tuple(x for p in runs for x in p)
+    time = measurement("time", min(flat), samples=flat, groups=tuple(len(p) for p in runs))
+    load = measurement("load_average", 1.5, samples=(1.5,) * len(runs))
+    result = CaseResult(c.map, c.workload, c.size, c.key_kind, metrics=(time, load))
+    env = {"python": "3.12.1", "machine": "vm", "cpu_count": 2}
+    path.write_bytes(schema.encode(schema.MetricsFile(environment=env, results=(result,))))
+
+
+def test_pyperf_results_get_the_verdict_ci_gives(tmp_path: Path) -> None:
+    """`mapbench compare` of two `mapbench run` (pyperf) results judges exactly as `ci` does:
+    pyperf's runs are worker processes, each reduced to one number, the same test on them."""
+    case = "dict/lookup-hit/random-int/1000"
+    sides = {"a": runs_of(1, 8, reps=3), "b": runs_of(2, 8, 1.12, reps=3)}
+    rows = {}
+    for tool, write in (("pyperf", _pyperf_file), ("ci", _metrics_file)):
+        for name, runs in sides.items():
+            (tmp_path / tool / name).mkdir(parents=True)
+            write(tmp_path / tool / name / "results.json", case, runs)
+        found = compare(load([tmp_path / tool / "a"]), load([tmp_path / tool / "b"]))
+        rows[tool] = found.rows.iloc[0]
+    columns = ["verdict", "ratio", "ci_low", "ci_high", "p_value", "base_n", "candidate_n"]
+    assert rows["pyperf"][columns].tolist() == rows["ci"][columns].tolist()
+    assert rows["ci"]["verdict"] == "regression" and rows["ci"]["base_n"] == 8
+
+
+def test_compare_exits_4_on_a_too_noisy_row_unless_allowed(tmp_path: Path) -> None:
+    case = "dict/lookup-hit/random-int/1000"
+    modes = runs_of(1, 6) + runs_of(2, 4, 2.0)  # base's processes in two modes
+    for name, runs in (("a", modes), ("b", runs_of(3, 10))):
+        (tmp_path / name).mkdir()
+        _metrics_file(tmp_path / name / "results.json", case, runs)
+    argv = ["compare", str(tmp_path / "a"), str(tmp_path / "b")]
+    assert main(argv) == EXIT_TOO_NOISY == 4
+    assert main([*argv, "--allow-noisy"]) == 0

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from mapbench import schema
 from mapbench.cli import main
 from mapbench.measure import COLLECTORS, collect, percentile
 from mapbench.measure.latency import SPIKE_FACTOR, Latency
@@ -132,7 +133,7 @@ def test_measure_json_is_a_metrics_document(capsys: pytest.CaptureFixture[str]) 
     argv = ["measure", "sharded,shards=4", "--workload", "churn", "--size", "2000"]
     assert main([*argv, "--key-kind", "short-str", "--seed", "3", "--repeat", "1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert (doc["format"], doc["version"]) == ("mapbench-metrics", 2)
+    assert (doc["format"], doc["version"]) == (schema.FORMAT, schema.VERSION)
     assert doc["environment"]["gc_threshold"]
     assert doc["environment"]["hash_seed"] == "0"  # pinned, as in run and ci
     (result,) = doc["results"]

@@ -50,13 +50,18 @@ def test_asv_value_is_asvs_own_result() -> None:
 
 def test_pyperf_files_load_through_pyperf_with_the_runs_environment() -> None:
     results = load([RUNS / "base"])
-    timed = results.frame[results.frame["source"] == "pyperf"]
+    pyperf_rows = results.frame[results.frame["source"] == "pyperf"]
+    timed = pyperf_rows[pyperf_rows["metric"] == "time"]
     suite = pyperf.BenchmarkSuite.load(str(next((RUNS / "base").glob("pyperf-*.json"))))
     assert len(timed) == len(suite.get_benchmarks())
+    # each pyperf run is a worker process: its values are grouped, its load average recorded
+    loads = pyperf_rows[pyperf_rows["metric"] == "load_average"]
+    assert len(loads) == len(timed)
     bench = suite.get_benchmarks()[0]
     row = timed[timed["map"] + "/" + timed["workload"] == "/".join(bench.get_name().split("/")[:2])]
     row = row[row["size"] == int(bench.get_name().split("/")[3])].iloc[0]
     assert row["samples"] == tuple(bench.get_values())
+    assert row["groups"] == tuple(len(run.values) for run in bench.get_runs() if run.values)
     assert row["unit"] == "s" and row["metric"] == "time"
     assert row["commit"]  # from the metrics file written next to it by the same run
 

@@ -55,6 +55,7 @@ class SideRuns:
     metrics: dict[CaseId, list[Measurement]] = field(default_factory=dict)
     errors: dict[CaseId, str] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    processes: list[float] = field(default_factory=list)  # wall seconds of each timing process
 
 
 Progress = Callable[[str], None]
@@ -112,11 +113,30 @@ class Runner:
         return self.launcher.run(side.python, job, prefix=prefix, name=f"{side.name}-{kind}")
 
 
-def schedule(sides: tuple[Side, Side], rounds: int, interleave: bool) -> list[Side]:
-    """The order of worker processes: A B, B A, A B, ... or, back to back, A A ... B B ..."""
-    if not interleave:
-        return [sides[0]] * rounds + [sides[1]] * rounds
-    return [side for r in range(rounds) for side in (sides if r % 2 == 0 else sides[::-1])]
+def schedule(sides: tuple[Side, Side], rounds: int, start: int = 0) -> list[Side]:
+    """The order of worker processes of rounds `start`.. `start + rounds`: A B, B A, A B, ..."""
+    return [
+        side
+        for r in range(start, start + rounds)
+        for side in (sides if r % 2 == 0 else sides[::-1])
+    ]
+
+
+def run_rounds(
+    runner: Runner,
+    runs: tuple[SideRuns, SideRuns],
+    *,
+    rounds: int,
+    reps: int,
+    progress: Progress = _quiet,
+) -> None:
+    """`rounds` more interleaved rounds, added to what `runs` already holds."""
+    sides = (runs[0].side, runs[1].side)
+    by_name = {r.side.name: r for r in runs}
+    start = len(runs[0].processes)
+    for i, side in enumerate(schedule(sides, rounds, start)):
+        progress(f"process {2 * start + i + 1}/{2 * (start + rounds)}: {side.name}")
+        _take_times(by_name[side.name], runner.run(side, runner.job(side, reps=reps)))
 
 
 def run_interleaved(
@@ -125,25 +145,25 @@ def run_interleaved(
     *,
     rounds: int,
     reps: int,
-    interleave: bool = True,
     deterministic: bool = True,
     progress: Progress = _quiet,
 ) -> tuple[SideRuns, SideRuns]:
     """`rounds` worker processes per side in `schedule()` order, then the exact-metrics pass."""
-    runs = {s.name: SideRuns(s) for s in sides}
-    for i, side in enumerate(schedule(sides, rounds, interleave)):
-        progress(f"process {i + 1}/{2 * rounds}: {side.name}")
-        _take_times(runs[side.name], runner.run(side, runner.job(side, reps=reps)))
+    runs = (SideRuns(sides[0]), SideRuns(sides[1]))
+    run_rounds(runner, runs, rounds=rounds, reps=reps, progress=progress)
     if deterministic:
-        for side in sides:
-            progress(f"exact metrics: {side.name}")
-            done = runner.run(side, runner.job(side, collectors=EXACT_COLLECTORS))
-            _take_metrics(runs[side.name], done)
-    return runs[sides[0].name], runs[sides[1].name]
+        for side_runs in runs:
+            progress(f"exact metrics: {side_runs.side.name}")
+            done = runner.run(
+                side_runs.side, runner.job(side_runs.side, collectors=EXACT_COLLECTORS)
+            )
+            _take_metrics(side_runs, done)
+    return runs
 
 
 def _take_times(runs: SideRuns, done: WorkerRun) -> None:
     runs.environment = runs.environment or dict(done.environment)
+    runs.processes.append(done.outcome.elapsed if done.outcome else 0.0)
     for result in done.results:
         case = CaseId.of(result)
         if result.status != "ok":

@@ -1,33 +1,40 @@
 """How sensitive is `mapbench ci`? Inject known slowdowns into a test map and count verdicts.
 
-    python -m mapbench.ci.sensitivity --trials 10 --slowdown 0 --slowdown 5 ...
+    python -m mapbench.ci.sensitivity --trials 20 --budget 60 --background-load 2
 
-For each slowdown (extra work per lookup, in percent of the map's base work) and trial, the same
-comparison `mapbench ci` makes is run twice with the same number of worker processes: interleaved
-(A B, B A, ...) and back to back (all of A, then all of B), each judged by `mapbench.compare` with
-the CI thresholds. The 0% rows are false alarms. Instruction counts under callgrind (when valgrind
-is installed) show how exact the deterministic route is: one measurement per side, no statistics.
+For each trial and slowdown (extra work per lookup, in percent of the map's base work), the
+comparison `mapbench ci` makes is run: interleaved worker processes, `--rounds` of them per side
+and, with `--budget`, more until the interval is tight or the budget is spent, judged by
+`mapbench.compare` on the CI's clock. Slowdowns take turns within each trial, so every level
+meets the same changes of machine load. The 0% rows are false alarms; "too noisy" is counted
+apart from "flagged". `--background-load N` runs N busy-loop processes for the whole benchmark
+(stopped on any exit). Instruction counts under callgrind (when valgrind is installed) show the
+true extra work: one measurement per side, no statistics.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import math
 import os
 import platform
-import socket
+import shutil
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapbench.ci import instructions
-from mapbench.ci.interleave import Runner, Side, run_interleaved
+from mapbench.ci import adaptive, instructions
+from mapbench.ci.background import busy_loops
+from mapbench.ci.interleave import Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.ci.slowmap import WORK
+from mapbench.compare import Comparison
+from mapbench.environment import cpu_model, load_average
 from mapbench.measure.case import CaseId
 from mapbench.thresholds import Thresholds
 
@@ -35,18 +42,17 @@ SPEC = "mapbench.ci.slowmap:SlowMap"
 LABEL = "slowmap"
 
 
-@dataclass(frozen=True)
-class Row:
-    """Outcomes at one slowdown: flagged counts per method, and the instruction-count ratio."""
+@dataclass
+class Level:
+    """Outcomes at one slowdown over the trials."""
 
     slowdown: float
-    trials: int
-    interleaved: int
-    back_to_back: int
-    interleaved_ratio: float  # median measured time ratio over the trials
-    back_to_back_ratio: float
-    instruction_ratio: float | None  # head / base instructions per lookup (None: no valgrind)
-    seconds: float  # wall time of one comparison (per method)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    ratios: list[float] = field(default_factory=list)  # measured change, per trial
+    seconds: list[float] = field(default_factory=list)  # per comparison
+    rounds: list[int] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)  # 1-minute load average after each trial
+    instruction_ratio: float | None = None  # head / base instructions per lookup
 
 
 def _sides(extra: float) -> tuple[Side, Side]:
@@ -57,56 +63,64 @@ def _sides(extra: float) -> tuple[Side, Side]:
     )
 
 
-def _flagged(
-    runner: Runner, extra: float, interleave: bool, args: argparse.Namespace
-) -> tuple[bool, float]:
-    """One comparison: whether it flags a time regression, and the measured ratio."""
+def _judge(base: SideRuns, head: SideRuns, args: argparse.Namespace, out: Path) -> Comparison:
+    thresholds = Thresholds(min_effect=args.threshold)
+    comparison, _ = compare_runs(base, head, [_case(args)], thresholds, out, {})
+    return comparison
+
+
+def _case(args: argparse.Namespace) -> CaseId:
+    return CaseId(LABEL, "lookup-hit", "random-int", args.size)
+
+
+def trial(runner: Runner, level: Level, args: argparse.Namespace, keep: Path | None) -> None:
+    """One comparison at `level`'s slowdown, recorded into it."""
+    started = time.monotonic()
     base, head = run_interleaved(
-        runner,
-        _sides(extra),
-        rounds=args.rounds,
-        reps=args.reps,
-        interleave=interleave,
-        deterministic=False,
+        runner, _sides(level.slowdown), rounds=args.rounds, reps=args.reps, deterministic=False
     )
     with tempfile.TemporaryDirectory(prefix="mapbench-sensitivity-") as tmp:
-        comparison, _ = compare_runs(
-            base, head, runner.cases, Thresholds(min_effect=args.threshold), Path(tmp), {}
-        )
-    row = comparison.rows[comparison.rows["metric"] == "time"].iloc[0]
-    return row["verdict"] == "regression", float(row["ratio"])
-
-
-def measure(args: argparse.Namespace) -> list[Row]:
-    """Every slowdown level, `args.trials` times each, both methods alternating per trial."""
-    case = CaseId(LABEL, "lookup-hit", "random-int", args.size)
-    rows = []
-    with Runner([case]) as runner:
-        for extra in args.slowdowns:
-            counts = {True: 0, False: 0}
-            ratios: dict[bool, list[float]] = {True: [], False: []}
-            start = time.monotonic()
-            for trial in range(args.trials):
-                # Alternate which method goes first, so neither always meets the same noise.
-                for interleave in (True, False) if trial % 2 == 0 else (False, True):
-                    flagged, ratio = _flagged(runner, extra, interleave, args)
-                    counts[interleave] += flagged
-                    ratios[interleave].append(ratio)
-                print(f"slowdown {extra:g}%: trial {trial + 1}/{args.trials}", file=sys.stderr)
-            seconds = (time.monotonic() - start) / max(1, 2 * args.trials)
-            rows.append(
-                Row(
-                    extra,
-                    args.trials,
-                    counts[True],
-                    counts[False],
-                    _median(ratios[True]),
-                    _median(ratios[False]),
-                    _instruction_ratio(runner, extra) if args.instructions else None,
-                    seconds,
-                )
+        if args.budget:
+            adaptive.extend(
+                runner,
+                (base, head),
+                reps=args.reps,
+                budget=args.budget,
+                started=started,
+                judge=lambda a, b: _judge(a, b, args, Path(tmp)),
+                progress=lambda _: None,
             )
-    return rows
+        level.seconds.append(time.monotonic() - started)
+        comparison = _judge(base, head, args, Path(tmp))
+        if keep is not None:
+            dest = keep / f"{level.slowdown:g}" / f"trial-{len(level.seconds):02d}"
+            shutil.copytree(tmp, dest, dirs_exist_ok=True)
+    row = comparison.rows[comparison.rows["metric"].isin(("time", "cpu_time"))].iloc[0]
+    level.verdicts[str(row["verdict"])] += 1
+    level.ratios.append(float(row["ratio"]))
+    level.rounds.append(len(base.processes))
+    loads = load_average()
+    level.loads.append(loads[0] if loads else float("nan"))
+
+
+def measure(args: argparse.Namespace) -> list[Level]:
+    """Every slowdown, `args.trials` times, the levels taking turns within each trial."""
+    levels = [Level(s) for s in args.slowdowns]
+    keep = Path(args.keep) if args.keep else None
+    with busy_loops(args.background_load), Runner([_case(args)]) as runner:
+        for t in range(args.trials):
+            for level in levels if t % 2 == 0 else levels[::-1]:
+                trial(runner, level, args, keep)
+                print(
+                    f"trial {t + 1}/{args.trials}, slowdown {level.slowdown:g}%: "
+                    f"{level.verdicts.most_common()} ({level.seconds[-1]:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        if args.instructions:
+            for level in levels:
+                level.instruction_ratio = _instruction_ratio(runner, level.slowdown)
+    return levels
 
 
 def _instruction_ratio(runner: Runner, extra: float) -> float:
@@ -115,34 +129,38 @@ def _instruction_ratio(runner: Runner, extra: float) -> float:
 
 
 def _median(values: Sequence[float]) -> float:
-    if not values:  # --trials 0: instruction counts only
-        return math.nan
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return statistics.median(values) if values else float("nan")
 
 
-def table(rows: Sequence[Row], args: argparse.Namespace) -> str:
+def table(levels: Sequence[Level], args: argparse.Namespace) -> str:
     """The results as a Markdown table with the machine, settings and date above it."""
-    seconds = sum(r.seconds for r in rows) / len(rows)
+    seconds = [s for level in levels for s in level.seconds]
+    loads = [x for level in levels for x in level.loads]
+    budget = f"adaptive up to {args.budget:g} s" if args.budget else "fixed rounds"
     lines = [
-        f"Measured {_dt.date.today().isoformat()} on {socket.gethostname()} "
-        f"({platform.machine()}, {os.cpu_count()} CPUs, shared with other work), Python "
-        f"{platform.python_version()}. Test map: a lookup spinning {WORK} loop iterations, plus "
-        f"the extra percent; workload lookup-hit, {args.size} keys. Each comparison: "
-        f"{args.rounds} worker processes per side x {args.reps} runs, about {seconds:.1f} s; "
-        f"verdict by mapbench.compare (p10 ratio, Mann-Whitney + BH at 0.05, minimum effect "
-        f"{args.threshold:.0%}); {args.trials} trials per row.",
+        f"Measured {_dt.date.today().isoformat()} on {platform.node()} ({cpu_model()}, "
+        f"{os.cpu_count()} CPUs), Python {platform.python_version()}, background load "
+        f"{args.background_load} busy loop(s); 1-minute load average after the trials "
+        f"{min(loads, default=float('nan')):.1f}-{max(loads, default=float('nan')):.1f}. "
+        f"Test map: a lookup spinning {WORK} loop iterations plus the extra percent; workload "
+        f"lookup-hit, {args.size} keys. Each comparison: {args.rounds} interleaved worker "
+        f"processes per side x {args.reps} runs, {budget} (median "
+        f"{_median(seconds):.0f} s, longest {max(seconds, default=0):.0f} s); verdict by "
+        f"mapbench.compare (CPU time, per-process p10, Hodges-Lehmann shift with its "
+        f"Mann-Whitney interval, minimum effect {args.threshold:.0%}); {args.trials} trials "
+        "per row.",
         "",
-        "| extra work | interleaved: flagged | back to back: flagged | median time ratio "
-        "(interleaved / back to back) | instructions ratio (callgrind) |",
-        "|---:|---:|---:|---:|---:|",
+        "| extra work | flagged (regression) | too noisy | no change / inconclusive / "
+        "improvement | median change | median rounds | instructions ratio (callgrind) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        insn = f"{r.instruction_ratio:.4f}" if r.instruction_ratio is not None else "not run"
+    for level in levels:
+        v, n = level.verdicts, args.trials
+        insn = "not run" if level.instruction_ratio is None else f"{level.instruction_ratio:.4f}"
         lines.append(
-            f"| {r.slowdown:g}% | {r.interleaved}/{r.trials} | {r.back_to_back}/{r.trials} | "
-            f"{r.interleaved_ratio:.3f} / {r.back_to_back_ratio:.3f} | {insn} |"
+            f"| {level.slowdown:g}% | {v['regression']}/{n} | {v['too noisy']}/{n} | "
+            f"{v['no change']} / {v['inconclusive']} / {v['improvement']} | "
+            f"{_median(level.ratios) - 1:+.1%} | {_median(level.rounds):g} | {insn} |"
         )
     return "\n".join(lines)
 
@@ -150,14 +168,20 @@ def table(rows: Sequence[Row], args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mapbench.ci.sensitivity", description=__doc__)
     parser.add_argument("--slowdown", dest="slowdowns", type=float, action="append")
-    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--budget", type=float, help="seconds per comparison (adaptive rounds)")
     parser.add_argument("--size", type=int, default=1000)
     parser.add_argument("--threshold", type=float, default=0.03)
+    parser.add_argument("--background-load", type=int, default=0, metavar="N")
+    parser.add_argument("--keep", metavar="DIR", help="keep every trial's result files here")
     parser.add_argument("--instructions", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args(argv)
     args.slowdowns = args.slowdowns or [0.0, 2.0, 5.0, 10.0, 20.0]
+    if args.trials < 0 or args.rounds < 2 or args.background_load < 0:
+        print("--trials >= 0, --rounds >= 2 and --background-load >= 0, please", file=sys.stderr)
+        return 2
     if args.instructions is None:
         args.instructions = instructions.available()
     print(table(measure(args), args))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mapbench.errors import UsageError
-from mapbench.thresholds import STATISTICS, Thresholds
+from mapbench.thresholds import CLOCKS, EXIT_TOO_NOISY, STATISTICS, Thresholds
 
 if TYPE_CHECKING:  # pandas loads only with the results, not with the command line
     from mapbench.results import ResultSet
@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # pandas loads only with the results, not with the command li
 _THRESHOLD_OPTIONS = (
     ("min_effect", float, "relative change below which a noisy metric is 'no change'"),
     ("alpha", float, "false-discovery rate across all rows (Benjamini-Hochberg)"),
-    ("confidence", float, "confidence level of the bootstrap interval"),
-    ("min_samples", int, "samples needed on each side to run a test"),
+    ("confidence", float, "confidence level of the reports' time-cell intervals"),
+    ("min_samples", int, "worker processes needed on each side to run a test"),
     ("deterministic_tolerance", float, "relative change of an exact metric still 'no change'"),
     ("byte_tolerance", float, "bytes an exact whole-run byte total may move, still 'no change'"),
     ("block_tolerance", float, "blocks an exact whole-run block count may move, 'no change'"),
@@ -40,13 +40,32 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
         "--statistic",
         choices=list(STATISTICS),
         default=defaults.statistic,
-        help="the percentile compared for noisy metrics (default %(default)s: robust to bursts)",
+        help="the percentile of each worker process's runs that stands for it (default "
+        "%(default)s)",
+    )
+    group.add_argument(
+        "--clock",
+        choices=list(CLOCKS),
+        default=defaults.clock,
+        help="the clock times are judged on (default %(default)s: blind to waiting for a core; "
+        "wall time is judged where the work waits off the CPU or is all that was recorded)",
+    )
+    group.add_argument(
+        "--allow-noisy",
+        action="store_true",
+        help=f"exit 0 rather than {EXIT_TOO_NOISY} when nothing regressed but a row was too "
+        "noisy to judge",
     )
 
 
 def thresholds_from(args: argparse.Namespace) -> Thresholds:
     chosen = {name: getattr(args, name) for name, _, _ in _THRESHOLD_OPTIONS}
-    return Thresholds(statistic=args.statistic, **chosen)
+    return Thresholds(statistic=args.statistic, clock=args.clock, **chosen)
+
+
+def exit_status(status: int, args: argparse.Namespace) -> int:
+    """A comparison's exit status, with "too noisy" forgiven under --allow-noisy."""
+    return 0 if status == EXIT_TOO_NOISY and args.allow_noisy else status
 
 
 def load_and_warn(paths: Sequence[str]) -> ResultSet:

@@ -1,4 +1,8 @@
-"""`mapbench ci BASE HEAD`: build both commits, measure them interleaved, fail on a regression."""
+"""`mapbench ci BASE HEAD`: build both commits, measure them interleaved, fail on a regression.
+
+Exit status: 0 no regression, 1 a regression (or a case broken at HEAD), 2 bad input, 3 a bug
+in mapbench, 4 nothing regressed but a time row was too noisy to judge (0 with --allow-noisy).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from mapbench.ci.asv_site import DEFAULT_BENCH
 from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
-from mapbench.thresholds import STATISTICS, Thresholds
+from mapbench.thresholds import CLOCKS, EXIT_TOO_NOISY, STATISTICS, Thresholds
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
@@ -38,7 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=0.10,
-        help="relative slowdown of the low-percentile time that fails the build (0.10 = 10%%)",
+        help="the smallest slowdown of a time that fails the build, as the estimated change "
+        "per operation (0.10 = 10%%)",
     )
     add(
         "--exact-tolerance",
@@ -71,7 +76,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--statistic",
         default="p10",
         choices=list(STATISTICS),
-        help="the percentile of each side compared (p10)",
+        help="the percentile of each worker process's runs that stands for it (p10)",
+    )
+    add(
+        "--clock",
+        default="cpu",
+        choices=list(CLOCKS),
+        help="the clock times are judged on (cpu: blind to waiting for a core; wall time is "
+        "judged where the work waits off the CPU)",
+    )
+    add(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        help="after --rounds, keep adding rounds until every time interval is narrower than "
+        "--threshold or the measuring has taken this long",
+    )
+    add(
+        "--allow-noisy",
+        action="store_true",
+        help=f"exit 0 rather than {EXIT_TOO_NOISY} when nothing regressed but a row was too "
+        "noisy to judge",
     )
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
     add(
@@ -127,6 +152,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
+    if args.budget is not None and args.budget <= 0:
+        raise UsageError("--budget must be a positive number of seconds")
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     if not args.repo.is_dir():
@@ -138,6 +165,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         min_effect=args.threshold,
         alpha=args.alpha,
         statistic=args.statistic,
+        clock=args.clock,
         deterministic_tolerance=args.exact_tolerance,
         byte_tolerance=args.byte_tolerance,
         block_tolerance=args.block_tolerance,
@@ -157,6 +185,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
         asv=args.asv,
         asv_bench=args.asv_bench,
         instructions=args.instructions,
+        budget=args.budget,
+        allow_noisy=args.allow_noisy,
     )
     outcome = run_ci(options, progress_to_stderr)
     print(outcome.summary.read_text(encoding="utf-8"))

@@ -1,4 +1,5 @@
-"""`mapbench compare BASE CANDIDATE`: verdicts for CI; exits 1 when something regressed.
+"""`mapbench compare BASE CANDIDATE`: verdicts for CI; exits 1 when something regressed, 4 when
+nothing did but a row was too noisy to judge (0 with --allow-noisy).
 
 Each side is a results directory or file, or a selector (`python=3.12`, `commit=abc`,
 `map=dict`, combined with commas) applied to the results given with `--results`.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from mapbench._table import format_table
 from mapbench.commands._analysis import (
     add_threshold_options,
+    exit_status,
     load_and_warn,
     resolve_side,
     thresholds_from,
@@ -29,7 +31,8 @@ EXIT_STATUSES = """exit status:
   1  a regression (and nothing else)
   2  bad input, in one line: a path, selector, option or output file that cannot be
      used, or no results to compare
-  3  a bug in mapbench (with its traceback)"""
+  3  a bug in mapbench (with its traceback)
+  4  nothing regressed, but a row was too noisy to judge (0 with --allow-noisy)"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -78,7 +81,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(result.rows.to_json(orient="records", indent=1))
     else:
         print(_text(result, args.all))
-    return result.exit_status
+    return exit_status(result.exit_status, args)
 
 
 def _union(base: ResultSet, candidate: ResultSet, pool: ResultSet | None) -> ResultSet:
@@ -108,12 +111,14 @@ def _text(result: Comparison, show_all: bool) -> str:
             change(r["ratio"]),
             interval(r["ci_low"], r["ci_high"]),
             probability(r["q_value"]),
+            r["note"],
         )
         for r in rows.to_dict("records")
     ]
     headers = ("verdict", "case", "metric", result.base_label, result.candidate_label, "change",
-               "interval", "q")  # fmt: skip
+               "interval", "q", "note")  # fmt: skip
     counts = ", ".join(f"{result.count(v)} {v}" for v in VERDICTS)
     lines = [format_table(headers, table)] if table else []
     lines.append(f"{len(result.rows)} compared: {counts}")
+    lines.append(f"intervals at {result.interval_level:.2%} (false-discovery control)")
     return "\n".join(lines)

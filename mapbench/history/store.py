@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import duckdb
 
 FORMAT = "mapbench-history"
-VERSION = 1
+VERSION = 2  # 2: rows keep `groups` (the runs per worker process)
 # DuckDB files start with a 4-byte checksum, then this magic.
 _MAGIC = b"DUCK"
 _TEXT = (
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS files (digest VARCHAR PRIMARY KEY, path VARCHAR, run_
 CREATE TABLE IF NOT EXISTS environments (run_id INTEGER, file VARCHAR, environment VARCHAR);
 CREATE TABLE IF NOT EXISTS rows (
     run_id INTEGER, row_id BIGINT, {", ".join(f'"{c}" VARCHAR' for c in _TEXT)},
-    commit_date TIMESTAMPTZ, size BIGINT, n_samples BIGINT,
+    commit_date TIMESTAMPTZ, size BIGINT, n_samples BIGINT, groups VARCHAR,
     {", ".join(f'"{c}" DOUBLE' for c in _NUMBERS)}
 );
 CREATE TABLE IF NOT EXISTS samples (run_id INTEGER, row_id BIGINT, idx INTEGER, value DOUBLE);
@@ -124,7 +124,7 @@ class Store:
         if int(found.get("version", "0")) != VERSION:
             raise MapbenchError(
                 f"{self.path} is results store version {found.get('version')}; "
-                f"this mapbench reads version {VERSION}"
+                f"this mapbench reads version {VERSION}: ingest the results files into a new store"
             )
 
     def close(self) -> None:
@@ -207,6 +207,7 @@ class Store:
                 "commit_date": frame["commit_date"].reset_index(drop=True),  # keeps its zone
                 "size": frame["size"].astype("float64").to_numpy(),
                 "n_samples": frame["n_samples"].to_numpy(),
+                "groups": [" ".join(map(str, g)) for g in frame["groups"]],
                 **{c: frame[c].to_numpy(dtype=np.float64) for c in _NUMBERS},
             }
         )
@@ -298,6 +299,7 @@ class Store:
         frame["samples"] = [
             tuple(s.tolist()) if isinstance(s, np.ndarray) else () for s in frame["samples"]
         ]
+        frame["groups"] = [tuple(int(n) for n in g.split()) for g in frame["groups"]]
         frame["size"] = frame["size"].astype("Int64")
         frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
         environments = {

@@ -47,6 +47,12 @@ _METRICS = [
         ("cpu_time", "CPU time per operation", "s", "noisy",
          "CPU seconds of the measuring thread per operation of one run (thread_time), GC "
          "paused: blind to time spent waiting for a core"),
+        ("context_switches", "Involuntary context switches per run", "switches", "noisy",
+         "times the OS took the measuring thread's core away during one timed run (getrusage "
+         "ru_nivcsw): a condition of the machine, never given a verdict"),
+        ("load_average", "Load average", "tasks", "noisy",
+         "the machine's 1-minute load average (runnable tasks, all cores) after the timed runs: "
+         "a condition of the machine, never given a verdict"),
     )),
     *_family("gc", "on", (
         *(
@@ -188,6 +194,8 @@ CATALOG: Mapping[str, MetricInfo] = MappingProxyType({m.name: m for m in _METRIC
 # `probe_<name>` metrics with this title prefix.
 EXTRA_PREFIX = "probe_"
 _HIGHER_IS_BETTER = frozenset({"load_factor"})
+# What the machine was doing while a case was timed: read by the noise verdict, never judged.
+_CONDITIONS = frozenset({"context_switches", "load_average"})
 
 
 def info(name: str) -> MetricInfo:
@@ -222,6 +230,11 @@ def per_entry(name: str) -> bool:
     return name.startswith("memory_") and name.endswith("_per_entry")
 
 
+def is_condition(name: str) -> bool:
+    """Whether a metric describes the machine while measuring (load), not the measured code."""
+    return name in _CONDITIONS
+
+
 def measurement(
     name: str,
     value: float,
@@ -230,15 +243,17 @@ def measurement(
     note: str = "",
     kind: Kind | None = None,
     loop: str = "mapbench",
+    groups: tuple[int, ...] = (),
 ) -> Measurement:
     """A measurement of a catalogued metric, with the catalog's unit, kind and GC policy.
 
     `kind` overrides only to say "modelled" (a number computed from a model, not measured);
-    `loop` names the code that ran the measured runs when it is not mapbench's own.
+    `loop` names the code that ran the measured runs when it is not mapbench's own; `groups`
+    how many consecutive samples each worker process took (see `Measurement`).
     """
     entry = info(name)
     return Measurement(
-        name, float(value), entry.unit, kind or entry.kind, samples, note, entry.gc, loop
+        name, float(value), entry.unit, kind or entry.kind, samples, note, entry.gc, loop, groups
     )
 
 
@@ -262,6 +277,7 @@ __all__ = [
     "MetricInfo",
     "higher_is_better",
     "info",
+    "is_condition",
     "measurement",
     "per_entry",
     "reference_table",

@@ -106,7 +106,7 @@ def _causes(case: Case, watch: SpikeWatch, spikes: list[Spike]) -> list[Measurem
         if not (s.gc or s.preempted or s.page_faults or (i < len(found) and found[i]))
     )
     note = "spikes with none of the causes found" + (
-        "" if len(found) == len(spikes) else f"; resize {resize_note}"
+        "" if resized is not None and len(found) == len(spikes) else f"; resize {resize_note}"
     )
     out.append(measurement("latency_spikes_unexplained", unexplained, note=note))
     return out

@@ -5,7 +5,10 @@ garbage collector is collected once before the runs and paused during them ("gc 
 `time_` benchmarks do): a collection owed to earlier garbage never lands inside one run and not
 another; GC pauses are measured by the `gc` collector, with the GC on. Around every run both
 clocks are read: wall time (`perf_counter`) and the measuring thread's CPU time (`thread_time`),
-which does not count time the thread spent waiting for a core on a busy machine.
+which does not count time the thread spent waiting for a core on a busy machine. Two machine
+conditions go with them: the thread's involuntary context switches during each run
+(`getrusage`: how often the OS took its core away) and the 1-minute load average after the runs,
+so a comparison can tell a contended measurement from a clean one (docs/ci.md).
 
 Runners differ only in who calls the loop: `mapbench measure` and the `mapbench ci` worker call
 `time_runs` ("loop": "mapbench"); pyperf calls `pyperf_time_func` from its own calibrated loop
@@ -16,16 +19,33 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
+import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from mapbench.environment import load_average
 from mapbench.measure.catalog import measurement
 from mapbench.schema import GcPolicy, Measurement
 from mapbench.workloads import Case
 
 GC_POLICY: GcPolicy = "off"
 LOOP = "mapbench"
+# The measuring thread's own counters where the OS keeps them per thread (Linux), else the
+# process's.
+_RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+
+
+def involuntary_switches() -> int:
+    """Involuntary context switches of the measuring thread so far (the OS took its core away)."""
+    return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
+
+
+def one_minute_load() -> float:
+    """The 1-minute load average (runnable processes, all cores); NaN where the OS has none."""
+    loads = load_average()
+    return loads[0] if loads else math.nan
 
 
 @contextlib.contextmanager
@@ -43,19 +63,34 @@ def gc_paused() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Runs:
-    """Seconds taken by each timed run of a case (wall and CPU), and operations per run."""
+    """Seconds taken by each timed run of a case (wall and CPU), and operations per run, with
+    the conditions they ran in: involuntary context switches per run, load average after them."""
 
     ops: int
     wall: tuple[float, ...]
     cpu: tuple[float, ...]
+    switches: tuple[int, ...] = ()
+    load: float = math.nan
 
     def measurements(self, loop: str = LOOP) -> list[Measurement]:
-        """Seconds per operation, one sample per run: "time" (wall) and "cpu_time"."""
+        """Seconds per operation, one sample per run, all from this process: "time" (wall) and
+        "cpu_time"; then the conditions: "context_switches" (per run), "load_average" (once)."""
         note = f"{len(self.wall)} runs of {self.ops} ops, GC paused; minimum shown"
+        one = (len(self.wall),)  # every run was taken by this one process
         out = []
         for name, seconds in (("time", self.wall), ("cpu_time", self.cpu)):
             per_op = tuple(s / self.ops for s in seconds)
-            out.append(measurement(name, min(per_op), samples=per_op, note=note, loop=loop))
+            out.append(
+                measurement(name, min(per_op), samples=per_op, note=note, loop=loop, groups=one)
+            )
+        if self.switches:
+            per_run = tuple(float(n) for n in self.switches)
+            mean = sum(per_run) / len(per_run)
+            out.append(
+                measurement("context_switches", mean, samples=per_run, loop=loop, groups=one)
+            )
+        if not math.isnan(self.load):
+            out.append(measurement("load_average", self.load, samples=(self.load,), loop=loop))
         return out
 
 
@@ -63,7 +98,7 @@ def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
     """`warmups` untimed runs, then `reps` timed ones, each after an untimed reset."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, not {reps}")
-    wall, cpu = [], []
+    wall, cpu, switches = [], [], []
     wall_clock, cpu_clock = time.perf_counter, time.thread_time
     with gc_paused():
         for _ in range(warmups):
@@ -71,14 +106,16 @@ def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
             case.run()
         for _ in range(reps):
             case.reset()
+            s0 = involuntary_switches()
             c0 = cpu_clock()
             t0 = wall_clock()
             case.run()
             t1 = wall_clock()
             c1 = cpu_clock()
+            switches.append(involuntary_switches() - s0)
             wall.append(t1 - t0)
             cpu.append(c1 - c0)
-    return Runs(case.ops, tuple(wall), tuple(cpu))
+    return Runs(case.ops, tuple(wall), tuple(cpu), tuple(switches), one_minute_load())
 
 
 def pyperf_time_func(loops: int, case: Case) -> float:
@@ -150,6 +187,8 @@ __all__ = [
     "Runs",
     "Stopwatch",
     "gc_paused",
+    "involuntary_switches",
+    "one_minute_load",
     "pyperf_time_func",
     "time_batches",
     "time_call",
