@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mapbench.reports import render_html
 
-from mapbench.compare import compare
+from mapbench.compare import VERDICTS, compare
 from mapbench.results import combine, load
 
 CHROMIUM = "/usr/bin/chromium"
@@ -108,7 +108,7 @@ def test_comparison_report(comparison_report: Path, open_page: Opener, width: in
     _findings_first(page)
     _no_sideways_scrolling(page, width)
     assert "regression" in page.locator("#verdict h2").inner_text()
-    assert page.locator("#verdict-counts .chip").count() == 4
+    assert page.locator("#verdict-counts .chip").count() == len(VERDICTS)  # one per verdict
     table = page.locator("#verdict-table")
     headers = [h.strip(" ⇅▲▼") for h in table.locator("thead th").all_inner_texts()]
     assert headers[:4] == ["verdict", "change", "interval", "q"]
