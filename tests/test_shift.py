@@ -18,6 +18,11 @@ def test_each_process_gives_one_number() -> None:
     assert per_process(samples, (3, 4), 0.0).tolist() == [1.0, 6.0]
     assert per_process(samples, (3, 4), 50.0).tolist() == [2.0, 7.5]
     assert per_process(samples, (), 0.0).tolist() == samples  # no groups: a process per sample
+    equal = [3.0, 1.0, 2.0, 9.0, 8.0, 7.0]  # equal groups take one vectorised percentile
+    assert per_process(equal, (3, 3), 10.0).tolist() == [
+        float(np.percentile(equal[:3], 10.0)),
+        float(np.percentile(equal[3:], 10.0)),
+    ]
     with pytest.raises(ValueError, match="do not split"):
         per_process(samples, (3, 3), 0.0)
 
