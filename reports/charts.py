@@ -13,6 +13,8 @@ from mapbench import formatting
 WIDTH, HEIGHT = 560, 240
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 36
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
+_PANEL_WIDTH, _PANEL_LEFT = 300, 44  # a history panel (small multiple)
+MIN_DOT_GAP = 4.0  # pixels between a history panel's commits below which no dots are drawn
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#f0e442")
 
 
@@ -162,7 +164,8 @@ def _value_ticks(scale: _Scale, unit: str) -> tuple[tuple[Tick, ...], str]:
 
 
 def _path(points: Sequence[Point]) -> str:
-    return " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(points))
+    """SVG path data through the points, at a tenth of a pixel."""
+    return " ".join(f"{'M' if i == 0 else 'L'}{p.x:.1f},{p.y:.1f}" for i, p in enumerate(points))
 
 
 def _thin(labels: Sequence[tuple[float, str]], keep: int) -> list[tuple[float, str]]:
@@ -412,15 +415,17 @@ def history_panel(
     hover text) of change points, drawn as vertical lines; `y_range` widens the y axis (to the
     range shared by panels meant to be compared).
     """
-    width, height, left = 300, 170, 44
+    width, height, left = _PANEL_WIDTH, 170, _PANEL_LEFT
     ys = [y for _, pts in series for _, y, _ in pts]
-    sx = _Scale(0, max(len(commits) - 1, 1), left + 22, width - RIGHT - 22)
+    sx = _Scale(0, max(len(commits) - 1, 1), *_panel_x_range())
     sy = _Scale(min([*ys, *y_range, 1.0]), max([*ys, *y_range, 1.0]), height - BOTTOM, TOP)
+    dotted = dots_fit(len(commits))
     drawn = []
     for i, (name, pts) in enumerate(series):
         points = tuple(Point(sx(x), sy(y), f"{name}: {hover}") for x, y, hover in pts)
         color = PALETTE[i % len(PALETTE)]
-        drawn.append(Series(name, color, _path(points), points, dashed=i >= len(PALETTE)))
+        dots = points if dotted else ()
+        drawn.append(Series(name, color, _path(points), dots, dashed=i >= len(PALETTE)))
     shown = _thin(list(enumerate(commits)), 5)
     return Chart(
         kind="line", title=title, subtitle=subtitle,
@@ -431,3 +436,16 @@ def history_panel(
         reference=sy(1.0), width=width, height=height, left=left, right=width - RIGHT,
         bottom=height - BOTTOM, anchor=anchor,
     )  # fmt: skip
+
+
+def dots_fit(commits: int) -> bool:
+    """Whether a history panel of this many commits draws a dot (with its hover text) per
+    commit: only while the dots stay apart; a long history is its line and its change-point
+    markers, not thousands of overlapping dots."""
+    low, high = _panel_x_range()
+    return (high - low) / max(commits - 1, 1) >= MIN_DOT_GAP
+
+
+def _panel_x_range() -> tuple[float, float]:
+    """Where a history panel draws its first and its last commit."""
+    return _PANEL_LEFT + 22, _PANEL_WIDTH - RIGHT - 22

@@ -93,7 +93,7 @@ def history(
     panels: dict[str, list[tuple[dict[str, Any], _Lines, tuple[Any, ...]]]] = {}
     for key in chosen:
         keyed = dict(zip(_PANEL, cast(tuple[Any, ...], key), strict=True))
-        lines = _series(keyed, by_panel[key], position)
+        lines = _series(keyed, by_panel[key], position, charts.dots_fit(len(commits)))
         panels.setdefault(str(keyed["metric"]), []).append((keyed, lines, _panel_match(key)))
     groups = []
     for metric, drawn in sorted(panels.items(), key=lambda kv: (kv[0] != "time", kv[0])):
@@ -162,8 +162,11 @@ def _change_points(
 _Lines = list[tuple[str, list[tuple[int, float, str]]]]  # (label, [(position, ratio, hover)])
 
 
-def _series(keyed: dict[str, Any], rows: pd.DataFrame, position: dict[Any, int]) -> _Lines:
-    """One line per Python: each value over the line's first non-zero value."""
+def _series(
+    keyed: dict[str, Any], rows: pd.DataFrame, position: dict[Any, int], hover: bool
+) -> _Lines:
+    """One line per Python: each value over the line's first non-zero value (with a hover text
+    per point if `hover`)."""
     unit = str(keyed["unit"])
     pythons = sorted(rows["python"].unique(), key=selection.version_key)
     series = []
@@ -178,7 +181,7 @@ def _series(keyed: dict[str, Any], rows: pd.DataFrame, position: dict[Any, int])
         pts = [
             (position[c], v / base,
              f"{formatting.short_commit(str(c))}: {formatting.value(v, unit)} "
-             f"({formatting.factor(v / base)} first)")
+             f"({formatting.factor(v / base)} first)" if hover else "")
             for c, v in zip(line["commit"], values, strict=True)
         ]  # fmt: skip
         series.append((f"Python {python}", pts))

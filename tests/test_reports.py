@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from mapbench.reports import charts, render_html, render_markdown
 from mapbench.reports import html as html_module
-from mapbench.reports import render_html, render_markdown
 from mapbench.reports.markdown import markdown_escape
 
 from mapbench.compare import compare
@@ -108,3 +108,22 @@ def test_failed_render_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(RuntimeError, match="boom"):
         render_html(load([HERE / "fixtures" / "runs" / "base"]), target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_history_is_drawn_as_lines_without_a_dot_per_commit() -> None:
+    """A dot (and its hover text) per commit while they stay apart; beyond, the line alone."""
+
+    def panel(n: int) -> charts.Chart:
+        points = [(i, 1.0 + (i % 3) / 10, f"commit {i}") for i in range(n)]
+        commits = [f"{i:07x}" for i in range(n)]
+        return charts.history_panel(
+            "t", "s", [("Python 3.12", points)], commits, [(n // 2, "x1.1", "")]
+        )
+
+    short, long = panel(20), panel(1000)
+    assert charts.dots_fit(20) and not charts.dots_fit(1000)
+    assert len(short.series[0].points) == 20 and short.series[0].points[3].title.endswith(
+        "commit 3"
+    )
+    assert long.series[0].points == () and long.series[0].path.count("L") == 999
+    assert len(long.markers) == 1  # change points stay marked

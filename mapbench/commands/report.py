@@ -103,7 +103,8 @@ def _change_points(results: ResultSet, thresholds: Thresholds) -> pd.DataFrame |
     """Where the metrics changed along the commits, for results of three commits or more."""
     from mapbench.history import change_points
 
-    if len(set(results.frame["commit"]) - {""}) < MIN_HISTORY:
+    commits = results.frame["commit"]
+    if commits[commits != ""].nunique() < MIN_HISTORY:
         return None
     return change_points(results.frame, thresholds=thresholds)
 

@@ -199,6 +199,7 @@ class Store:
         if frame.empty:
             return
         row_ids = np.arange(len(frame), dtype=np.int64)
+        texts = {g: " ".join(map(str, g)) for g in set(frame["groups"])}  # runs per process
         new_rows = pd.DataFrame(
             {
                 "run_id": run_ids,
@@ -207,7 +208,7 @@ class Store:
                 "commit_date": frame["commit_date"].reset_index(drop=True),  # keeps its zone
                 "size": frame["size"].astype("float64").to_numpy(),
                 "n_samples": frame["n_samples"].to_numpy(),
-                "groups": [" ".join(map(str, g)) for g in frame["groups"]],
+                "groups": frame["groups"].map(texts).to_numpy(),
                 **{c: frame[c].to_numpy(dtype=np.float64) for c in _NUMBERS},
             }
         )
@@ -299,7 +300,8 @@ class Store:
         frame["samples"] = [
             tuple(s.tolist()) if isinstance(s, np.ndarray) else () for s in frame["samples"]
         ]
-        frame["groups"] = [tuple(int(n) for n in g.split()) for g in frame["groups"]]
+        parsed = {g: tuple(int(n) for n in g.split()) for g in frame["groups"].unique()}
+        frame["groups"] = frame["groups"].map(parsed)
         frame["size"] = frame["size"].astype("Int64")
         frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
         environments = {
