@@ -101,8 +101,19 @@ if _missing := [v for v in SUPPORTED if v not in FOUND]:
 
 
 def _require_python(session: nox.Session) -> None:
+    """Stop with one line when no supported Python was found, or when the reused environment
+    was built by another Python than this session's (nox reuses it regardless)."""
     if MAIN is None:
         session.error(_no_python_message())
+    config = Path(session.virtualenv.location) / "pyvenv.cfg"
+    if isinstance(session.python, str) and config.is_file():
+        lines = (line.partition("=") for line in config.read_text().splitlines())
+        built = {k.strip(): v.strip() for k, _, v in lines}.get("version", "")
+        if built and not built.startswith(f"{session.python}."):
+            session.error(
+                f"{config.parent} was built by Python {built}, not {session.python}: "
+                "run nox again with -N to rebuild it"
+            )
 
 
 def _source_digest() -> str:
