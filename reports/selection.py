@@ -90,7 +90,7 @@ MAPPED = "memory_file_mapped_bytes_per_entry"
 def memory_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The rows of a memory-per-entry metric, with each case's file-backed mappings added to
     `memory_bytes_per_entry` (a persistent map holds its data in a mapped file)."""
-    rows = frame[frame["metric"] == metric]
+    rows: pd.DataFrame = frame[frame["metric"] == metric]
     mapped = frame[frame["metric"] == MAPPED]
     if metric != "memory_bytes_per_entry" or rows.empty or mapped.empty:
         return rows

@@ -17,7 +17,7 @@ from mapbench.measure._collector import THREADS_NOTE, Collector, MetricsError, t
 from mapbench.measure.allocator_log import Tally
 from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
-from mapbench.schema import Measurement
+from mapbench.schema import Kind, Measurement
 from mapbench.workloads import Case, RunRange
 
 
@@ -66,7 +66,7 @@ class TracemallocAllocations(Collector):
             finally:
                 tracemalloc.stop()
         note = "tracemalloc, 1 frame; its own pass, never timed"
-        kind = "noisy" if threads_ran() else None
+        kind: Kind | None = "noisy" if threads_ran() else None
         note += f"; {THREADS_NOTE}" if kind else ""
         return [
             measurement("alloc_net_bytes", net, note=note, kind=kind),
@@ -101,7 +101,7 @@ class AllocationsPerOp(Collector):
             half, half_ops = _tracked(case, {n: n for n in runners})
             quarter, quarter_ops = _tracked(case, {n: 0 for n in runners})
         diff, n = half - quarter, half_ops - quarter_ops
-        kind = "noisy" if threads_ran() else None
+        kind: Kind | None = "noisy" if threads_ran() else None
         threads = f"; {THREADS_NOTE}" if kind else ""
         note = (
             f"memray; (first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; "
