@@ -208,7 +208,7 @@ class Store:
                 "commit_date": frame["commit_date"].reset_index(drop=True),  # keeps its zone
                 "size": frame["size"].astype("float64").to_numpy(),
                 "n_samples": frame["n_samples"].to_numpy(),
-                "groups": frame["groups"].map(texts).to_numpy(),
+                "groups": [texts[g] for g in frame["groups"]],  # (tuple keys: no .map)
                 **{c: frame[c].to_numpy(dtype=np.float64) for c in _NUMBERS},
             }
         )
@@ -301,7 +301,7 @@ class Store:
             tuple(s.tolist()) if isinstance(s, np.ndarray) else () for s in frame["samples"]
         ]
         parsed = {g: tuple(int(n) for n in g.split()) for g in frame["groups"].unique()}
-        frame["groups"] = frame["groups"].map(parsed)
+        frame["groups"] = [parsed[g] for g in frame["groups"]]
         frame["size"] = frame["size"].astype("Int64")
         frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
         environments = {
