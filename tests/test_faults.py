@@ -158,6 +158,8 @@ def mapbench(
 
 
 def spawn(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """mapbench as a terminal starts it: with Ctrl-C's default action even when this test runs
+    in a background job (which ignores SIGINT, and Python then keeps ignoring it)."""
     return subprocess.Popen(
         [sys.executable, "-m", "mapbench", *args],
         cwd=tmp_path,
@@ -165,6 +167,7 @@ def spawn(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
