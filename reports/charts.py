@@ -192,9 +192,15 @@ def histogram_chart(
     top = max([*counts, *(modelled or ())], default=1.0)
     sx = _Scale(first - 0.5, longest + 0.5, LEFT, WIDTH - RIGHT)
     sy = _Scale(0.0, float(top), height - BOTTOM, TOP, zero=True)
-    width = max(sx(1) - sx(0) - 2, 1.0)
+    width = round(max(sx(1) - sx(0) - 2, 1.0), 1)
     bars = tuple(
-        Bar(sx(k) - width / 2, sy(c), width, sy(0) - sy(c), f"{k} probes: {c:g} measured")
+        Bar(
+            round(sx(k) - width / 2, 1),
+            sy(c),
+            width,
+            round(sy(0) - sy(c), 1),
+            f"{k} probes: {c:g} measured",
+        )
         for k, c in enumerate(counts)
         if c
     )
