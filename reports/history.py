@@ -91,9 +91,10 @@ def history(
     position = {c: i for i, c in enumerate(commits)}
     labels = [formatting.short_commit(str(c)) for c in commits]
     panels: dict[str, list[tuple[dict[str, Any], _Lines, tuple[Any, ...]]]] = {}
+    hover = charts.dots_fit(len(commits))  # hover texts only on the dots drawn
     for key in chosen:
         keyed = dict(zip(_PANEL, cast(tuple[Any, ...], key), strict=True))
-        lines = _series(keyed, by_panel[key], position, charts.dots_fit(len(commits)))
+        lines = _series(keyed, by_panel[key], position, hover)
         panels.setdefault(str(keyed["metric"]), []).append((keyed, lines, _panel_match(key)))
     groups = []
     for metric, drawn in sorted(panels.items(), key=lambda kv: (kv[0] != "time", kv[0])):

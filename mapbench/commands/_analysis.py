@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mapbench.errors import UsageError
 from mapbench.thresholds import CLOCKS, EXIT_TOO_NOISY, STATISTICS, Thresholds
@@ -26,16 +26,21 @@ _THRESHOLD_OPTIONS = (
 )
 
 
-def add_threshold_options(parser: argparse.ArgumentParser) -> None:
+def add_threshold_options(
+    parser: argparse.ArgumentParser, fields: Sequence[str] | None = None
+) -> None:
+    """The verdict's options: the Thresholds `fields` (default: all of `_THRESHOLD_OPTIONS`),
+    then --statistic, --clock and --allow-noisy; defaults come from Thresholds."""
     defaults = Thresholds()
     group = parser.add_argument_group("verdict thresholds")
     for name, kind, text in _THRESHOLD_OPTIONS:
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            type=kind,
-            default=getattr(defaults, name),
-            help=f"{text} (default %(default)s)",
-        )
+        if fields is None or name in fields:
+            group.add_argument(
+                "--" + name.replace("_", "-"),
+                type=kind,
+                default=getattr(defaults, name),
+                help=f"{text} (default %(default)s)",
+            )
     group.add_argument(
         "--statistic",
         choices=list(STATISTICS),
@@ -58,9 +63,12 @@ def add_threshold_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def thresholds_from(args: argparse.Namespace) -> Thresholds:
-    chosen = {name: getattr(args, name) for name, _, _ in _THRESHOLD_OPTIONS}
-    return Thresholds(statistic=args.statistic, clock=args.clock, **chosen)
+def thresholds_from(args: argparse.Namespace, **fixed: float) -> Thresholds:
+    """The Thresholds the options of `add_threshold_options` chose, with `fixed` fields set by
+    a command's own options."""
+    given = vars(args)
+    chosen: dict[str, Any] = {n: given[n] for n, _, _ in _THRESHOLD_OPTIONS if n in given}
+    return Thresholds(statistic=args.statistic, clock=args.clock, **{**chosen, **fixed})
 
 
 def exit_status(status: int, args: argparse.Namespace) -> int:

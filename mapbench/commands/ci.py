@@ -11,10 +11,11 @@ import itertools
 from pathlib import Path
 
 from mapbench.ci.asv_site import DEFAULT_BENCH
+from mapbench.commands._analysis import add_threshold_options, thresholds_from
 from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.measure.case import CaseId
-from mapbench.thresholds import CLOCKS, EXIT_TOO_NOISY, STATISTICS, Thresholds
+from mapbench.thresholds import Thresholds
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
@@ -52,38 +53,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="relative change of an exact metric (probe lengths, allocations) still accepted (0)",
     )
     add(
-        "--byte-tolerance",
-        type=float,
-        default=Thresholds().byte_tolerance,
-        help="bytes an exact whole-run byte total (allocations kept, peak) may move and still "
-        "pass: a one-off object is not a regression (%(default)s)",
-    )
-    add(
-        "--block-tolerance",
-        type=float,
-        default=Thresholds().block_tolerance,
-        help="blocks an exact whole-run block count may move and still pass (%(default)s)",
-    )
-    add(
         "--instruction-tolerance",
         type=float,
-        default=0.002,
+        default=Thresholds().instruction_tolerance,
         help="relative change of instructions/op still accepted: two builds differ by ~0.05%% "
-        "(0.002)",
-    )
-    add("--alpha", type=float, default=0.05, help="false-discovery rate of the time tests (0.05)")
-    add(
-        "--statistic",
-        default="p10",
-        choices=list(STATISTICS),
-        help="the percentile of each worker process's runs that stands for it (p10)",
-    )
-    add(
-        "--clock",
-        default="cpu",
-        choices=list(CLOCKS),
-        help="the clock times are judged on (cpu: blind to waiting for a core; wall time is "
-        "judged where the work waits off the CPU)",
+        "(%(default)s)",
     )
     add(
         "--budget",
@@ -91,12 +65,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="after --rounds, keep adding rounds until every time interval is narrower than "
         "--threshold or the measuring has taken this long",
-    )
-    add(
-        "--allow-noisy",
-        action="store_true",
-        help=f"exit 0 rather than {EXIT_TOO_NOISY} when nothing regressed but a row was too "
-        "noisy to judge",
     )
     add("--timeout", type=float, default=600.0, help="deadline of one worker process, s (600)")
     add(
@@ -111,6 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_BENCH,
         help=f"asv benchmarks to run (default {DEFAULT_BENCH})",
     )
+    add_threshold_options(parser, ("alpha", "byte_tolerance", "block_tolerance"))
 
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
@@ -161,14 +130,10 @@ def cmd_ci(args: argparse.Namespace) -> int:
     output_directory(args.output, "-o")
     output_directory(args.work_dir, "--work-dir")
     cases = cases_from(args)
-    thresholds = Thresholds(
+    thresholds = thresholds_from(
+        args,
         min_effect=args.threshold,
-        alpha=args.alpha,
-        statistic=args.statistic,
-        clock=args.clock,
         deterministic_tolerance=args.exact_tolerance,
-        byte_tolerance=args.byte_tolerance,
-        block_tolerance=args.block_tolerance,
         instruction_tolerance=args.instruction_tolerance,
     )
     options = CiOptions(
