@@ -1,4 +1,9 @@
-"""Cases that did not complete: the table of failures, and the finding that lists them first."""
+"""Cases without measurements: the failures (table and finding), and what was not run.
+
+A failure is a case that crashed, raised or timed out. A case that was skipped (it does not
+apply to the map), is unavailable, or that asv ran no value for (not selected by `--bench`, or
+n/a) is not a failure: those are counted by reason, not listed one by one.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from mapbench.reports.tables import ROW_COLUMNS, Cell, Table, case_text
 from mapbench import formatting
 
 MAX_ROWS = 500
+FAILED = ("failed", "timeout")
+MAX_EXAMPLES = 3  # cases named per reason a case was not run
 
 
 def failed_cases(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per failed (timed out, skipped) case, at most MAX_ROWS."""
-    failed = frame[frame["status"] != "ok"].drop_duplicates(
+    """One row per failed (or timed out) case, at most MAX_ROWS."""
+    failed = frame[frame["status"].isin(FAILED)].drop_duplicates(
         ["source", "benchmark", *ROW_COLUMNS, "python", "commit", "status"]
     )
     first: pd.DataFrame = failed.head(MAX_ROWS).reset_index(drop=True)
@@ -60,3 +67,26 @@ def failure_finding(failed: pd.DataFrame, ids: Sequence[str]) -> Topic | None:
             Fragment(f" {status}" + (f": {last}" if last else "")),
         ))  # fmt: skip
     return topic("Failures", lines)
+
+
+def not_run_table(frame: pd.DataFrame) -> Table | None:
+    """Cases without measurements that did not fail, one row per status and reason: how many,
+    and a few of them by name; None when there are none."""
+    rows = frame[(frame["status"] != "ok") & ~frame["status"].isin(FAILED)]
+    if rows.empty:
+        return None
+    cases = rows.drop_duplicates(["source", "benchmark", *ROW_COLUMNS, "python", "commit"])
+    out = []
+    for (status, error), part in cases.groupby(["status", "error"], sort=False):
+        named = [case_text(r) for r in records(part.head(MAX_EXAMPLES))]
+        more = len(part) - len(named)
+        examples = "; ".join(named) + (f" and {more:,} more" if more > 0 else "")
+        out.append(
+            (
+                Cell(str(status)),
+                Cell(f"{len(part):,}", f"{len(part)}"),
+                Cell(examples, css="wrap"),
+                Cell(str(error), css="wrap"),
+            )
+        )
+    return Table(("status", "cases", "e.g.", "why"), tuple(out), (False, True, False, False))

@@ -70,6 +70,7 @@ class ReportView:
     summary: verdicts.Summary | None
     verdicts: Table | None
     failures: Table | None
+    not_run: Table | None  # cases neither measured nor failed (skipped, not selected, ...)
     time_note: str
     time_tables: tuple[TimeSection, ...]
     themes: tuple[Section, ...]
@@ -124,6 +125,7 @@ def build(
         summary=verdicts.summary(comparison) if comparison is not None else None,
         verdicts=verdicts.verdict_table(comparison) if comparison is not None else None,
         failures=failures.failure_table(failed, failure_ids),
+        not_run=failures.not_run_table(frame),
         time_note=timing.describe(statistic),
         time_tables=tuple(
             TimeSection(s, tuple(chart_of.get(s.anchor, ())))
@@ -194,7 +196,12 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
     """A few lines: what was measured, where, and how many cases failed."""
     # one case measured by several tools (pyperf times, mapbench metrics) counts once
     cases = frame.drop_duplicates(["map", "workload", "size", "key_kind", "python", "commit"])
-    failed = cases[cases["status"] != "ok"]["status"].value_counts()
+    counts = cases[cases["status"] != "ok"]["status"].value_counts()
+    # failures first, then what was not run (skipped, not selected): never counted as failures
+    outcomes = [f"{n:,} {status}" for status, n in counts.items() if status in failures.FAILED]
+    outcomes = (outcomes or ["none failed"]) + [
+        f"{n:,} {status}" for status, n in counts.items() if status not in failures.FAILED
+    ]
     commits = frame[frame["commit"] != ""].drop_duplicates("commit")
     if len(commits) == 1:
         commit = formatting.short_commit(str(commits["commit"].iloc[0]))
@@ -217,8 +224,7 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
         (
             "cases",
             f"{len(cases):,} in {frame['file'].nunique():,} files "
-            f"({', '.join(sorted(frame['source'].unique()))}); "
-            + (", ".join(f"{n:,} {status}" for status, n in failed.items()) or "none failed"),
+            f"({', '.join(sorted(frame['source'].unique()))}); " + ", ".join(outcomes),
         ),
     )
 
