@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from mapbench.errors import MapbenchError, UsageError
 from mapbench.protocol import (
     BatchOps,
@@ -17,8 +19,10 @@ from mapbench.protocol import (
     capabilities_of,
 )
 from mapbench.registry import MapInfo, MapSpec, create, parse_spec, registry
-from mapbench.schema import Measurement
 from mapbench.spec import MapSpecError
+
+if TYPE_CHECKING:
+    from mapbench.schema import Measurement
 
 __all__ = [
     "BatchOps",
@@ -41,3 +45,12 @@ __all__ = [
     "parse_spec",
     "registry",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`Measurement` loads the result schema (msgspec) on first use, not with every command."""
+    if name == "Measurement":
+        from mapbench.schema import Measurement
+
+        return Measurement
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

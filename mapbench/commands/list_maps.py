@@ -25,7 +25,6 @@ from mapbench.registry import (
     plugin_warnings,
 )
 from mapbench.runner._probe import describe_map, probe, unexamined
-from mapbench.runner.plan import loadable_spec
 
 if TYPE_CHECKING:
     from mapbench.measure.launch import WorkerLauncher
@@ -62,18 +61,21 @@ def describe(spec: MapSpec) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from mapbench.measure.launch import WorkerLauncher
-
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
-    given = [(text, loadable_spec(text)) for text in args.specs]  # bad input: exit 2 at once
-    with WorkerLauncher(timeout=args.timeout) as launcher:
-        extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
-        rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
-        rows += [
-            _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
-            for ep in plugin_entry_points()
-        ]
+    given = _loadable(args.specs)  # bad input: exit 2 at once
+    rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
+    plugins = list(plugin_entry_points())
+    extra: list[dict[str, Any]] = []
+    if given or plugins:  # third-party code: each in a child process (the launcher's scratch dir)
+        from mapbench.measure.launch import WorkerLauncher
+
+        with WorkerLauncher(timeout=args.timeout) as launcher:
+            extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
+            rows += [
+                _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
+                for ep in plugins
+            ]
     for line in plugin_warnings():
         print(f"mapbench list: warning: {line}", file=sys.stderr)
     rows += extra
@@ -95,6 +97,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     headers = ("map", "source", "available", "capabilities", "keys", "values", "order")
     print(format_table(headers, table))
     return 0
+
+
+def _loadable(specs: list[str]) -> list[tuple[str, str]]:
+    """(spec as given, spec a child can load) of each `--map`; a bad one raises UsageError."""
+    if not specs:
+        return []
+    from mapbench.runner.plan import loadable_spec  # loads the case plan, for --map only
+
+    return [(text, loadable_spec(text)) for text in specs]
 
 
 def _isolated(
