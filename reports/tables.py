@@ -149,7 +149,6 @@ def map_label(name: str, params: str) -> str:
 
 
 # Units as a heading spells them out (a bare "s" or "B" reads as a letter).
-# Units as a heading spells them out (a bare "s" or "B" reads as a letter).
 _UNIT_WORDS = {"s": "seconds", "B": "bytes", "ratio": "", "": ""}
 
 
