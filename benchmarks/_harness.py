@@ -11,8 +11,9 @@ import atexit
 import os
 from collections.abc import Callable
 
+from mapbench.catalog import info
 from mapbench.measure import CaseId, collect
-from mapbench.measure.catalog import info
+from mapbench.measure.cases import open_case as open_measured
 from mapbench.protocol import check_key
 from mapbench.registry import registry
 from mapbench.workloads import WORKLOADS, Case, WorkloadError, make_keys
@@ -48,7 +49,7 @@ def _prepare(map_name: str, workload: str, key_kind: str, size: int) -> Case:
     finally:
         probe.close()
     try:
-        return CaseId(map_name, workload, key_kind, size).open()
+        return open_measured(CaseId(map_name, workload, key_kind, size))
     except WorkloadError as exc:  # a capability or key kind the workload needs
         raise NotImplementedError(str(exc)) from exc
 

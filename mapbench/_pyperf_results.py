@@ -16,12 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyperf
-
-from mapbench._result_rows import Outcome, Row, timestamp
+from mapbench._result_rows import Outcome, Row, case_columns, timestamp
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
 
 # pyperf's unit names -> (metric, unit) as the tidy frame spells them.
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
@@ -29,6 +27,8 @@ _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count",
 
 def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
     """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+    import pyperf  # only where a pyperf file is read
+
     try:
         suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
@@ -86,14 +86,7 @@ def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     except MapbenchError:
         return {"benchmark": name, "map": "", "workload": name, "size": None, "key_kind": "",
                 "params": ""}  # fmt: skip
-    return {
-        "benchmark": case.workload,
-        "map": case.map,
-        "workload": case.workload,
-        "size": case.size,
-        "key_kind": case.key_kind,
-        "params": f"seed={case.seed}" if case.seed else "",
-    }
+    return {"benchmark": case.workload, **case_columns(case)}
 
 
 def _context(environment: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,17 +43,5 @@ class Section:
     anchor: str
     note: str
     table: Table
-    # (map, workload, size, key_kind, params) -> the id of the row showing that case
+    # a case's key (`mapbench.case.key`) -> the id of the row showing that case
     rows_by_case: Mapping[tuple[Any, ...], str] = field(default_factory=dict)
-
-
-def case_key(case: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A case as a key of `Section.rows_by_case` (a missing size is None)."""
-    size = case.get("size")
-    return (
-        str(case.get("map", "")),
-        str(case.get("workload", "")),
-        None if size is None or pd.isna(size) else int(size),
-        str(case.get("key_kind", "")),
-        str(case.get("params", "")),
-    )

@@ -11,13 +11,14 @@ from typing import Any
 
 import pandas as pd
 from mapbench.reports import names, selection
-from mapbench.reports.cells import Section, case_key
-from mapbench.reports.fragments import MAX_LINES, Fragment, Line, Topic, records, size_key, topic
+from mapbench.reports.cells import Section
+from mapbench.reports.fragments import MAX_LINES, Fragment, Line, Topic, records, topic
 from mapbench.reports.themes import HOMES, PROBES
 from mapbench.reports.timefindings import time_topics
 from mapbench.reports.timetable import REFERENCE, TimeTable
 
 from mapbench import formatting, theory
+from mapbench.case import KEY_COLUMNS, key, size_key
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
@@ -54,7 +55,7 @@ def _latest(frame: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
 
 def _wide(rows: pd.DataFrame) -> pd.DataFrame:
     """Case x Python rows, one column per metric (medians of repeated runs)."""
-    keys = [*selection.ROW_COLUMNS, "python"]
+    keys = [*KEY_COLUMNS, "python"]
     wide: pd.DataFrame = rows.pivot_table(
         index=keys, columns="metric", values="value", aggfunc="median"
     ).reset_index()
@@ -74,9 +75,7 @@ def _case_text(row: Mapping[str, Any], several_pythons: bool) -> str:
 def _href(section: Section | None, row: Mapping[str, Any]) -> str:
     if section is None:
         return ""
-    return (
-        "#" + section.rows_by_case[case_key(row)] if case_key(row) in section.rows_by_case else ""
-    )
+    return "#" + section.rows_by_case[key(row)] if key(row) in section.rows_by_case else ""
 
 
 def _tails(frame: pd.DataFrame, section: Section | None) -> Topic | None:
@@ -224,8 +223,8 @@ def _failures(failed: pd.DataFrame, ids: Sequence[str]) -> Topic | None:
     for row, row_id in zip(records(failed), ids, strict=False):
         error = [x.strip() for x in str(row["error"]).splitlines() if x.strip()]
         case = _case_text(row, False)
-        key = (case, row["status"], error[-1] if error else "")
-        merged.setdefault(key, (row_id, []))[1].append(str(row["python"]))
+        same = (case, row["status"], error[-1] if error else "")
+        merged.setdefault(same, (row_id, []))[1].append(str(row["python"]))
     lines: list[Line] = []
     for (case, status, last), (row_id, pythons) in merged.items():
         on = f" (Python {', '.join(p for p in pythons if p)})" if any(pythons) else ""

@@ -39,8 +39,3 @@ def topic(title: str, lines: Sequence[Line], note: str = "") -> Topic:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts keyed by column name."""
     return cast(list[dict[str, Any]], frame.to_dict("records"))
-
-
-def size_key(size: Any) -> int:
-    """A size as an int, -1 when missing (NaN and None never equal themselves as keys)."""
-    return -1 if size is None or pd.isna(size) else int(size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapbench.measure import catalog
+from mapbench import catalog
 
 # Units as a heading spells them out (a bare "s" or "B" reads as a letter).
 _UNIT_WORDS = {"s": "seconds", "B": "bytes", "ratio": "", "": ""}

@@ -15,7 +15,7 @@ from mapbench.reports import names, selection
 from mapbench.reports.cells import Section
 from mapbench.reports.themes import Column, Theme, section_of
 
-from mapbench.measure import catalog
+from mapbench import catalog
 
 _HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
 FAMILIES = {

@@ -18,8 +18,8 @@ from mapbench.reports import charts, selection
 from mapbench.reports.themes import HOMES
 
 from mapbench import theory
+from mapbench.case import KEY_COLUMNS, size_key
 
-CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 MAX_MORE = 48  # figures behind "more cases"
 CHART_HEIGHT = 190  # shorter than other charts: a map's pair of histograms fits one row
 # The workload whose table shows a map best: lookups run on the full table and change nothing.
@@ -90,7 +90,7 @@ def _tables(frame: pd.DataFrame) -> list[_Table]:
     rows = ok[ok["metric"].str.contains(_HISTOGRAM) & (ok["n_samples"] > 0)]
     if rows.empty:
         return []
-    keys = ["file", *CASE_COLUMNS]
+    keys = ["file", *KEY_COLUMNS]
 
     def per_case(metric: str) -> pd.Series[Any]:
         values: pd.Series[Any] = (
@@ -111,7 +111,7 @@ def _tables(frame: pd.DataFrame) -> list[_Table]:
             slots = float(capacity / home)
         out.append(
             _Table(
-                case={c: case[c] for c in CASE_COLUMNS},
+                case={c: case[c] for c in KEY_COLUMNS},
                 python=str(group["python"].iloc[0]),
                 load=None if load is None or pd.isna(load) else float(load),
                 slots_per_home=slots,
@@ -137,7 +137,7 @@ def _distinct(tables: Sequence[_Table]) -> list[list[_Table]]:
 
 def _interest(group: Sequence[_Table], workloads: dict[Any, int]) -> tuple[Any, ...]:
     """Sort key, most telling first: largest size, then the preferred workload."""
-    size = max((-1 if pd.isna(t.case["size"]) else int(t.case["size"])) for t in group)
+    size = max(size_key(t.case["size"]) for t in group)
     preference = min(_preference(str(t.case["workload"]), workloads) for t in group)
     return (-size, preference)
 

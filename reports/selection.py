@@ -8,8 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-# What one table row is about, before the Python versions spread it into columns.
-ROW_COLUMNS = ("map", "workload", "size", "key_kind", "params")
+from mapbench.case import KEY_COLUMNS
 
 
 def latest_per_python(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +93,7 @@ def memory_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     mapped = frame[frame["metric"] == MAPPED]
     if metric != "memory_bytes_per_entry" or rows.empty or mapped.empty:
         return rows
-    key = ["file", *ROW_COLUMNS, "python"]
+    key = ["file", *KEY_COLUMNS, "python"]
     extra = rows[key].merge(mapped[[*key, "value"]], on=key, how="left")["value"]
     added: pd.DataFrame = rows.assign(value=rows["value"] + extra.fillna(0.0).to_numpy())
     return added

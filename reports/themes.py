@@ -15,9 +15,10 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from mapbench.reports import names, selection
-from mapbench.reports.cells import Cell, Section, Table, case_key, num
+from mapbench.reports.cells import Cell, Section, Table, num
 
 from mapbench import formatting, theory
+from mapbench.case import KEY_COLUMNS, key, size_key
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def section_of(theme: Theme, part: pd.DataFrame, extra_note: str = "") -> Sectio
 def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str, dict[Any, str]]:
     """The table, a note when every Python gave identical numbers (then shown once), and the
     row id of every case."""
-    keys = list(selection.ROW_COLUMNS)
+    keys = list(KEY_COLUMNS)
     grouped = part.groupby([*keys, "python", "metric"], dropna=False, sort=False)
     values = grouped["value"].median().unstack(["python", "metric"])
     units = grouped["unit"].first().unstack(["python", "metric"])
@@ -220,7 +221,7 @@ def _theme_table(theme: Theme, part: pd.DataFrame) -> tuple[Table, str, dict[Any
     merged = _merge_equal(cells_of)
     ids = [_row_id(theme, case, workloads) for case, workloads, _ in merged]
     by_case = {
-        case_key({**case, "workload": w}): row_id
+        key({**case, "workload": w}): row_id
         for (case, workloads, _), row_id in zip(merged, ids, strict=True)
         for w in workloads
     }
@@ -284,11 +285,11 @@ def _row_order(part: pd.DataFrame, index: pd.Index[Any]) -> list[int]:
     maps, workloads = selection.first_seen(part["map"]), selection.first_seen(part["workload"])
     keys = selection.first_seen(part["key_kind"])
 
-    def key(i: int) -> tuple[Any, ...]:
+    def order(i: int) -> tuple[Any, ...]:
         m, w, size, k, params = index[i]
-        return (maps[m], -1 if pd.isna(size) else int(size), keys[k], workloads[w], str(params))
+        return (maps[m], size_key(size), keys[k], workloads[w], str(params))
 
-    return sorted(range(len(index)), key=key)
+    return sorted(range(len(index)), key=order)
 
 
 def _cell(column: Column, python: str, values: pd.Series[Any], units: pd.Series[Any]) -> Cell:

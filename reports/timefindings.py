@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from mapbench.reports import selection
-from mapbench.reports.fragments import Fragment, Line, Topic, records, size_key, topic
+from mapbench.reports.fragments import Fragment, Line, Topic, records, topic
 from mapbench.reports.timetable import REFERENCE, TimeTable
 
 from mapbench import formatting
+from mapbench.case import size_key
 from mapbench.compare import compare
 from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet

@@ -18,9 +18,8 @@ import pandas as pd
 from mapbench.reports import names
 from mapbench.reports.cells import Cell, Table, num
 
-from mapbench import formatting
+from mapbench import catalog, formatting
 from mapbench.compare import Comparison
-from mapbench.measure import catalog
 
 VERDICT_CSS = {
     "regression": "bad",
@@ -30,7 +29,6 @@ VERDICT_CSS = {
 }
 UNCHANGED = "no change"
 TOO_NOISY = "too noisy"
-CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 # Context shown next to a case when a comparison spans several values (env follows python).
 SHOWN_CONTEXT = ("python", "machine")
 ROBUST_SOURCES = frozenset({"timing", "instructions", "tracemalloc", "blocks", "memory"})

@@ -32,13 +32,13 @@ from mapbench.reports.fragments import Topic
 from mapbench.reports.verdicts import case_text, case_with_context
 
 from mapbench import __version__, formatting
+from mapbench.case import KEY_COLUMNS, key
 from mapbench.compare import Comparison
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
 __all__ = ["ReportView", "build", "case_text", "case_with_context"]
 
-CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 MAX_GC_CHARTS = 12
 
 
@@ -206,7 +206,7 @@ def _listed(values: pd.Series[Any]) -> str:
 def _failed(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per failed (timed out, skipped) case, at most 500."""
     failed = frame[frame["status"] != "ok"].drop_duplicates(
-        ["source", "benchmark", *CASE_COLUMNS, "python", "commit", "status"]
+        ["source", "benchmark", *KEY_COLUMNS, "python", "commit", "status"]
     )
     first: pd.DataFrame = failed.head(500).reset_index(drop=True)
     return first
@@ -231,22 +231,18 @@ def _failure_table(failed: pd.DataFrame, ids: Sequence[str]) -> Table | None:
 
 
 def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
-    """(metric, workload, size, key_kind, params) of every regression: their histories go first."""
+    """Every regression's case and metric (`history.REGRESSION_KEY`): their histories go first."""
     if comparison is None:
         return set()
     bad = comparison.rows[comparison.rows["verdict"] == "regression"]
-    columns = ["metric", "workload", "size", "key_kind", "params"]
-    return {
-        (str(m), str(w), float(s) if _present(s) else -1.0, str(k), str(p))
-        for m, w, s, k, p in bad[columns].itertuples(index=False)
-    }
+    return {key(row, history.REGRESSION_KEY) for row in _records(bad)}
 
 
 def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
     """GC pause distributions: one row per Python (and commit, when several)."""
     mask = frame["metric"].str.startswith("gc_pause") & (frame["n_samples"] >= 2)
     pauses = frame[mask & (frame["status"] == "ok")]
-    for n, (key, group) in enumerate(pauses.groupby(["metric", *CASE_COLUMNS], dropna=False)):
+    for n, (values, group) in enumerate(pauses.groupby(["metric", *KEY_COLUMNS], dropna=False)):
         if n >= MAX_GC_CHARTS:
             return
         several = group["commit"].nunique() > 1
@@ -257,7 +253,7 @@ def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
         if not any(x > 0 for _, samples in rows for x in samples):
             continue  # a chart of zeros says nothing
         rows.sort(key=lambda r: selection.version_key(r[0][2:].split(" ")[0]))
-        keyed = dict(zip(["metric", *CASE_COLUMNS], key, strict=True))
+        keyed = dict(zip(["metric", *KEY_COLUMNS], values, strict=True))
         yield charts.box_chart(
             title=f"{names.title(str(keyed['metric']))}: {case_text(keyed)}",
             subtitle="every collection · box: quartiles · whiskers: 5th to 95th percentile",

@@ -22,7 +22,8 @@ from typing import Any
 import pyperf
 
 from mapbench._child import die_with_parent, report_failure
-from mapbench.measure.case import CaseId
+from mapbench.case import CaseId
+from mapbench.measure.cases import open_case
 from mapbench.measure.timing import GC_POLICY, pyperf_time_func
 
 
@@ -44,8 +45,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _case_of(args: argparse.Namespace) -> CaseId:
-    named = CaseId.parse(args.case, args.seed)
-    return CaseId(named.map, named.workload, named.key_kind, named.size, named.seed, args.spec)
+    return CaseId.parse(args.case, args.seed, args.spec)
 
 
 def _forward(cmd: list[str], args: argparse.Namespace) -> None:
@@ -79,7 +79,7 @@ def main() -> None:
         runner.bench_time_func(str(case_id), pyperf_time_func, None)
         return
     try:
-        case = case_id.open()
+        case = open_case(case_id)
         try:
             runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
         finally:
