@@ -1,11 +1,16 @@
 """Read pyperf JSON files (through pyperf's own loader) into tidy rows.
 
-mapbench names pyperf benchmarks by their case ("<map>/<workload>/<key_kind>/<size>",
-`mapbench.measure.CaseId`) with values in seconds per operation and records its timing loop
-and GC policy in the metadata; other names are kept whole in `benchmark` and `workload`.
+Any pyperf file (`pyperf timeit`, a pyperf script), and the pyperf files `mapbench run` wrote
+beside its results file up to results format 3 (format 4 keeps the timings in the results file,
+`mapbench.schema`). mapbench names pyperf benchmarks by their case
+("<map>/<workload>/<key_kind>/<size>", `mapbench.case.CaseId`) with values in seconds per
+operation and records its timing loop and GC policy in the metadata; other names are kept whole
+in `benchmark` and `workload`.
 Each pyperf run is one worker process: a row's `groups` says how many values each took, and
 the 1-minute load average pyperf records per run becomes a `load_average` row (a condition of
-the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `cpu_time`.
+the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `cpu_time`
+(a format-3 file; mapbench's CPU times travel in pyperf's run metadata since format 4 and end up
+in the results file).
 """
 
 from __future__ import annotations

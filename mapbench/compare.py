@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 VERDICTS = ("regression", "improvement", "too noisy", "inconclusive", "no change")
-# What identifies a measured quantity, and where/what it was measured on.
-IDENTITY_COLUMNS = ("source", "benchmark", *KEY_COLUMNS, *METRIC_COLUMNS)
+# What identifies a measured quantity, and where/what it was measured on. Not the tool that
+# wrote it (`source`): a case measured by `mapbench run` pairs with the same case from `ci`.
+IDENTITY_COLUMNS = ("benchmark", *KEY_COLUMNS, *METRIC_COLUMNS)
 CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
 # The two clocks of the timing loop; one of them is judged per case.
 _CLOCKS = ("time", "cpu_time")

@@ -204,10 +204,10 @@ def _json_files(directory: Path) -> Iterator[Path]:
 
 
 def _sibling_environment(pyperf_path: Path) -> dict[str, Any] | None:
-    """The environment of the metrics file written next to a pyperf file by the same run."""
-    stem = pyperf_path.name.removeprefix("pyperf-")
-    sibling = pyperf_path.with_name(f"metrics-{stem}")
-    if stem == pyperf_path.name or not sibling.is_file():
+    """The environment of the results file a `mapbench run` of format versions 1-3 wrote next
+    to its pyperf file (`schema.legacy_sibling`)."""
+    sibling = schema.legacy_sibling(pyperf_path)
+    if sibling == pyperf_path or not sibling.is_file():
         return None
     try:
         env = json.loads(sibling.read_text(encoding="utf-8"))["environment"]

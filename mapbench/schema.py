@@ -17,12 +17,18 @@ History of "version" (format "mapbench-metrics"):
   3 - a measurement says which worker process took each sample (`groups`: how many consecutive
       samples each process took), so statistics can use the process as the independent unit.
       Versions 1 and 2 still load (their samples count as one process each).
+  4 - one run, one file: `mapbench run` keeps pyperf's timings in each case's measurements
+      (`loop` "pyperf": time, cpu_time, context_switches and load_average per worker process,
+      as `mapbench ci` and `mapbench measure` record theirs), where earlier versions wrote them
+      to a pyperf file beside the results file (`legacy_sibling`). Versions 1-3 still load, and
+      so do their pyperf files (with the environment of the results file beside them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -30,8 +36,8 @@ import msgspec
 from mapbench.case import CASE_FIELDS, CaseId
 
 FORMAT = "mapbench-metrics"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # "noisy" numbers (times, pauses) need statistics to compare; "deterministic" ones (counts,
 # probe lengths with a fixed seed) are proven to repeat exactly and are compared exactly;
@@ -174,7 +180,17 @@ _READERS: dict[int, Callable[[bytes], CaseResult]] = {
     1: lambda raw: msgspec.json.decode(raw, type=_ResultV1).upgraded(),
     2: msgspec.json.Decoder(CaseResult).decode,
     3: msgspec.json.Decoder(CaseResult).decode,
+    4: msgspec.json.Decoder(CaseResult).decode,
 }
+
+
+def legacy_sibling(path: Path) -> Path:
+    """The other file of a `mapbench run` of format versions 1-3: `metrics-<stem>.json` (the
+    results) <-> `pyperf-<stem>.json` (pyperf's timings)."""
+    for this, other in (("metrics-", "pyperf-"), ("pyperf-", "metrics-")):
+        if path.name.startswith(this):
+            return path.with_name(other + path.name.removeprefix(this))
+    return path
 
 
 def is_metrics_file(data: Mapping[str, Any]) -> bool:
@@ -244,4 +260,5 @@ __all__ = [
     "encode",
     "encode_results",
     "is_metrics_file",
+    "legacy_sibling",
 ]

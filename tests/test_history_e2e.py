@@ -24,7 +24,7 @@ from test_ci_e2e import GIT, _copy_checkout
 from mapbench.case import CaseId
 from mapbench.ci.build import build
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side
-from mapbench.ci.results_io import per_process
+from mapbench.measure.timing import across_processes
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
 
 pytestmark = pytest.mark.slow
@@ -142,7 +142,7 @@ def _record(repo: dict, results: Path) -> None:
     for n, side in enumerate(sides, start=1):
         cases = []
         for case in (SHARDED, LINEAR):
-            times = [m for m in (per_process(rounds[side.name][case], "time"),) if m]
+            times = [m for m in (across_processes(rounds[side.name][case], "time"),) if m]
             kept = [m for m in exact[side.name][case] if m.kind == "deterministic"]
             cases.append(CaseResult.of(case, metrics=(*times, *kept)))
         env = {**environments[side.name], "commit": side.commit}
