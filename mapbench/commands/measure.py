@@ -53,9 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from mapbench.environment import environment
+    from mapbench.measure.describe import described
     from mapbench.measure.launch import WorkerLauncher
     from mapbench.measure.worker import WorkerJob
-    from mapbench.runner._probe import probe
     from mapbench.runner.plan import select_maps
     from mapbench.schema import MetricsFile, encode
 
@@ -74,7 +74,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     )
     with WorkerLauncher(timeout=args.timeout) as launcher:
         _progress(args, f"loading {label} in a child process")
-        _, loaded = probe(launcher, sys.executable, [f"--spec={spec}"], args.timeout)
+        _, loaded = described(launcher, sys.executable, [f"--spec={spec}"], args.timeout)
         if loaded.input_error:  # an unloadable spec is bad input, not a failed measurement
             raise UsageError(loaded.error or f"cannot load map spec {label!r}")
         _progress(args, f"measuring {case} in a worker process")

@@ -42,6 +42,7 @@ from mapbench.measure.timing import (
 from mapbench.schema import Measurement
 
 LOOP = "pyperf"
+TIMING_MODULE = "mapbench.runner._timeworker"
 
 
 def timing_measurements(path: Path) -> list[Measurement]:
@@ -99,9 +100,7 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
 
 def main() -> None:
     die_with_parent()
-    runner = pyperf.Runner(
-        program_args=("-m", "mapbench.runner._timeworker"), add_cmdline_args=_forward
-    )
+    runner = pyperf.Runner(program_args=("-m", TIMING_MODULE), add_cmdline_args=_forward)
     _add_arguments(runner.argparser)
     args: Any = runner.parse_args()
     actual = os.environ.get("PYTHONHASHSEED", "")

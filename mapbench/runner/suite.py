@@ -20,11 +20,11 @@ import msgspec
 
 from mapbench.case import CaseId
 from mapbench.errors import MapbenchError, UsageError
-from mapbench.isolate import Outcome, run_isolated
+from mapbench.isolate import Outcome
+from mapbench.measure.describe import described
 from mapbench.measure.launch import WorkerLauncher
 from mapbench.measure.worker import WorkerJob
-from mapbench.runner._probe import probe
-from mapbench.runner._timeworker import case_argv, timing_measurements
+from mapbench.runner._timeworker import TIMING_MODULE, case_argv, timing_measurements
 from mapbench.runner.progress import CaseOutcome, Progress
 from mapbench.runner.settings import Settings, Target
 from mapbench.runner.store import ResultStore
@@ -102,7 +102,7 @@ def _open(
 ) -> _Context:
     """Read the target's environment (in the target itself)."""
     args = [f"--commit-dir={commit_dir}"] if commit_dir else []
-    data, outcome = probe(
+    data, outcome = described(
         launcher, target.executable, args, ENVIRONMENT_TIMEOUT, settings.hash_seed
     )
     if data is None:
@@ -134,7 +134,7 @@ def _probe_map(
 
     A spec the child cannot load (import error, unknown option) is bad input: `UsageError`.
     """
-    data, outcome = probe(
+    data, outcome = described(
         launcher, ctx.target.executable, [f"--spec={spec}"], settings.timeout, ctx.hash_seed
     )
     if outcome.input_error:
@@ -172,21 +172,13 @@ def _run_case(
     found = ctx.maps[case.loadable_spec]
     if isinstance(found, Outcome):  # the map could not be created at all
         return _record(ctx, case, _failed(empty, "creating the map", found), 0.0)
-    timing_file = launcher.directory / "timing.json"
-    timing_file.unlink(missing_ok=True)
+    timing_file = launcher.answer_file("timing")
     argv = [
-        "-m",
-        "mapbench.runner._timeworker",
         *case_argv(case, settings.hash_seed),
         *settings.pyperf_argv(),
         f"--output={timing_file}",
     ]
-    timed = run_isolated(
-        [ctx.target.executable, *argv],
-        timeout=settings.timeout,
-        env=launcher.environ_for(settings.hash_seed),
-        cwd=launcher.directory,
-    )
+    timed = launcher.run_module(ctx.target.executable, TIMING_MODULE, argv, settings.hash_seed)
     if timed.status == "ok":
         try:
             timing = timing_measurements(timing_file)
