@@ -27,7 +27,9 @@ __all__ = [
     "SELECTABLE",
     "LoadProblem",
     "ResultSet",
+    "Row",
     "combine",
+    "frame_of",
     "kind_of_metric",
     "load",
     "looks_like_selector",
@@ -69,7 +71,7 @@ def combine(sets: Iterable[ResultSet]) -> ResultSet:
     """One result set holding the rows, environments and problems of all of `sets`."""
     sets = list(sets)
     frames = [s.frame for s in sets if not s.frame.empty]
-    frame = pd.concat(frames, ignore_index=True) if frames else _frame([])
+    frame = pd.concat(frames, ignore_index=True) if frames else frame_of([])
     environments = {k: v for s in sets for k, v in s.environments.items()}
     problems = tuple(dict.fromkeys(p for s in sets for p in s.problems))
     return ResultSet(frame, environments, problems)
@@ -190,7 +192,7 @@ class _Loader:
         return True
 
     def result(self) -> ResultSet:
-        frame = _frame(self.rows)
+        frame = frame_of(self.rows)
         return ResultSet(frame, self.environments, tuple(self.problems))
 
 
@@ -282,8 +284,9 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
     return rows
 
 
-def _frame(rows: list[Row]) -> pd.DataFrame:
-    """The tidy frame with its documented dtypes (an empty frame still has every column)."""
+def frame_of(rows: list[Row]) -> pd.DataFrame:
+    """The tidy frame of `rows`, with its documented dtypes (an empty frame still has every
+    column): what `load` returns, for callers that make rows of their own."""
     frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(Row._fields))
     frame["size"] = size_column(frame["size"])
     frame["value"] = frame["value"].astype("float64")

@@ -33,7 +33,7 @@ from mapbench.reports.verdicts import case_text, case_with_context
 
 from mapbench import __version__, formatting
 from mapbench.case import KEY_COLUMNS, key
-from mapbench.compare import Comparison
+from mapbench.compare import Comparison, Verdict
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
@@ -234,7 +234,7 @@ def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
     """Every regression's case and metric (`history.REGRESSION_KEY`): their histories go first."""
     if comparison is None:
         return set()
-    bad = comparison.rows[comparison.rows["verdict"] == "regression"]
+    bad = comparison.rows[comparison.rows["verdict"] == Verdict.REGRESSION]
     return {key(row, history.REGRESSION_KEY) for row in _records(bad)}
 
 

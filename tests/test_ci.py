@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from mapbench.reports.markdown import markdown_text
 
-from mapbench._result_rows import Row
 from mapbench.ci import instructions
 from mapbench.ci.adaptive import loose_rows
 from mapbench.ci.background import busy_loops
@@ -23,7 +22,7 @@ from mapbench.ci.slowmap import WORK, SlowMap
 from mapbench.compare import Comparison, compare
 from mapbench.measure import CaseId, measurement
 from mapbench.measure.timing import across_processes
-from mapbench.results import ResultSet, _frame
+from mapbench.results import ResultSet, Row, frame_of
 from mapbench.thresholds import Thresholds
 
 A, B = Side("base", sys.executable), Side("head", sys.executable)
@@ -200,7 +199,7 @@ def test_the_pr_summary_lists_every_row_that_is_not_unchanged() -> None:
             values = tuple(v * (scale if name == "slow" else 1.0) * (1 + i / 1000)
                            for i, (v,) in enumerate(runs))  # fmt: skip
             rows.append(time_row(side, name, values))
-    result = compare(*(ResultSet(_frame([r for r in rows if r.commit == s])) for s in "ab"))
+    result = compare(*(ResultSet(frame_of([r for r in rows if r.commit == s])) for s in "ab"))
     text = markdown_text(result)
     assert "🔴 1 regression" in text and "🟠 1 too noisy" in text
     table = [line for line in text.splitlines() if line.startswith("| 🔴") or "| 🟠" in line]
