@@ -1,11 +1,16 @@
 """Read pyperf JSON files (through pyperf's own loader) into tidy rows.
 
-mapbench names pyperf benchmarks by their case ("<map>/<workload>/<key_kind>/<size>",
-`mapbench.measure.CaseId`) with values in seconds per operation and records its timing loop
-and GC policy in the metadata; other names are kept whole in `benchmark` and `workload`.
+Any pyperf file (`pyperf timeit`, a pyperf script), and the pyperf files `mapbench run` wrote
+beside its results file up to results format 3 (format 4 keeps the timings in the results file,
+`mapbench.schema`). mapbench names pyperf benchmarks by their case
+("<map>/<workload>/<key_kind>/<size>", `mapbench.case.CaseId`) with values in seconds per
+operation and records its timing loop and GC policy in the metadata; other names are kept whole
+in `benchmark` and `workload`.
 Each pyperf run is one worker process: a row's `groups` says how many values each took, and
 the 1-minute load average pyperf records per run becomes a `load_average` row (a condition of
-the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `cpu_time`.
+the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `cpu_time`
+(a format-3 file; mapbench's CPU times travel in pyperf's run metadata since format 4 and end up
+in the results file).
 """
 
 from __future__ import annotations
@@ -16,12 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyperf
-
-from mapbench._result_rows import Outcome, Row, timestamp
+from mapbench._result_rows import Outcome, Row, case_columns, timestamp
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
 
 # pyperf's unit names -> (metric, unit) as the tidy frame spells them.
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
@@ -29,6 +32,8 @@ _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count",
 
 def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
     """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+    import pyperf  # only where a pyperf file is read
+
     try:
         suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
@@ -86,14 +91,7 @@ def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     except MapbenchError:
         return {"benchmark": name, "map": "", "workload": name, "size": None, "key_kind": "",
                 "params": ""}  # fmt: skip
-    return {
-        "benchmark": case.workload,
-        "map": case.map,
-        "workload": case.workload,
-        "size": case.size,
-        "key_kind": case.key_kind,
-        "params": f"seed={case.seed}" if case.seed else "",
-    }
+    return {"benchmark": case.workload, **case_columns(case)}
 
 
 def _context(environment: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ Deterministic metrics are compared exactly. Modelled numbers are not compared.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ from scipy import stats
 
 from mapbench import _noise
 from mapbench._shift import per_process, shift
+from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS
+from mapbench.catalog import higher_is_better, is_condition, per_entry
 from mapbench.errors import MapbenchError
-from mapbench.measure.catalog import higher_is_better, is_condition, per_entry
 from mapbench.results import ResultSet
 from mapbench.thresholds import EXIT_TOO_NOISY, STATISTICS, Thresholds
 
@@ -37,26 +39,31 @@ __all__ = [
     "IDENTITY_COLUMNS",
     "VERDICTS",
     "Comparison",
+    "Verdict",
     "compare",
 ]
 
-VERDICTS = ("regression", "improvement", "too noisy", "inconclusive", "no change")
-# What identifies a measured quantity, and where/what it was measured on.
-IDENTITY_COLUMNS = (
-    "source",
-    "benchmark",
-    "map",
-    "workload",
-    "size",
-    "key_kind",
-    "params",
-    "metric",
-    "unit",
-    "kind",
-)
+
+class Verdict(str, enum.Enum):
+    """A compared row's verdict; its value is the text every output shows (and the frame's
+    `verdict` column holds)."""
+
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    TOO_NOISY = "too noisy"
+    INCONCLUSIVE = "inconclusive"
+    NO_CHANGE = "no change"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+# Every verdict, in the order outputs list them.
+VERDICTS = tuple(Verdict)
+# What identifies a measured quantity, and where/what it was measured on. Not the tool that
+# wrote it (`source`): a case measured by `mapbench run` pairs with the same case from `ci`.
+IDENTITY_COLUMNS = ("benchmark", *KEY_COLUMNS, *METRIC_COLUMNS)
 CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
-# The columns that name a metric rather than the case it was measured on.
-_METRIC_COLUMNS = ("metric", "unit", "kind")
 # The two clocks of the timing loop; one of them is judged per case.
 _CLOCKS = ("time", "cpu_time")
 # Below this share of wall time, CPU time misses part of the work (it waits): judge wall time.
@@ -81,16 +88,16 @@ class Comparison:
 
     interval_level: float = 0.95  # the confidence level of the noisy rows' intervals
 
-    def count(self, verdict: str) -> int:
+    def count(self, verdict: Verdict) -> int:
         return int((self.rows["verdict"] == verdict).sum()) if len(self.rows) else 0
 
     @property
     def exit_status(self) -> int:
         """For CI: 1 when anything regressed beyond the thresholds, else 4 when a row was too
         noisy to judge (`EXIT_TOO_NOISY`), else 0."""
-        if self.count("regression"):
+        if self.count(Verdict.REGRESSION):
             return 1
-        return EXIT_TOO_NOISY if self.count("too noisy") else 0
+        return EXIT_TOO_NOISY if self.count(Verdict.TOO_NOISY) else 0
 
     @property
     def method(self) -> str:
@@ -130,7 +137,7 @@ def compare(
     axis = _axis(a, b)
     key = [c for c in (*IDENTITY_COLUMNS, *CONTEXT_COLUMNS) if c not in axis]
     _check_context(a, b, key, base_label, candidate_label)
-    case_key = [c for c in key if c not in _METRIC_COLUMNS]
+    case_key = [c for c in key if c not in METRIC_COLUMNS]
     conditions = (
         _noise.conditions(a, case_key, base.environments),
         _noise.conditions(b, case_key, candidate.environments),
@@ -318,16 +325,16 @@ def _verdicts(
     judged = judged[[*columns, "candidate", "size"]]
     verdicts = [_verdict(row, t) for row in judged.itertuples(index=False)]
     for i, (a, b) in processes.items():
-        if verdicts[i] in ("no change", "inconclusive"):
+        if verdicts[i] in (Verdict.NO_CHANGE, Verdict.INCONCLUSIVE):
             case = tuple(both.loc[i, context.case_key])
             sides = [c.get(case, _noise.Conditions()) for c in context.conditions]
             bounds = (result["ci_low"][i], result["ci_high"][i])
             unit, metric = str(both.at[i, "unit"]), str(both.at[i, "metric"])
             why = _noise.reasons(a, b, sides, bounds, t, unit, metric)
             if why:
-                verdicts[i] = "too noisy"
+                verdicts[i] = Verdict.TOO_NOISY
                 notes[i] = "; ".join([*why, notes[i]] if notes[i] else why)
-    out["verdict"] = verdicts
+    out["verdict"] = [v.value for v in verdicts]
     out["note"] = notes
     return out, level
 
@@ -405,11 +412,11 @@ def _ratio(candidate: float, base: float) -> float:
     return 1.0 if candidate == base else math.copysign(math.inf, candidate)
 
 
-def _verdict(row: Any, t: Thresholds) -> str:
+def _verdict(row: Any, t: Thresholds) -> Verdict:
     """regression / improvement / no change / inconclusive, from the ratio (candidate / base)."""
     ratio = row.ratio
     if math.isnan(ratio):
-        return "inconclusive"
+        return Verdict.INCONCLUSIVE
     if row.unit.lower() in _HIGHER_IS_BETTER_UNITS or higher_is_better(row.metric):
         ratio, ci_low, ci_high = 1 / ratio, 1 / row.ci_high, 1 / row.ci_low
     else:
@@ -419,14 +426,14 @@ def _verdict(row: Any, t: Thresholds) -> str:
             t.instruction_tolerance if row.metric == "instructions" else t.deterministic_tolerance
         )
         if 1 / band <= ratio <= band or abs(row.candidate - row.base) <= _absolute_allowed(row, t):
-            return "no change"
+            return Verdict.NO_CHANGE
         return _direction(ratio)
     band = 1 + t.min_effect
     if 1 / band <= ratio <= band:
-        return "no change"
+        return Verdict.NO_CHANGE
     # The interval is at the level false-discovery control implies: excluding 1 is q <= alpha.
     significant = ci_low > 1 or ci_high < 1
-    return _direction(ratio) if significant else "inconclusive"
+    return _direction(ratio) if significant else Verdict.INCONCLUSIVE
 
 
 def _absolute_allowed(row: Any, t: Thresholds) -> float:
@@ -441,5 +448,5 @@ def _absolute_allowed(row: Any, t: Thresholds) -> float:
     return t.byte_tolerance
 
 
-def _direction(ratio: float) -> str:
-    return "regression" if ratio > 1 else "improvement"
+def _direction(ratio: float) -> Verdict:
+    return Verdict.REGRESSION if ratio > 1 else Verdict.IMPROVEMENT

@@ -90,9 +90,15 @@ def run_isolated(
 
     A new session means pyperf's worker grandchildren die with it instead of hanging on as orphans.
     """
-    # In the child's private directory when it has one: a SIGKILL then leaves nothing elsewhere.
-    fd, failure_file = tempfile.mkstemp(prefix="mapbench-failure-", suffix=".json", dir=cwd)
-    os.close(fd)
+    # In the child's private directory when it has one (one child at a time runs there): a
+    # SIGKILL then leaves nothing elsewhere, and the name is the same for every child, so what
+    # a child executes does not depend on a random name (callgrind counts repeat exactly).
+    if cwd is None:
+        fd, failure_file = tempfile.mkstemp(prefix="mapbench-failure-", suffix=".json")
+        os.close(fd)
+    else:
+        failure_file = os.path.join(cwd, "mapbench-failure.json")
+        Path(failure_file).unlink(missing_ok=True)
     child_env = {
         **(os.environ if env is None else env),
         PARENT_ENV: str(os.getpid()),

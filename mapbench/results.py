@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from mapbench import _asv_results, _pyperf_results, schema
-from mapbench._result_rows import COLUMNS, Outcome, Row, kind_of_metric, timestamp
+from mapbench._result_rows import COLUMNS, Outcome, Row, case_columns, kind_of_metric, timestamp
+from mapbench.case import size_column
 from mapbench.errors import MapbenchError
 
 __all__ = [
@@ -26,7 +27,9 @@ __all__ = [
     "SELECTABLE",
     "LoadProblem",
     "ResultSet",
+    "Row",
     "combine",
+    "frame_of",
     "kind_of_metric",
     "load",
     "looks_like_selector",
@@ -68,7 +71,7 @@ def combine(sets: Iterable[ResultSet]) -> ResultSet:
     """One result set holding the rows, environments and problems of all of `sets`."""
     sets = list(sets)
     frames = [s.frame for s in sets if not s.frame.empty]
-    frame = pd.concat(frames, ignore_index=True) if frames else _frame([])
+    frame = pd.concat(frames, ignore_index=True) if frames else frame_of([])
     environments = {k: v for s in sets for k, v in s.environments.items()}
     problems = tuple(dict.fromkeys(p for s in sets for p in s.problems))
     return ResultSet(frame, environments, problems)
@@ -189,7 +192,7 @@ class _Loader:
         return True
 
     def result(self) -> ResultSet:
-        frame = _frame(self.rows)
+        frame = frame_of(self.rows)
         return ResultSet(frame, self.environments, tuple(self.problems))
 
 
@@ -203,10 +206,10 @@ def _json_files(directory: Path) -> Iterator[Path]:
 
 
 def _sibling_environment(pyperf_path: Path) -> dict[str, Any] | None:
-    """The environment of the metrics file written next to a pyperf file by the same run."""
-    stem = pyperf_path.name.removeprefix("pyperf-")
-    sibling = pyperf_path.with_name(f"metrics-{stem}")
-    if stem == pyperf_path.name or not sibling.is_file():
+    """The environment of the results file a `mapbench run` of format versions 1-3 wrote next
+    to its pyperf file (`schema.legacy_sibling`)."""
+    sibling = schema.legacy_sibling(pyperf_path)
+    if sibling == pyperf_path or not sibling.is_file():
         return None
     try:
         env = json.loads(sibling.read_text(encoding="utf-8"))["environment"]
@@ -228,17 +231,12 @@ def _context_from_environment(env: Mapping[str, Any]) -> dict[str, Any]:
 def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) -> list[Row]:
     """Rows of one case of a results file: one per metric, one per collector that could not
     measure the map ("unavailable"), and a single row with the error for a failed case."""
-    params = {**result.params, **({"seed": result.seed} if result.seed else {})}
     case = {
         **context,
         "source": "mapbench",
         "file": path,
         "benchmark": result.workload,
-        "map": result.map,
-        "workload": result.workload,
-        "size": result.size,
-        "key_kind": result.key_kind,
-        "params": _params_text(params),
+        **case_columns(result.case, result.params),
     }
     error = result.error + (f"\n{result.traceback}" if result.traceback else "")
     rows = [
@@ -286,15 +284,11 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
     return rows
 
 
-def _params_text(params: Mapping[str, Any]) -> str:
-    """Parameters as one canonical, sortable string: `a=1, b=x`."""
-    return ", ".join(f"{k}={params[k]}" for k in sorted(params))
-
-
-def _frame(rows: list[Row]) -> pd.DataFrame:
-    """The tidy frame with its documented dtypes (an empty frame still has every column)."""
+def frame_of(rows: list[Row]) -> pd.DataFrame:
+    """The tidy frame of `rows`, with its documented dtypes (an empty frame still has every
+    column): what `load` returns, for callers that make rows of their own."""
     frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(Row._fields))
-    frame["size"] = frame["size"].astype("Int64")
+    frame["size"] = size_column(frame["size"])
     frame["value"] = frame["value"].astype("float64")
     frame["ci_low"] = frame["ci_low"].astype("float64")
     frame["ci_high"] = frame["ci_high"].astype("float64")

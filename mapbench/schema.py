@@ -17,19 +17,27 @@ History of "version" (format "mapbench-metrics"):
   3 - a measurement says which worker process took each sample (`groups`: how many consecutive
       samples each process took), so statistics can use the process as the independent unit.
       Versions 1 and 2 still load (their samples count as one process each).
+  4 - one run, one file: `mapbench run` keeps pyperf's timings in each case's measurements
+      (`loop` "pyperf": time, cpu_time, context_switches and load_average per worker process,
+      as `mapbench ci` and `mapbench measure` record theirs), where earlier versions wrote them
+      to a pyperf file beside the results file (`legacy_sibling`). Versions 1-3 still load, and
+      so do their pyperf files (with the environment of the results file beside them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
+from mapbench.case import CASE_FIELDS, CaseId
+
 FORMAT = "mapbench-metrics"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # "noisy" numbers (times, pauses) need statistics to compare; "deterministic" ones (counts,
 # probe lengths with a fixed seed) are proven to repeat exactly and are compared exactly;
@@ -60,12 +68,16 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class CaseResult(msgspec.Struct, frozen=True):
-    """Everything measured for one case (map x workload x key kind x size x seed) in one run."""
+    """Everything measured for one case (map x workload x key kind x size x seed) in one run.
+
+    Built only by `CaseResult.of(case, ...)`; its identity fields are `CaseId`'s (same names and
+    defaults, checked by tests/test_results.py), `spec` the one the case was loaded by.
+    """
 
     map: str
     workload: str
-    size: int
     key_kind: str
+    size: int
     seed: int = 0
     spec: str = ""
     params: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -74,6 +86,34 @@ class CaseResult(msgspec.Struct, frozen=True):
     traceback: str = ""
     unavailable: dict[str, str] = msgspec.field(default_factory=dict)
     metrics: tuple[Measurement, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        case: CaseId,
+        *,
+        params: Mapping[str, Any] | None = None,
+        status: Status = "ok",
+        error: str = "",
+        traceback: str = "",
+        unavailable: Mapping[str, str] | None = None,
+        metrics: Sequence[Measurement] = (),
+    ) -> CaseResult:
+        """The result of `case`: the one way a `CaseResult` is built."""
+        return cls(
+            **{**case.fields(), "spec": case.loadable_spec},
+            params=dict(params or {}),
+            status=status,
+            error=error,
+            traceback=traceback,
+            unavailable=dict(unavailable or {}),
+            metrics=tuple(metrics),
+        )
+
+    @property
+    def case(self) -> CaseId:
+        """The case this is the result of."""
+        return CaseId(**{name: getattr(self, name) for name in CASE_FIELDS})
 
 
 class MetricsFile(msgspec.Struct, frozen=True):
@@ -113,10 +153,10 @@ class _ResultV1(msgspec.Struct):
         params.pop("ops", None)  # a property of the workload, not a parameter
         if not isinstance(seed, int) or not isinstance(spec, str):
             raise msgspec.ValidationError("params: seed must be an int and spec a str")
-        return CaseResult(
-            self.map, self.workload, self.size, self.key_kind, seed, spec, params,
-            self.status, self.error or "", metrics=self.metrics,
-        )  # fmt: skip
+        case = CaseId(self.map, self.workload, self.key_kind, self.size, seed, spec)
+        return CaseResult.of(
+            case, params=params, status=self.status, error=self.error or "", metrics=self.metrics
+        )
 
 
 class SchemaError(ValueError):
@@ -140,7 +180,17 @@ _READERS: dict[int, Callable[[bytes], CaseResult]] = {
     1: lambda raw: msgspec.json.decode(raw, type=_ResultV1).upgraded(),
     2: msgspec.json.Decoder(CaseResult).decode,
     3: msgspec.json.Decoder(CaseResult).decode,
+    4: msgspec.json.Decoder(CaseResult).decode,
 }
+
+
+def legacy_sibling(path: Path) -> Path:
+    """The other file of a `mapbench run` of format versions 1-3: `metrics-<stem>.json` (the
+    results) <-> `pyperf-<stem>.json` (pyperf's timings)."""
+    for this, other in (("metrics-", "pyperf-"), ("pyperf-", "metrics-")):
+        if path.name.startswith(this):
+            return path.with_name(other + path.name.removeprefix(this))
+    return path
 
 
 def is_metrics_file(data: Mapping[str, Any]) -> bool:
@@ -210,4 +260,5 @@ __all__ = [
     "encode",
     "encode_results",
     "is_metrics_file",
+    "legacy_sibling",
 ]

@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 from mapbench.reports.findings import Fragment, Line, Topic, records, topic
-from mapbench.reports.tables import ROW_COLUMNS, Cell, Table, case_text
+from mapbench.reports.tables import Cell, Table, case_text
 
 from mapbench import formatting
+from mapbench.case import KEY_COLUMNS
 
 MAX_ROWS = 500
 FAILED = ("failed", "timeout")
@@ -24,7 +25,7 @@ MAX_EXAMPLES = 3  # cases named per reason a case was not run
 def failed_cases(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per failed (or timed out) case, at most MAX_ROWS."""
     failed = frame[frame["status"].isin(FAILED)].drop_duplicates(
-        ["source", "benchmark", *ROW_COLUMNS, "python", "commit", "status"]
+        ["source", "benchmark", *KEY_COLUMNS, "python", "commit", "status"]
     )
     first: pd.DataFrame = failed.head(MAX_ROWS).reset_index(drop=True)
     return first
@@ -75,7 +76,7 @@ def not_run_table(frame: pd.DataFrame) -> Table | None:
     rows = frame[(frame["status"] != "ok") & ~frame["status"].isin(FAILED)]
     if rows.empty:
         return None
-    cases = rows.drop_duplicates(["source", "benchmark", *ROW_COLUMNS, "python", "commit"])
+    cases = rows.drop_duplicates(["source", "benchmark", *KEY_COLUMNS, "python", "commit"])
     out = []
     for (status, error), part in cases.groupby(["status", "error"], sort=False):
         named = [case_text(r) for r in records(part.head(MAX_EXAMPLES))]

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports.tables import ROW_COLUMNS, Section, case_key, case_text
+from mapbench.reports.tables import Section, case_text
+
+from mapbench.case import KEY_COLUMNS, key
 
 MAX_LINES = 12  # per topic; the tables hold the rest
 
@@ -46,14 +48,9 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], frame.to_dict("records"))
 
 
-def size_key(size: Any) -> int:
-    """A size as an int, -1 when missing (NaN and None never equal themselves as keys)."""
-    return -1 if size is None or pd.isna(size) else int(size)
-
-
 def metric_columns(rows: pd.DataFrame) -> pd.DataFrame:
     """Case x Python rows, one column per metric (medians of repeated runs)."""
-    keys = [*ROW_COLUMNS, "python"]
+    keys = [*KEY_COLUMNS, "python"]
     table: pd.DataFrame = rows.pivot_table(
         index=keys, columns="metric", values="value", aggfunc="median"
     ).reset_index()
@@ -69,9 +66,7 @@ def href(section: Section | None, row: Mapping[str, Any]) -> str:
     """The link to the row of `section` that shows this case ("" when none does)."""
     if section is None:
         return ""
-    return (
-        "#" + section.rows_by_case[case_key(row)] if case_key(row) in section.rows_by_case else ""
-    )
+    return "#" + section.rows_by_case[key(row)] if key(row) in section.rows_by_case else ""
 
 
 def joined(fragments: Sequence[Fragment]) -> list[Fragment]:

@@ -13,9 +13,10 @@ import pandas as pd
 from mapbench.reports import charts
 from mapbench.reports.environments import Environments, env_text
 from mapbench.reports.rows import version_key
-from mapbench.reports.tables import ROW_COLUMNS, Column, TopicTable, anchor, case_text, metric_title
+from mapbench.reports.tables import Column, TopicTable, anchor, case_text, metric_title
 
 from mapbench import formatting
+from mapbench.case import KEY_COLUMNS
 
 MAX_CHARTS = 12
 
@@ -53,7 +54,7 @@ def pause_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
     """GC pause distributions: one row per Python (and commit, when several)."""
     mask = frame["metric"].str.startswith("gc_pause") & (frame["n_samples"] >= 2)
     pauses = frame[mask & (frame["status"] == "ok")]
-    for n, (key, group) in enumerate(pauses.groupby(["metric", *ROW_COLUMNS], dropna=False)):
+    for n, (key, group) in enumerate(pauses.groupby(["metric", *KEY_COLUMNS], dropna=False)):
         if n >= MAX_CHARTS:
             return
         several = group["commit"].nunique() > 1
@@ -64,7 +65,7 @@ def pause_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
         if not any(x > 0 for _, samples in rows for x in samples):
             continue  # a chart of zeros says nothing
         rows.sort(key=lambda r: version_key(r[0][2:].split(" ")[0]))
-        keyed = dict(zip(["metric", *ROW_COLUMNS], key, strict=True))
+        keyed = dict(zip(["metric", *KEY_COLUMNS], key, strict=True))
         yield charts.box_chart(
             title=f"{metric_title(str(keyed['metric']))}: {case_text(keyed)}",
             subtitle="every collection · box: quartiles · whiskers: 5th to 95th percentile",

@@ -18,12 +18,10 @@ from mapbench.reports.findings import (
     href,
     metric_columns,
     records,
-    size_key,
     topic,
 )
 from mapbench.reports.rows import first_seen, latest_per_python
 from mapbench.reports.tables import (
-    ROW_COLUMNS,
     Column,
     Section,
     TopicTable,
@@ -35,6 +33,7 @@ from mapbench.reports.tables import (
 from mapbench.reports.timing import REFERENCE
 
 from mapbench import formatting
+from mapbench.case import KEY_COLUMNS, size_key
 
 MAX_CHARTS = 12
 MAPPED = "memory_file_mapped_bytes_per_entry"
@@ -66,7 +65,7 @@ def memory_rows(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     mapped = frame[frame["metric"] == MAPPED]
     if metric != "memory_bytes_per_entry" or rows.empty or mapped.empty:
         return rows
-    key = ["file", *ROW_COLUMNS, "python"]
+    key = ["file", *KEY_COLUMNS, "python"]
     extra = rows[key].merge(mapped[[*key, "value"]], on=key, how="left")["value"]
     added: pd.DataFrame = rows.assign(value=rows["value"] + extra.fillna(0.0).to_numpy())
     return added

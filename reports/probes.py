@@ -30,12 +30,10 @@ from mapbench.reports.findings import (
     joined,
     metric_columns,
     records,
-    size_key,
     topic,
 )
 from mapbench.reports.rows import first_seen, latest_per_python, version_key
 from mapbench.reports.tables import (
-    ROW_COLUMNS,
     Cell,
     CellMaker,
     Column,
@@ -46,6 +44,7 @@ from mapbench.reports.tables import (
 )
 
 from mapbench import formatting, theory
+from mapbench.case import KEY_COLUMNS, size_key
 
 PROBES = "probe-table"  # the probe table's anchor: drawn next to the histograms
 # Probe statistics a table shows beside its capacity: the homes a probe reads (buckets, groups).
@@ -196,7 +195,7 @@ def _tables(frame: pd.DataFrame) -> list[_Table]:
     rows = ok[ok["metric"].str.contains(HISTOGRAM) & (ok["n_samples"] > 0)]
     if rows.empty:
         return []
-    keys = ["file", *ROW_COLUMNS]
+    keys = ["file", *KEY_COLUMNS]
 
     def per_case(metric: str) -> pd.Series[Any]:
         values: pd.Series[Any] = (
@@ -217,7 +216,7 @@ def _tables(frame: pd.DataFrame) -> list[_Table]:
             slots = float(capacity / home)
         out.append(
             _Table(
-                case={c: case[c] for c in ROW_COLUMNS},
+                case={c: case[c] for c in KEY_COLUMNS},
                 python=str(group["python"].iloc[0]),
                 load=None if load is None or pd.isna(load) else float(load),
                 slots_per_home=slots,

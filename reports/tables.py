@@ -18,11 +18,8 @@ import numpy as np
 import pandas as pd
 from mapbench.reports.rows import first_seen, latest_per_python, metric_mask, pythons
 
-from mapbench import formatting
-from mapbench.measure import catalog
-
-# What one table row is about, before the Python versions spread it into columns.
-ROW_COLUMNS = ("map", "workload", "size", "key_kind", "params")
+from mapbench import catalog, formatting
+from mapbench.case import KEY_COLUMNS, key
 
 
 @dataclass(frozen=True)
@@ -59,20 +56,8 @@ class Section:
     anchor: str
     note: str
     table: Table
-    # (map, workload, size, key_kind, params) -> the id of the row showing that case
+    # a case's key (`mapbench.case.key`) -> the id of the row showing that case
     rows_by_case: Mapping[tuple[Any, ...], str] = field(default_factory=dict)
-
-
-def case_key(case: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A case as a key of `Section.rows_by_case` (a missing size is None)."""
-    size = case.get("size")
-    return (
-        str(case.get("map", "")),
-        str(case.get("workload", "")),
-        None if size is None or pd.isna(size) else int(size),
-        str(case.get("key_kind", "")),
-        str(case.get("params", "")),
-    )
 
 
 def case_text(row: Mapping[Any, Any]) -> str:
@@ -249,7 +234,7 @@ def topic_section(table: TopicTable, part: pd.DataFrame, extra_note: str = "") -
 def _topic_table(spec: TopicTable, part: pd.DataFrame) -> tuple[Table, str, dict[Any, str]]:
     """The table, a note when every Python gave identical numbers (then shown once), and the
     row id of every case."""
-    keys = list(ROW_COLUMNS)
+    keys = list(KEY_COLUMNS)
     grouped = part.groupby([*keys, "python", "metric"], dropna=False, sort=False)
     values = grouped["value"].median().unstack(["python", "metric"])
     units = grouped["unit"].first().unstack(["python", "metric"])
@@ -273,7 +258,7 @@ def _topic_table(spec: TopicTable, part: pd.DataFrame) -> tuple[Table, str, dict
     merged = _merge_equal(cells_of)
     ids = [_row_id(spec, case, workloads) for case, workloads, _ in merged]
     by_case = {
-        case_key({**case, "workload": w}): row_id
+        key({**case, "workload": w}): row_id
         for (case, workloads, _), row_id in zip(merged, ids, strict=True)
         for w in workloads
     }

@@ -32,6 +32,7 @@ from mapbench.reports.tables import (
 )
 
 from mapbench import formatting
+from mapbench.case import size_key
 from mapbench.thresholds import STATISTICS, Thresholds
 
 REFERENCE = "dict"  # the map every other one is measured against
@@ -101,7 +102,7 @@ def time_tables(
     ranks = {c: first_seen(times[c]) for c in ("map", "workload", "key_kind")}
     groups = sorted(
         times.groupby(_TABLE_KEYS, dropna=False, sort=False),
-        key=lambda g: (str(g[0][0]), _size_rank(g[0][1]), ranks["key_kind"][g[0][2]]),
+        key=lambda g: (str(g[0][0]), size_key(g[0][1]), ranks["key_kind"][g[0][2]]),
     )
     tables = []
     for (source, size, key_kind), part in groups:
@@ -113,7 +114,7 @@ def time_tables(
             set(zip(part["map"], part["params"], strict=True)),
             key=lambda r: (ranks["map"][r[0]], r[1]),
         )
-        prefix = (source, size, key_kind)
+        table_key = (source, size_key(size), key_kind)
         tables.append(
             TimeTable(
                 source=str(source),
@@ -126,23 +127,13 @@ def time_tables(
                     sorted(part["workload"].unique(), key=ranks["workload"].__getitem__)
                 ),
                 pythons=tuple(pythons(part)),
-                cells={k[3:]: s for k, s in cells.items() if _same(k[:3], prefix)},
+                cells={
+                    k[3:]: s for k, s in cells.items() if (k[0], size_key(k[1]), k[2]) == table_key
+                },
                 with_params=params_needed(part),
             )
         )
     return tables
-
-
-def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """Key equality in which a missing size (NA: a benchmark without one) equals only another."""
-    return all(
-        pd.isna(x) and pd.isna(y) if pd.isna(x) or pd.isna(y) else x == y
-        for x, y in zip(a, b, strict=True)
-    )
-
-
-def _size_rank(size: Any) -> int:
-    return -1 if pd.isna(size) else int(size)
 
 
 def _size_text(size: Any) -> str:

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mapbench.reports.findings import Fragment, Line, Topic, records, size_key, topic
+from mapbench.reports.findings import Fragment, Line, Topic, records, topic
 from mapbench.reports.rows import latest_per_python
 from mapbench.reports.timing import REFERENCE, TimeTable
 
 from mapbench import formatting
-from mapbench.compare import compare
+from mapbench.case import size_key
+from mapbench.compare import Verdict, compare
 from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
@@ -151,12 +152,12 @@ def _margin(row: Mapping[str, Any] | None, word: str) -> list[Fragment]:
         return [Fragment(" (no margin: samples missing)")]
     change, interval = formatting.change_and_interval(row["ratio"], row["ci_low"], row["ci_high"])
     verdict = row["verdict"]
-    if verdict == "no change":
+    if verdict == Verdict.NO_CHANGE:
         return [Fragment(f" {change}: a tie within the minimum effect")]
     parts = [Fragment(" "), Fragment(f"{change} {word}", css="figure")]
     if interval != formatting.MISSING:
         parts.append(Fragment(f" {interval}"))
-    if verdict not in ("regression", "improvement"):
+    if verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT):
         parts.append(
             Fragment(f" ({verdict}: not significant, n={row['base_n']}/{row['candidate_n']})")
         )
@@ -216,16 +217,16 @@ def _versus_line(
     label = tables[0].label(m, params) if tables else m
     parts: list[Fragment] = [Fragment(label, css="figure"), Fragment(": ")]
     phrases = (
-        ("improvement", "faster on ", "good"),
-        ("regression", "slower on ", "bad"),
-        ("no change", "within 5% on ", ""),
+        (Verdict.IMPROVEMENT, "faster on ", "good"),
+        (Verdict.REGRESSION, "slower on ", "bad"),
+        (Verdict.NO_CHANGE, "within 5% on ", ""),
     )
     first = True
     for verdict, words, css in phrases:
         cases = outcome.get(verdict, [])
         if not cases:
             continue
-        if verdict == "no change" and len(cases) > 3:  # ties say little one by one
+        if verdict == Verdict.NO_CHANGE and len(cases) > 3:  # ties say little one by one
             parts.append(Fragment(f"{'' if first else '; '}{words}{len(cases)} cases"))
             first = False
             continue
@@ -236,12 +237,14 @@ def _versus_line(
             where = _where(t, p, columns)
             where = f" ({where})" if where else ""
             change = formatting.change(row["ratio"])
-            text = f"{w}{where}" + ("" if verdict == "no change" else f" {change}")
+            text = f"{w}{where}" + ("" if verdict == Verdict.NO_CHANGE else f" {change}")
             parts += [Fragment(", " if i else ""), Fragment(text, "#" + t.row_id(m, params))]
         if len(cases) > len(shown):
             parts.append(Fragment(f" and {len(cases) - len(shown)} more"))
     unsure = sum(
-        len(v) for k, v in outcome.items() if k not in ("improvement", "regression", "no change")
+        len(v)
+        for k, v in outcome.items()
+        if k not in (Verdict.IMPROVEMENT, Verdict.REGRESSION, Verdict.NO_CHANGE)
     )
     if unsure:
         parts.append(Fragment(f"{'' if first else '; '}not significant on {unsure}"))

@@ -17,18 +17,15 @@ from typing import Any, cast
 import pandas as pd
 from mapbench.reports.tables import Cell, Table, case_text, metric_title, num
 
-from mapbench import formatting
-from mapbench.compare import Comparison
-from mapbench.measure import catalog
+from mapbench import catalog, formatting
+from mapbench.compare import Comparison, Verdict
 
-VERDICT_CSS = {
-    "regression": "bad",
-    "improvement": "good",
-    "no change": "same",
-    "inconclusive": "unsure",
+VERDICT_CSS: dict[str, str] = {
+    Verdict.REGRESSION: "bad",
+    Verdict.IMPROVEMENT: "good",
+    Verdict.NO_CHANGE: "same",
+    Verdict.INCONCLUSIVE: "unsure",
 }
-UNCHANGED = "no change"
-TOO_NOISY = "too noisy"
 # Context shown next to a case when a comparison spans several values (env follows python).
 SHOWN_CONTEXT = ("python", "machine")
 ROBUST_SOURCES = frozenset({"timing", "instructions", "tracemalloc", "blocks", "memory"})
@@ -73,12 +70,12 @@ class Summary:
 
     @property
     def regressed(self) -> bool:
-        return any(g.verdict == "regression" and g.count for g in self.groups)
+        return any(g.verdict == Verdict.REGRESSION and g.count for g in self.groups)
 
     @property
     def too_noisy(self) -> int:
         """Rows too noisy to judge (exit status 4 of compare and ci)."""
-        return sum(g.count for g in self.groups if g.verdict == TOO_NOISY)
+        return sum(g.count for g in self.groups if g.verdict == Verdict.TOO_NOISY)
 
 
 def css(verdict: str) -> str:
@@ -87,9 +84,9 @@ def css(verdict: str) -> str:
 
 def ordered_verdicts(present: Sequence[str]) -> list[str]:
     """regression, improvement, then any other verdict (a new one too), "no change" last."""
-    known = [v for v in VERDICT_CSS if v != UNCHANGED]
+    known = [v for v in VERDICT_CSS if v != Verdict.NO_CHANGE]
     others = sorted(set(present) - set(VERDICT_CSS))
-    return [*known[:2], *others, *known[2:], UNCHANGED]
+    return [*known[:2], *others, *known[2:], Verdict.NO_CHANGE]
 
 
 def row_id(position: int) -> str:
@@ -124,21 +121,21 @@ def summary(comparison: Comparison, limit: int | None = 10) -> Summary:
     )
     groups = []
     for verdict in order:
-        if verdict == UNCHANGED or verdict not in present:
+        if verdict == Verdict.NO_CHANGE or verdict not in present:
             continue
         chosen = _ranked(distinct[distinct["verdict"] == verdict], verdict)
         shown = chosen if limit is None else chosen.head(limit)
         listed = tuple(_highlight(r, rows) for r in _records(shown))
         groups.append(VerdictGroup(verdict, css(verdict), len(chosen), listed))
-    regressions = next((g for g in groups if g.verdict == "regression"), None)
+    regressions = next((g for g in groups if g.verdict == Verdict.REGRESSION), None)
     if regressions is not None and regressions.rows:
         worst = regressions.rows[0]
         headline = (
             f"{regressions.count} regression{'s' if regressions.count != 1 else ''}; worst "
             f"{worst.change} ({worst.before} → {worst.after}) in {worst.metric} of {worst.case}"
         )
-    elif comparison.count(TOO_NOISY):
-        noisy = comparison.count(TOO_NOISY)
+    elif comparison.count(Verdict.TOO_NOISY):
+        noisy = comparison.count(Verdict.TOO_NOISY)
         headline = (
             f"No regression found, but {noisy} row{'s' if noisy != 1 else ''} too noisy to judge"
         )
@@ -191,9 +188,9 @@ def _joined(values: pd.Series[Any]) -> str:
 def _ranked(rows: pd.DataFrame, verdict: str) -> pd.DataFrame:
     """Robust metrics first, then the biggest change in the verdict's direction."""
     ratio = rows["ratio"].astype(float)
-    if verdict == "regression":
+    if verdict == Verdict.REGRESSION:
         severity = -ratio
-    elif verdict == "improvement":
+    elif verdict == Verdict.IMPROVEMENT:
         severity = ratio
     else:
         severity = -ratio.map(lambda r: abs(math.log(r)) if r > 0 and math.isfinite(r) else 0.0)

@@ -30,11 +30,12 @@ from mapbench.reports import (
     verdicts,
 )
 from mapbench.reports.environments import EnvironmentBlock
-from mapbench.reports.findings import Topic
+from mapbench.reports.findings import Topic, records
 from mapbench.reports.tables import Section, Table
 
 from mapbench import __version__, formatting
-from mapbench.compare import Comparison
+from mapbench.case import key
+from mapbench.compare import Comparison, Verdict
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
@@ -238,12 +239,8 @@ def _listed(values: pd.Series[Any]) -> str:
 
 
 def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
-    """(metric, workload, size, key_kind, params) of every regression: their histories go first."""
+    """Every regression's case and metric (`history.REGRESSION_KEY`): their histories go first."""
     if comparison is None:
         return set()
-    bad = comparison.rows[comparison.rows["verdict"] == "regression"]
-    columns = ["metric", "workload", "size", "key_kind", "params"]
-    return {
-        (str(m), str(w), float(s) if _present(s) else -1.0, str(k), str(p))
-        for m, w, s, k, p in bad[columns].itertuples(index=False)
-    }
+    bad = comparison.rows[comparison.rows["verdict"] == Verdict.REGRESSION]
+    return {key(row, history.REGRESSION_KEY) for row in records(bad)}

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mapbench.case import CaseId
 from mapbench.ci.interleave import Runner, Side
-from mapbench.ci.results_io import per_process
-from mapbench.measure.case import CaseId
-from mapbench.measure.timing import Stopwatch
+from mapbench.measure.timing import Stopwatch, across_processes
 
 Detector = Callable[[np.ndarray], list[int]]  # indices of the first point after each change
 
@@ -38,7 +37,7 @@ def measured_pool(processes: int) -> np.ndarray:
     with Runner([case]) as runner:
         for i in range(processes):
             done = runner.run(side, runner.job(side, reps=5))
-            found = per_process([list(done.results[0].metrics)], "time")
+            found = across_processes([list(done.results[0].metrics)], "time")
             if found is not None:
                 minima.append(found.value)
             print(f"noise pool: process {i + 1}/{processes}", file=sys.stderr, end="\r")

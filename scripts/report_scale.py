@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 from mapbench.reports import render_html
 
-from mapbench._result_rows import Row
 from mapbench.compare import compare
 from mapbench.measure.timing import Stopwatch
-from mapbench.results import ResultSet, _frame, where
+from mapbench.results import ResultSet, Row, frame_of, where
 
 MAPS = ("dict", "sharded", "cow", "gobucket", "linear", "robinhood", "cuckoo", "mmap")
 WORKLOADS = (
@@ -69,7 +68,7 @@ def synthetic(rows_wanted: int, seed: int = 0) -> ResultSet:
                     samples=samples,
                 )
             )
-    return ResultSet(_frame(rows))
+    return ResultSet(frame_of(rows))
 
 
 def main() -> None:

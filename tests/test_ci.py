@@ -13,17 +13,16 @@ import pandas as pd
 import pytest
 from mapbench.reports import markdown_text
 
-from mapbench._result_rows import Row
 from mapbench.ci import instructions
 from mapbench.ci.adaptive import loose_rows
 from mapbench.ci.background import busy_loops
 from mapbench.ci.build import BuildError, resolve
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side, SideRuns, schedule
-from mapbench.ci.results_io import per_process
 from mapbench.ci.slowmap import WORK, SlowMap
 from mapbench.compare import Comparison, compare
 from mapbench.measure import CaseId, measurement
-from mapbench.results import ResultSet, _frame
+from mapbench.measure.timing import across_processes
+from mapbench.results import ResultSet, Row, frame_of
 from mapbench.thresholds import Thresholds
 
 A, B = Side("base", sys.executable), Side("head", sys.executable)
@@ -42,14 +41,14 @@ def test_every_run_of_every_process_is_kept_with_its_process() -> None:
         [measurement("time", min(s), samples=s), measurement("cpu_time", min(s), samples=s)]
         for s in ((3.0, 1.0, 2.0), (5.0, 4.0, 6.0))
     ]
-    m = per_process(rounds, "time")
+    m = across_processes(rounds, "time", "interleaved processes")
     assert m is not None
     assert m.samples == (3.0, 1.0, 2.0, 5.0, 4.0, 6.0) and m.groups == (3, 3)
     assert m.value == 2.5  # the median of the processes' fastest runs
     assert m.kind == "noisy" and m.unit == "s"
     assert m.gc == "off" and m.loop == "mapbench"
     assert "3 runs in each of 2 interleaved processes" in m.note
-    assert per_process(rounds, "latency_max") is None
+    assert across_processes(rounds, "latency_max") is None
 
 
 def test_worker_times_cases_and_reports_a_bad_map_without_losing_the_rest() -> None:
@@ -200,7 +199,7 @@ def test_the_pr_summary_lists_every_row_that_is_not_unchanged() -> None:
             values = tuple(v * (scale if name == "slow" else 1.0) * (1 + i / 1000)
                            for i, (v,) in enumerate(runs))  # fmt: skip
             rows.append(time_row(side, name, values))
-    result = compare(*(ResultSet(_frame([r for r in rows if r.commit == s])) for s in "ab"))
+    result = compare(*(ResultSet(frame_of([r for r in rows if r.commit == s])) for s in "ab"))
     text = markdown_text(result)
     assert "🔴 1 regression" in text and "🟠 1 too noisy" in text
     table = [line for line in text.splitlines() if line.startswith("| 🔴") or "| 🟠" in line]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mapbench.measure.catalog import title
+from mapbench.catalog import title
 from mapbench.results import load
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,11 @@ import pytest
 from scipy import stats
 
 from mapbench import schema
-from mapbench._result_rows import Row
 from mapbench.cli import main
 from mapbench.compare import compare
 from mapbench.errors import MapbenchError
 from mapbench.measure import CaseId, measurement
-from mapbench.results import ResultSet, _frame, combine, load, where
+from mapbench.results import ResultSet, Row, combine, frame_of, load, where
 from mapbench.schema import CaseResult
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
@@ -49,7 +48,7 @@ def side(commit: str, cases: dict[str, tuple[float, ...]], kind: str = "noisy") 
         )
         for name, samples in cases.items()
     ]
-    return ResultSet(_frame(rows))
+    return ResultSet(frame_of(rows))
 
 
 def noise(seed: int, n: int, scale: float = 1.0) -> tuple[float, ...]:
@@ -254,7 +253,7 @@ def processes(
         rows.append(row("load_average", "tasks", [(load,)] * n))
     if switches is not None:
         rows.append(row("context_switches", "switches", [switches] * n))
-    return ResultSet(_frame(rows), {file: {"cpu_count": 2}})
+    return ResultSet(frame_of(rows), {file: {"cpu_count": 2}})
 
 
 def runs_of(seed: int, n: int, scale: float = 1.0, reps: int = 3) -> list[tuple[float, ...]]:
@@ -375,7 +374,7 @@ def _metrics_file(path: Path, case: str, runs: list[tuple[float, ...]]) -> None:
     flat = tuple(x for p in runs for x in p)
     time = measurement("time", min(flat), samples=flat, groups=tuple(len(p) for p in runs))
     load = measurement("load_average", 1.5, samples=(1.5,) * len(runs))
-    result = CaseResult(c.map, c.workload, c.size, c.key_kind, metrics=(time, load))
+    result = CaseResult.of(c, metrics=(time, load))
     env = {"python": "3.12.1", "machine": "vm", "cpu_count": 2}
     path.write_bytes(schema.encode(schema.MetricsFile(environment=env, results=(result,))))
 

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyperf
 import pytest
 
 from mapbench import schema
@@ -221,11 +220,8 @@ def assert_all_loadable(directory: Path) -> dict[str, schema.Decoded]:
     decoded = {}
     for path in sorted(directory.iterdir()):
         assert not path.name.startswith("."), f"a temporary file was left behind: {path.name}"
-        if path.name.startswith("metrics-"):
-            decoded[path.name] = schema.decode(path.read_bytes())
-        else:
-            assert path.name.startswith("pyperf-"), path.name
-            pyperf.BenchmarkSuite.load(str(path))
+        assert path.name.startswith("metrics-"), path.name
+        decoded[path.name] = schema.decode(path.read_bytes())
     return decoded
 
 
@@ -262,9 +258,7 @@ def test_rerun_writes_new_files_and_overwrite_replaces_only_at_the_end(
     again = mapbench(tmp_path, "run", "--map=dict", *TINY_RUN, "-o", str(earlier))
     assert again.returncode == 0, again.stderr
     assert f"{earlier} holds results of Python {TAG} already: this run writes " in again.stderr
-    assert sorted(saved(earlier)) == sorted(
-        [*before, f"metrics-{TAG}-2.json", f"pyperf-{TAG}-2.json"]
-    )
+    assert sorted(saved(earlier)) == sorted([*before, f"metrics-{TAG}-2.json"])
     assert all(saved(earlier)[name] == data for name, data in before.items())
     frame = load([earlier]).frame
     assert (frame["metric"] == "time").sum() == 2, "both runs load"
@@ -272,14 +266,7 @@ def test_rerun_writes_new_files_and_overwrite_replaces_only_at_the_end(
     replaced = mapbench(tmp_path, "run", "--map=dict", *TINY_RUN, "-o", str(earlier), "--overwrite")
     assert replaced.returncode == 0, replaced.stderr
     now = saved(earlier)
-    assert sorted(now) == sorted(
-        [
-            f"metrics-{TAG}.json",
-            f"pyperf-{TAG}.json",
-            f"metrics-{TAG}-2.json",
-            f"pyperf-{TAG}-2.json",
-        ]
-    )
+    assert sorted(now) == [f"metrics-{TAG}-2.json", f"metrics-{TAG}.json"]
     assert now[f"metrics-{TAG}.json"] != before[f"metrics-{TAG}.json"]
     assert schema.decode(now[f"metrics-{TAG}.json"]).complete
 

@@ -20,9 +20,8 @@ from mapbench.reports import (
 )
 
 from mapbench import formatting, theory
-from mapbench._result_rows import Row
 from mapbench.compare import compare
-from mapbench.results import ResultSet, _frame
+from mapbench.results import ResultSet, Row, frame_of
 
 
 def row(workload: str, metric: str, value: float, **fields: Any) -> Row:
@@ -53,7 +52,7 @@ def _section(frame: pd.DataFrame, statistic: str = "p10") -> Any:
 
 def test_time_table_cells_statistic_interval_ratio_and_fastest() -> None:
     samples = {"dict": (1e-7, 2e-7, 3e-7, 4e-7, 5e-7), "slow": (1e-6, 1e-6, 2e-6, 3e-6, 4e-6)}
-    frame = _frame(_times(samples))
+    frame = frame_of(_times(samples))
     section = _section(frame)
     assert section.title == "size 1,000 · random-int keys"
     assert section.table.headers == ("map", "lookup-hit", timing.GEOMEAN)
@@ -75,7 +74,7 @@ def test_time_table_cells_statistic_interval_ratio_and_fastest() -> None:
 
 
 def test_time_table_geometric_mean_of_ratios_to_dict() -> None:
-    frame = _frame([
+    frame = frame_of([
         *_times({"dict": (1e-7,) * 5, "other": (2e-7,) * 5}, "insert"),
         *_times({"dict": (1e-7,) * 5, "other": (0.5e-7,) * 5}, "lookup-hit"),
         *_times({"dict": (1e-7,) * 5, "other": (4e-7,) * 5}, "delete"),
@@ -108,7 +107,7 @@ def test_spread_flags_few_samples_and_wide_spread() -> None:
 
 
 def test_time_table_has_a_column_group_per_python() -> None:
-    frame = _frame([
+    frame = frame_of([
         row(w, "time", 1e-7, python=p, source="pyperf", unit="s", kind="noisy",
             samples=(1e-7,) * 5)
         for p in ("3.12.1", "3.10.13") for w in ("insert", "lookup-hit")
@@ -122,7 +121,7 @@ def test_time_table_has_a_column_group_per_python() -> None:
 
 def test_time_charts_one_per_workload_with_intervals() -> None:
     noise = np.random.default_rng(1)
-    frame = _frame([
+    frame = frame_of([
         r
         for w in ("insert", "lookup-hit")
         for r in _times({m: tuple(t * (1 + noise.random(8) / 10))
@@ -137,7 +136,7 @@ def test_time_charts_one_per_workload_with_intervals() -> None:
 
 
 def test_theme_rows_with_identical_numbers_are_merged() -> None:
-    frame = _frame([
+    frame = frame_of([
         row("insert", "memory_bytes_per_entry", 37.6, unit="B"),
         row("lookup-hit", "memory_bytes_per_entry", 37.6, unit="B"),
         row("delete", "memory_bytes_per_entry", 38.0, unit="B"),
@@ -151,7 +150,7 @@ def test_theme_rows_with_identical_numbers_are_merged() -> None:
 
 def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
     load = 0.5
-    frame = _frame([r for group in [
+    frame = frame_of([r for group in [
         [row("lookup-hit", "load_factor", load, map=m),
          row("lookup-hit", "capacity", 2048, map=m, unit="slots"),
          row("lookup-hit", "probe_hit_mean", 1.3, map=m, unit="probes"),
@@ -176,7 +175,7 @@ def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
 
 
 def test_theme_of_only_zeros_is_left_out_and_said() -> None:
-    frame = _frame([row(w, m, 0.0, unit="collections") for w in ("insert", "delete")
+    frame = frame_of([row(w, m, 0.0, unit="collections") for w in ("insert", "delete")
                     for m in ("gc_collections", "gc_collections_gen2")])  # fmt: skip
     sections, quiet = tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})
     assert sections == [] and quiet == [
@@ -185,7 +184,7 @@ def test_theme_of_only_zeros_is_left_out_and_said() -> None:
 
 
 def test_latency_columns_are_titled_from_the_catalog() -> None:
-    frame = _frame([
+    frame = frame_of([
         row("insert", "latency_p50", 1e-7, unit="s", kind="noisy"),
         row("insert", "latency_spikes", 3, unit="ops", kind="noisy"),
     ])  # fmt: skip
@@ -196,7 +195,7 @@ def test_latency_columns_are_titled_from_the_catalog() -> None:
 
 
 def test_other_metrics_grouped_by_family_with_catalog_titles() -> None:
-    frame = _frame([
+    frame = frame_of([
         row("insert", "probe_homes", 256, map="c-gobucket"),
         row("insert", "probe_overflow_buckets", 3, map="c-gobucket"),
         row("insert", "probe_entries_used", 1000),
@@ -231,7 +230,7 @@ def _histograms(workload: str, size: int, load: float, hit: tuple[float, ...]) -
 
 
 def test_probe_figures_feature_lookup_hit_at_the_largest_size_and_skip_empty_tables() -> None:
-    frame = _frame([
+    frame = frame_of([
         *_histograms("insert", 10_000, 0.5, (0.0, 7.0, 3.0)),
         *_histograms("lookup-hit", 10_000, 0.5, (0.0, 7.0, 3.0)),  # the same table as insert
         *_histograms("lookup-hit", 1000, 0.4, (0.0, 8.0, 2.0)),
@@ -249,7 +248,7 @@ def test_probe_figures_feature_lookup_hit_at_the_largest_size_and_skip_empty_tab
 
 
 def test_single_bar_histograms_are_said_not_drawn() -> None:
-    frame = _frame(_histograms("lookup-hit", 1000, 0.4, (0.0, 1000.0)))
+    frame = frame_of(_histograms("lookup-hit", 1000, 0.4, (0.0, 1000.0)))
     (featured,) = probes.probe_view(frame).featured
     assert featured.hit is None and featured.miss is not None
     assert "every hit took 1 probe" in featured.stats
@@ -257,7 +256,7 @@ def test_single_bar_histograms_are_said_not_drawn() -> None:
 
 
 def test_single_run_view_has_no_verdict_and_shows_failures() -> None:
-    frame = _frame([
+    frame = frame_of([
         row("insert", "time", 1e-7, source="pyperf", unit="seconds", samples=(1e-7,) * 3),
         row("insert", "", math.nan, map="broken", status="failed", error="RuntimeError: boom"),
     ])  # fmt: skip
@@ -277,7 +276,7 @@ def _noisy(center: float, seed: int, n: int = 12) -> tuple[float, ...]:
 
 
 def test_findings_name_the_fastest_map_with_its_margin_and_link_to_the_row() -> None:
-    frame = _frame([
+    frame = frame_of([
         *_times({"dict": _noisy(1e-7, 1), "cow": _noisy(2e-7, 2), "fast": _noisy(0.5e-7, 3)},
                 "insert"),
         *_times({"dict": _noisy(1e-7, 4), "cow": _noisy(1.01e-7, 5)}, "delete"),
@@ -299,7 +298,7 @@ def test_findings_name_the_fastest_map_with_its_margin_and_link_to_the_row() -> 
 
 
 def test_findings_tail_with_spike_causes_memory_with_mappings_and_probe_model() -> None:
-    frame = _frame([
+    frame = frame_of([
         *(row("insert", m, v, map=map_, unit=u, kind="noisy") for map_, m, v, u in (
             ("dict", "latency_p50", 1e-7, "s"), ("dict", "latency_p999", 5e-6, "s"),
             ("dict", "latency_spikes", 3, "ops"), ("dict", "latency_spikes_gc", 2, "ops"),
@@ -328,7 +327,7 @@ def test_findings_tail_with_spike_causes_memory_with_mappings_and_probe_model() 
 
 def _comparison_rows(verdict_rows: list[dict[str, Any]]) -> Any:
     """A Comparison whose rows are given (the statistics are compare's business, not ours)."""
-    base = _frame(_times({"dict": (1e-7,) * 5}))
+    base = frame_of(_times({"dict": (1e-7,) * 5}))
     comparison = compare(ResultSet(base), ResultSet(base))
     template = comparison.rows.iloc[0].to_dict()
     rows = pd.DataFrame([{**template, **r} for r in verdict_rows])
@@ -371,7 +370,7 @@ def test_change_notation_is_one_per_interval() -> None:
 def _asv_like(values: dict[str, list[float]]) -> pd.DataFrame:
     """Four commits of `time` per map, asv style, with dates in order."""
     start = pd.Timestamp("2024-01-01", tz="UTC")
-    return _frame([
+    return frame_of([
         row("lookup-hit", "time", v, map=m, source="asv", unit="s", kind="noisy",
             commit=f"{c:x}" * 40, commit_date=start + pd.Timedelta(days=c), python="3.12")
         for m, series in values.items() for c, v in enumerate(series, start=10)

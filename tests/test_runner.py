@@ -7,16 +7,21 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pyperf
 import pytest
 
-from mapbench import spec
+from mapbench import schema, spec
+from mapbench.case import CaseId
+from mapbench.ci.interleave import Runner, Side, run_interleaved
+from mapbench.ci.results_io import save_side
+from mapbench.compare import compare
 from mapbench.errors import MapbenchError
 from mapbench.formatting import value
 from mapbench.isolate import describe_failure, run_isolated
+from mapbench.results import load
 from mapbench.runner import Settings, Target, make_cases, run_suite, select_maps
 from mapbench.runner.progress import Progress
-from mapbench.schema import FORMAT, VERSION
+from mapbench.runner.store import ResultStore
+from mapbench.schema import FORMAT, VERSION, CaseResult
 
 BAD_MAPS = textwrap.dedent(
     """
@@ -95,11 +100,18 @@ def test_crashing_hanging_and_raising_maps_fail_alone(bad_maps: Path, tmp_path: 
         "Raises": "failed",
         "cow": "ok",
     }
-    names = {
-        b.get_name()
-        for b in pyperf.BenchmarkSuite.load(str(out / f"pyperf-{tag}.json")).get_benchmarks()
+    # one run, one file: pyperf's timings are measurements of the cases that ran
+    assert [p.name for p in out.iterdir()] == [f"metrics-{tag}.json"]
+    timed = {
+        r["map"]: {m["name"]: m for m in r["metrics"]}
+        for r in saved["results"]
+        if r["status"] == "ok"
     }
-    assert names == {"dict/insert/random-int/200", "cow/insert/random-int/200"}
+    assert set(timed) == {"dict", "cow"}
+    for metrics in timed.values():
+        assert {"time", "cpu_time", "context_switches"} <= set(metrics)
+        assert {metrics[n]["loop"] for n in ("time", "cpu_time")} == {"pyperf"}
+        assert metrics["time"]["groups"] == metrics["cpu_time"]["groups"] == [1]
 
 
 def test_unsupported_combinations_are_skipped_with_a_reason(tmp_path: Path) -> None:
@@ -192,3 +204,43 @@ def test_default_maps_are_the_available_registered_ones() -> None:
 )
 def test_format_time(seconds: float | None, text: str) -> None:
     assert value(seconds, "s") == text
+
+
+@pytest.mark.slow
+def test_a_run_result_and_a_ci_result_of_one_case_pair_in_compare(tmp_path: Path) -> None:
+    """One results format, whatever command made it: `mapbench run` (pyperf drives) and
+    `mapbench ci` (the core's loop in interleaved workers) both record time and CPU time."""
+    [case] = make_cases([("dict", "dict")], ["lookup-hit"], ["random-int"], [200])
+    quick = Settings(processes=2, values=2, warmups=1, min_time=0.001, timeout=120, collectors=())
+    run_suite([case], [_current()], quick, tmp_path / "run", progress=Progress(1))
+    side = Side("ci", sys.executable)
+    with Runner([case], timeout=120) as runner:
+        sides = (side, Side("other", sys.executable))
+        runs = run_interleaved(runner, sides, rounds=2, reps=2, deterministic=False)
+    save_side(runs[0], [case], tmp_path / "ci", {})
+
+    run, ci = load([tmp_path / "run"]), load([tmp_path / "ci"])
+    for side, loop in ((run, "pyperf"), (ci, "mapbench")):
+        timed = side.frame[side.frame["metric"].isin(["time", "cpu_time"])]
+        assert set(timed["metric"]) == {"time", "cpu_time"} and set(timed["loop"]) == {loop}
+    comparison = compare(run, ci, base_label="run", candidate_label="ci")
+    # one clock is judged per case (CPU time, or wall time when the work waited off the CPU)
+    assert len(set(comparison.rows["metric"]) & {"time", "cpu_time"}) == 1
+    assert comparison.only_base.empty and comparison.only_candidate.empty
+    assert set(comparison.rows["workload"]) == {"lookup-hit"}
+
+
+def test_an_overwriting_run_replaces_a_legacy_pyperf_pair(tmp_path: Path) -> None:
+    """Runs before format 4 wrote pyperf-<tag>.json beside metrics-<tag>.json: an --overwrite
+    run replaces both with its one file; without it, a new name is taken."""
+    legacy = Path(__file__).parent / "fixtures" / "runs" / "base"
+    for name in ("metrics-3.11.7.json", "pyperf-3.11.7.json"):
+        (tmp_path / name).write_bytes((legacy / name).read_bytes())
+    kept = ResultStore(tmp_path, "3.11.7", {})
+    assert kept.metrics_path.name == "metrics-3.11.7-2.json"
+    kept.metrics_path.unlink()
+    store = ResultStore(tmp_path, "3.11.7", {"python": "3.11.7"}, overwrite=True)
+    store.add(CaseResult.of(CaseId("dict", "insert", "random-int", 10)))
+    store.finish()
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics-3.11.7.json"]
+    assert schema.decode((tmp_path / "metrics-3.11.7.json").read_bytes()).version == VERSION

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.ci.interleave import Runner, Side, SideRuns
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import measurement
 from mapbench.workloads import get_workload
 
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
@@ -36,18 +35,12 @@ def instructions(runner: Runner, side: Side, reps: int) -> int:
     [plain] = runner.run(side, runner.job(side, plain_runs=1)).results
     if plain.status != "ok":
         raise MapbenchError(f"{side.name}: {plain.error}")
-    cmd, _ = runner.launcher.command(side.python, runner.job(side, plain_runs=reps), "counted")
-    done = subprocess.run(
-        [*VALGRIND, *cmd],
-        capture_output=True,
-        text=True,
-        env=runner.launcher.environ_for(runner.job(side).hash_seed),
-        cwd=runner.launcher.directory,
-        timeout=runner.timeout,
-    )
-    found = _COLLECTED.findall(done.stderr)
-    if done.returncode != 0 or not found:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+    counted = runner.run(side, runner.job(side, plain_runs=reps), prefix=VALGRIND)
+    outcome = counted.outcome
+    output = outcome.traceback if outcome else ""  # a child's output tail, valgrind's with it
+    found = _COLLECTED.findall(output)
+    if outcome is None or outcome.status != "ok" or not found:
+        tail = " | ".join(output.strip().splitlines()[-3:])
         raise MapbenchError(f"callgrind run of {side.name} failed: {tail}")
     return int(found[-1])
 
@@ -72,7 +65,7 @@ def add_to(runs: SideRuns, cases: Sequence[CaseId], timeout: float) -> None:
         with Runner([case], timeout=timeout) as runner:
             try:
                 value = per_operation(runner, runs.side)
-            except (MapbenchError, subprocess.SubprocessError) as exc:
+            except MapbenchError as exc:
                 runs.errors[case] = f"instruction count: {exc}"
                 continue
         runs.metrics.setdefault(case, []).append(measurement("instructions", value, note=note))

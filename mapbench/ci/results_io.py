@@ -8,42 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mapbench.case import CaseId
 from mapbench.ci.interleave import SideRuns
 from mapbench.compare import Comparison, compare
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import measurement
+from mapbench.measure.timing import TIMING_METRICS, across_processes
 from mapbench.results import ResultSet, load
 from mapbench.runner.store import ResultStore
-from mapbench.schema import CaseResult, Measurement
+from mapbench.schema import CaseResult
 from mapbench.thresholds import Thresholds
-
-# What each worker process's timing pass records for a case, kept for every process.
-TIMING_METRICS = ("time", "cpu_time", "context_switches", "load_average")
-
-
-def per_process(rounds: Sequence[Sequence[Measurement]], name: str) -> Measurement | None:
-    """Metric `name` of every worker process, its samples concatenated in the order the
-    processes ran, with `groups` saying how many each took.
-
-    Runs inside one process share its noise burst, so they are not independent samples; the
-    processes are (and were interleaved with the other side's), so the comparison reduces each
-    process to one number and tests those. The value is the median of the processes' own values
-    (for times, their fastest runs).
-    """
-    found = [m for process in rounds for m in process if m.name == name]
-    if not found:
-        return None
-    samples = tuple(x for m in found for x in m.samples)
-    runs = len(found[0].samples)
-    return measurement(
-        name,
-        float(np.median([m.value for m in found])),
-        samples=samples,
-        note=f"{runs} runs in each of {len(found)} interleaved processes",
-        groups=tuple(len(m.samples) for m in found),
-    )
 
 
 def save_side(
@@ -57,16 +29,12 @@ def save_side(
     for case in cases:
         rounds = runs.rounds.get(case, [])
         error = runs.errors.get(case, "")
-        times = [m for m in (per_process(rounds, n) for n in TIMING_METRICS) if m]
+        found = (across_processes(rounds, n, "interleaved processes") for n in TIMING_METRICS)
+        times = [m for m in found if m]
         metrics = (*times, *runs.metrics.get(case, []))
         store.add(
-            CaseResult(
-                case.map,
-                case.workload,
-                case.size,
-                case.key_kind,
-                case.seed,
-                runs.side.specs.get(case.map, case.map),
+            CaseResult.of(
+                runs.side.loadable(case),
                 status="failed" if error or not metrics else "ok",
                 error=error or ("" if metrics else "nothing was measured"),
                 metrics=metrics,

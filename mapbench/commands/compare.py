@@ -93,12 +93,12 @@ def _union(base: ResultSet, candidate: ResultSet, pool: ResultSet | None) -> Res
 
 def _text(result: Comparison, show_all: bool) -> str:
     """A table of the rows that matter (every row with --all), then the counts."""
-    from mapbench.compare import VERDICTS
+    from mapbench.compare import VERDICTS, Verdict
     from mapbench.reports.verdicts import case_with_context
 
     rows = result.rows
     if not show_all:
-        rows = rows[rows["verdict"] != "no change"]
+        rows = rows[rows["verdict"] != Verdict.NO_CHANGE]
     rank = rows["verdict"].map({v: i for i, v in enumerate(VERDICTS)})
     rows = rows.assign(_rank=rank).sort_values(["_rank", "ratio"], ascending=[True, False])
     table = [

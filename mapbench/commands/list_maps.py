@@ -2,7 +2,7 @@
 
 Built-in maps are described in this process. Plugins (entry points) and `--map` specs are
 third-party code: each is imported and created in a child process with a deadline
-(`mapbench.runner._probe`), so one that raises, exits, crashes or hangs is listed as
+(`mapbench.measure.describe`), so one that raises, exits, crashes or hangs is listed as
 unavailable with the reason instead of taking `list` down.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mapbench._child import describe_exception
 from mapbench._table import format_table
 from mapbench.errors import UsageError
+from mapbench.measure.describe import describe_map, described, unexamined
 from mapbench.registry import (
     MapSpec,
     builtin_maps,
@@ -24,7 +25,6 @@ from mapbench.registry import (
     plugin_entry_points,
     plugin_warnings,
 )
-from mapbench.runner._probe import describe_map, probe, unexamined
 
 if TYPE_CHECKING:
     from mapbench.measure.launch import WorkerLauncher
@@ -115,7 +115,7 @@ def _isolated(
 
     A `--map` spec (source "spec") the child cannot load is bad input: `UsageError`.
     """
-    row, outcome = probe(launcher, sys.executable, [f"--spec={loadable}", "--list"], timeout)
+    row, outcome = described(launcher, sys.executable, [f"--spec={loadable}", "--list"], timeout)
     if row is not None:
         return {**row, "name": label}
     if source == "spec" and outcome.input_error:

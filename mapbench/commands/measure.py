@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from mapbench._table import format_table
+from mapbench.case import CaseId
 from mapbench.errors import UsageError
 from mapbench.formatting import value
-from mapbench.measure.case import CaseId
 from mapbench.measure.collectors import COLLECTORS
 from mapbench.schema import CaseResult, Measurement
 from mapbench.workloads import KEY_KINDS, WORKLOADS
@@ -53,9 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from mapbench.environment import environment
+    from mapbench.measure.describe import described
     from mapbench.measure.launch import WorkerLauncher
-    from mapbench.measure.worker import CaseArgs, WorkerJob
-    from mapbench.runner._probe import probe
+    from mapbench.measure.worker import WorkerJob
     from mapbench.runner.plan import select_maps
     from mapbench.schema import MetricsFile, encode
 
@@ -67,14 +67,14 @@ def cmd_measure(args: argparse.Namespace) -> int:
     [(label, spec)] = select_maps([args.map])[0]
     case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec)
     job = WorkerJob(
-        (CaseArgs.of(case),),
+        (case,),
         args.hash_seed,
         reps=args.repeat,
         collectors=tuple(args.collectors) if args.collectors else None,
     )
     with WorkerLauncher(timeout=args.timeout) as launcher:
         _progress(args, f"loading {label} in a child process")
-        _, loaded = probe(launcher, sys.executable, [f"--spec={spec}"], args.timeout)
+        _, loaded = described(launcher, sys.executable, [f"--spec={spec}"], args.timeout)
         if loaded.input_error:  # an unloadable spec is bad input, not a failed measurement
             raise UsageError(loaded.error or f"cannot load map spec {label!r}")
         _progress(args, f"measuring {case} in a worker process")

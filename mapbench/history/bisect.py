@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.ci.build import Build, BuildError, build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
+from mapbench.compare import Verdict
 from mapbench.errors import MapbenchError
 from mapbench.formatting import value as format_value
 from mapbench.history.commits import first_parent_range, subject
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
 from mapbench.thresholds import Thresholds
 
 
@@ -176,9 +177,11 @@ class _Search:
         return step
 
     def _judge(self, commit: str, title: str, rows: Sequence[dict[str, Any]]) -> Step:
-        bad_verdicts = {"regression"} if self.noisy else {"regression", "improvement"}
+        bad_verdicts = (
+            {Verdict.REGRESSION} if self.noisy else {Verdict.REGRESSION, Verdict.IMPROVEMENT}
+        )
         evidence = tuple(_evidence(r) for r in rows)
-        unsure = [r for r in rows if r["verdict"] == "inconclusive"]
+        unsure = [r for r in rows if r["verdict"] == Verdict.INCONCLUSIVE]
         if unsure and not any(r["verdict"] in bad_verdicts for r in rows):
             raise BisectStopped(
                 f"too noisy to judge {commit[:12]} ({title}): {'; '.join(evidence)}; "

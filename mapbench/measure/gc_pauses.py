@@ -6,8 +6,8 @@ import gc
 import time
 from typing import Any
 
+from mapbench.catalog import measurement
 from mapbench.measure._collector import Collector, gc_note, percentile
-from mapbench.measure.catalog import measurement
 from mapbench.schema import Measurement
 from mapbench.workloads import Case
 

@@ -1,8 +1,14 @@
-"""Run the measuring worker (`mapbench.measure.worker`) in an isolated child process.
+"""Start mapbench's own child processes: the one protocol every child of mapbench follows.
 
-The parent side of the worker contract: write the job, run `python -m mapbench.measure.worker`
-in its own process group in a private directory with a deadline and the hash seed pinned, read
-its results back. A worker that dies charges every case it was measuring with why.
+A child is `python -m <module> ARGS` (`WorkerLauncher.run_module`): it runs in its own process
+group, in the launcher's private directory (nothing importable in it), with a deadline, the hash
+seed pinned before the interpreter starts and faulthandler on; it dies with its parent and
+reports a map's failure through `mapbench._child`; its answer is a file in that directory, named
+in ARGS. The children: the measuring worker (`mapbench.measure.worker`, JOB.json -> results;
+`WorkerLauncher.run` writes the job, reads the results and charges every case of a worker that
+died with why), the description of an interpreter or a map (`mapbench.measure.describe`), and
+`mapbench run`'s pyperf timing pass (`mapbench.runner._timeworker`, whose pyperf workers are
+the manager's children).
 """
 
 from __future__ import annotations
@@ -67,29 +73,39 @@ class WorkerLauncher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def command(self, python: str, job: WorkerJob, name: str = "job") -> tuple[list[str], Path]:
-        """The worker's command line for `job`, and the file it will write."""
-        job_path = self.directory / f"{name}.json"
-        out = self.directory / f"{name}.out.json"
-        write_job(job, job_path)
-        out.unlink(missing_ok=True)
-        return [python, "-m", WORKER_MODULE, str(job_path), str(out)], out
+    def answer_file(self, name: str) -> Path:
+        """A child's answer file, `<name>.json` in the private directory (none there yet)."""
+        path = self.directory / f"{name}.json"
+        path.unlink(missing_ok=True)
+        return path
 
-    def environ_for(self, hash_seed: str) -> dict[str, str]:
-        """The environment of a child this launcher starts (see `worker_environ`)."""
-        return worker_environ(hash_seed, inherit_pythonpath=self.inherit_pythonpath)
+    def run_module(
+        self,
+        python: str,
+        module: str,
+        args: Sequence[str],
+        hash_seed: str,
+        *,
+        prefix: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> Outcome:
+        """Run `python -m module ARGS` as a child of mapbench (optionally under `prefix`, such
+        as valgrind); how it ended. The child writes its answer where ARGS say."""
+        return run_isolated(
+            [*prefix, python, "-m", module, *args],
+            timeout=self.timeout if timeout is None else timeout,
+            env=worker_environ(hash_seed, inherit_pythonpath=self.inherit_pythonpath),
+            cwd=self.directory,
+        )
 
     def run(
         self, python: str, job: WorkerJob, *, prefix: Sequence[str] = (), name: str = "job"
     ) -> WorkerRun:
         """One worker process for `job` (optionally under `prefix`, such as valgrind)."""
-        cmd, out = self.command(python, job, name)
-        outcome = run_isolated(
-            [*prefix, *cmd],
-            timeout=self.timeout,
-            env=self.environ_for(job.hash_seed),
-            cwd=self.directory,
-        )
+        job_path, out = self.answer_file(f"{name}.job"), self.answer_file(name)
+        write_job(job, job_path)
+        args = [str(job_path), str(out)]
+        outcome = self.run_module(python, WORKER_MODULE, args, job.hash_seed, prefix=prefix)
         if outcome.status == "ok":
             try:
                 decoded = decode(out.read_bytes())
@@ -107,18 +123,7 @@ def charged(job: WorkerJob, outcome: Outcome) -> tuple[CaseResult, ...]:
     error = f"worker process: {outcome.error or 'wrote no results'}"
     status: Status = "timeout" if outcome.status == "timeout" else "failed"
     return tuple(
-        CaseResult(
-            c.map,
-            c.workload,
-            c.size,
-            c.key_kind,
-            c.seed,
-            c.spec or c.map,
-            status=status,
-            error=error,
-            traceback=outcome.traceback,
-        )
-        for c in job.cases
+        CaseResult.of(c, status=status, error=error, traceback=outcome.traceback) for c in job.cases
     )
 
 

@@ -12,7 +12,10 @@ so a comparison can tell a contended measurement from a clean one (docs/ci.md).
 
 Runners differ only in who calls the loop: `mapbench measure` and the `mapbench ci` worker call
 `time_runs` ("loop": "mapbench"); pyperf calls `pyperf_time_func` from its own calibrated loop
-("loop": "pyperf"); asv times `case.run()` with its own timer, also with the GC off ("loop": "asv").
+("loop": "pyperf"), which reads the same clocks and keeps the CPU times and context switches
+pyperf has no place for in `PyperfClocks`; asv times `case.run()` with its own timer, also with
+the GC off ("loop": "asv"). Every timed run is `_timed_run`. Runs of several worker processes
+become one measurement per metric with `across_processes`, whoever started the processes.
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ import contextlib
 import gc
 import math
 import resource
+import statistics
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 
+from mapbench.catalog import measurement
 from mapbench.environment import load_average
-from mapbench.measure.catalog import measurement
 from mapbench.schema import GcPolicy, Measurement
 from mapbench.workloads import Case
 
 GC_POLICY: GcPolicy = "off"
 LOOP = "mapbench"
+# What a timing pass records for a case in each worker process (see `Runs.measurements`).
+TIMING_METRICS = ("time", "cpu_time", "context_switches", "load_average")
 # The measuring thread's own counters where the OS keeps them per thread (Linux), else the
 # process's.
 _RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
@@ -94,41 +100,108 @@ class Runs:
         return out
 
 
+def _timed_run(case: Case) -> tuple[float, float, int]:
+    """One run after an untimed reset: (wall seconds, CPU seconds, involuntary switches)."""
+    case.reset()
+    s0 = involuntary_switches()
+    c0 = time.thread_time()
+    t0 = time.perf_counter()
+    case.run()
+    t1 = time.perf_counter()
+    c1 = time.thread_time()
+    return t1 - t0, c1 - c0, involuntary_switches() - s0
+
+
 def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
     """`warmups` untimed runs, then `reps` timed ones, each after an untimed reset."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, not {reps}")
-    wall, cpu, switches = [], [], []
-    wall_clock, cpu_clock = time.perf_counter, time.thread_time
     with gc_paused():
         for _ in range(warmups):
             case.reset()
             case.run()
-        for _ in range(reps):
-            case.reset()
-            s0 = involuntary_switches()
-            c0 = cpu_clock()
-            t0 = wall_clock()
-            case.run()
-            t1 = wall_clock()
-            c1 = cpu_clock()
-            switches.append(involuntary_switches() - s0)
-            wall.append(t1 - t0)
-            cpu.append(c1 - c0)
-    return Runs(case.ops, tuple(wall), tuple(cpu), tuple(switches), one_minute_load())
+        runs = [_timed_run(case) for _ in range(reps)]
+    wall, cpu, switches = zip(*runs, strict=True)
+    return Runs(case.ops, wall, cpu, switches, one_minute_load())
+
+
+@dataclass
+class PyperfClocks:
+    """What `pyperf_time_func` measured beside pyperf's wall time, one entry per call (a pyperf
+    value): CPU seconds per operation and involuntary context switches per run."""
+
+    cpu: list[float] = field(default_factory=list)
+    switches: list[float] = field(default_factory=list)
+
+
+# This process's clocks (a pyperf worker times one case), read by `PyperfClocksHook`.
+_PYPERF_CLOCKS = PyperfClocks()
+# Where `PyperfClocksHook` puts them in a pyperf run's metadata: numbers, space-separated.
+PYPERF_CPU_KEY = "mapbench_cpu_time"
+PYPERF_SWITCHES_KEY = "mapbench_context_switches"
 
 
 def pyperf_time_func(loops: int, case: Case) -> float:
-    """pyperf's `bench_time_func` contract: wall seconds of `loops` runs (resets untimed)."""
-    total = 0.0
-    clock = time.perf_counter
+    """pyperf's `bench_time_func` contract: wall seconds of `loops` timed runs; their CPU time
+    and context switches are kept for `PyperfClocksHook`."""
+    wall = cpu = 0.0
+    switches = 0
     with gc_paused():
         for _ in range(loops):
-            case.reset()
-            t0 = clock()
-            case.run()
-            total += clock() - t0
-    return total
+            w, c, s = _timed_run(case)
+            wall, cpu, switches = wall + w, cpu + c, switches + s
+    _PYPERF_CLOCKS.cpu.append(cpu / (loops * case.ops))
+    _PYPERF_CLOCKS.switches.append(switches / loops)
+    return wall
+
+
+class PyperfClocksHook:
+    """pyperf hook (entry point group "pyperf.hook", name "mapbench_clocks"): the CPU time and
+    context switches of each value taken while it was active, in the run's metadata.
+
+    pyperf starts one for the warm-ups and one for the values of each worker run; the last one
+    to write wins, so a run's metadata holds its values' clocks.
+    """
+
+    def __init__(self) -> None:
+        self.first = len(_PYPERF_CLOCKS.cpu)
+
+    def __enter__(self) -> PyperfClocksHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def teardown(self, metadata: dict[str, object]) -> None:
+        clocks = _PYPERF_CLOCKS
+        if len(clocks.cpu) > self.first:  # pyperf refuses empty metadata
+            metadata[PYPERF_CPU_KEY] = " ".join(map(repr, clocks.cpu[self.first :]))
+            metadata[PYPERF_SWITCHES_KEY] = " ".join(map(repr, clocks.switches[self.first :]))
+
+
+def across_processes(
+    processes: Sequence[Sequence[Measurement]], name: str, what: str = "processes"
+) -> Measurement | None:
+    """Metric `name` of every worker process, its samples concatenated in the order the
+    processes ran, with `groups` saying how many each took; `what` names the processes.
+
+    Runs inside one process share its noise burst, so they are not independent samples; the
+    processes are, so a comparison reduces each process to one number and tests those. The
+    value is the median of the processes' own values (for times, their fastest runs).
+    """
+    found = [m for process in processes for m in process if m.name == name]
+    if not found:
+        return None
+    samples = tuple(x for m in found for x in m.samples)
+    runs = len(found[0].samples)
+    return measurement(
+        name,
+        float(statistics.median(m.value for m in found)),
+        samples=samples,
+        note=f"{runs} runs in each of {len(found)} {what}",
+        loop=found[0].loop,
+        groups=tuple(len(m.samples) for m in found),
+    )
 
 
 def time_batches(
@@ -184,8 +257,14 @@ class Stopwatch:
 __all__ = [
     "GC_POLICY",
     "LOOP",
+    "PYPERF_CPU_KEY",
+    "PYPERF_SWITCHES_KEY",
+    "TIMING_METRICS",
+    "PyperfClocks",
+    "PyperfClocksHook",
     "Runs",
     "Stopwatch",
+    "across_processes",
     "gc_paused",
     "involuntary_switches",
     "one_minute_load",

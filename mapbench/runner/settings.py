@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from mapbench._child import FAILURE_ENV, PARENT_ENV
 
+# The pyperf hook that keeps each value's CPU time (`mapbench.measure.timing.PyperfClocksHook`).
+CLOCKS_HOOK = "mapbench_clocks"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +30,7 @@ class Settings:
             f"--warmups={self.warmups}",
             f"--min-time={self.min_time}",
             f"--inherit-environ=PYTHONHASHSEED,PYTHONFAULTHANDLER,{PARENT_ENV},{FAILURE_ENV}",
+            f"--hook={CLOCKS_HOOK}",
             "--quiet",
         ]
 

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pyperf
 
+from mapbench.case import CaseId
 from mapbench.errors import MapbenchError, UsageError
-from mapbench.isolate import Outcome, run_isolated
-from mapbench.measure.case import CaseId
+from mapbench.isolate import Outcome
+from mapbench.measure.describe import described
 from mapbench.measure.launch import WorkerLauncher
-from mapbench.measure.worker import CaseArgs, WorkerJob
-from mapbench.runner._probe import probe
-from mapbench.runner._timeworker import case_argv
+from mapbench.measure.worker import WorkerJob
+from mapbench.runner._timeworker import TIMING_MODULE, case_argv, timing_measurements
 from mapbench.runner.progress import CaseOutcome, Progress
 from mapbench.runner.settings import Settings, Target
 from mapbench.runner.store import ResultStore
@@ -103,7 +102,7 @@ def _open(
 ) -> _Context:
     """Read the target's environment (in the target itself)."""
     args = [f"--commit-dir={commit_dir}"] if commit_dir else []
-    data, outcome = probe(
+    data, outcome = described(
         launcher, target.executable, args, ENVIRONMENT_TIMEOUT, settings.hash_seed
     )
     if data is None:
@@ -119,11 +118,11 @@ def _open(
 
 def _store(ctx: _Context, output: Path, overwrite: bool, progress: Progress) -> ResultStore:
     store = ResultStore(output, ctx.target.tag, ctx.environment, overwrite=overwrite)
-    if store.metrics_path != store.final_paths[0]:
+    if store.metrics_path != store.final_path:
         then = "replace them once it completes" if overwrite else "keep them"
         progress.note(
             f"{output} holds results of Python {ctx.target.tag} already: this run writes "
-            f"{store.metrics_path.name} and {store.pyperf_path.name}, and will {then}"
+            f"{store.metrics_path.name}, and will {then}"
         )
     return store
 
@@ -135,7 +134,7 @@ def _probe_map(
 
     A spec the child cannot load (import error, unknown option) is bad input: `UsageError`.
     """
-    data, outcome = probe(
+    data, outcome = described(
         launcher, ctx.target.executable, [f"--spec={spec}"], settings.timeout, ctx.hash_seed
     )
     if outcome.input_error:
@@ -169,41 +168,34 @@ def _unsupported(ctx: _Context, case: CaseId) -> str | None:
 def _run_case(
     ctx: _Context, case: CaseId, settings: Settings, launcher: WorkerLauncher
 ) -> CaseOutcome:
-    empty = CaseResult(case.map, case.workload, case.size, case.key_kind, case.seed, case.spec)
+    empty = CaseResult.of(case)
     found = ctx.maps[case.loadable_spec]
     if isinstance(found, Outcome):  # the map could not be created at all
-        return _record(ctx, case, _failed(empty, "creating the map", found), (), 0.0)
-    timing_file = launcher.directory / "timing.json"
-    timing_file.unlink(missing_ok=True)
+        return _record(ctx, case, _failed(empty, "creating the map", found), 0.0)
+    timing_file = launcher.answer_file("timing")
     argv = [
-        "-m",
-        "mapbench.runner._timeworker",
         *case_argv(case, settings.hash_seed),
         *settings.pyperf_argv(),
         f"--output={timing_file}",
     ]
-    timed = run_isolated(
-        [ctx.target.executable, *argv],
-        timeout=settings.timeout,
-        env=launcher.environ_for(settings.hash_seed),
-        cwd=launcher.directory,
-    )
+    timed = launcher.run_module(ctx.target.executable, TIMING_MODULE, argv, settings.hash_seed)
     if timed.status == "ok":
         try:
-            benches = pyperf.BenchmarkSuite.load(str(timing_file)).get_benchmarks()
+            timing = timing_measurements(timing_file)
         except Exception as exc:  # pyperf raises bare KeyError/ValueError on a bad file
             timed = Outcome("failed", 0, f"pyperf wrote no readable timings: {exc}", "", 0.0)
     if timed.status != "ok":
-        return _record(ctx, case, _failed(empty, "timing", timed), (), timed.elapsed)
+        return _record(ctx, case, _failed(empty, "timing", timed), timed.elapsed)
     if settings.collectors == ():
-        return _record(ctx, case, empty, benches, timed.elapsed)
-    job = WorkerJob((CaseArgs.of(case),), settings.hash_seed, collectors=settings.collectors)
+        return _record(ctx, case, CaseResult.of(case, metrics=timing), timed.elapsed)
+    job = WorkerJob((case,), settings.hash_seed, collectors=settings.collectors)
     collected = launcher.run(ctx.target.executable, job, name="collect")
     result = collected.results[0]
     if result.status != "ok":
         result = msgspec.structs.replace(result, error=f"metrics: {result.error}")
+    result = msgspec.structs.replace(result, metrics=(*timing, *result.metrics))
     elapsed = timed.elapsed + (collected.outcome.elapsed if collected.outcome else 0.0)
-    return _record(ctx, case, result, benches, elapsed)
+    return _record(ctx, case, result, elapsed)
 
 
 def _failed(empty: CaseResult, stage: str, outcome: Outcome) -> CaseResult:
@@ -216,17 +208,11 @@ def _failed(empty: CaseResult, stage: str, outcome: Outcome) -> CaseResult:
     )
 
 
-def _record(
-    ctx: _Context,
-    case: CaseId,
-    result: CaseResult,
-    benches: Sequence[pyperf.Benchmark],
-    elapsed: float,
-) -> CaseOutcome:
+def _record(ctx: _Context, case: CaseId, result: CaseResult, elapsed: float) -> CaseOutcome:
     assert ctx.store is not None
-    ctx.store.add(result, benches)
-    values = tuple(float(v) for b in benches for v in b.get_values())
+    ctx.store.add(result)
+    times = next((m.samples for m in result.metrics if m.name == "time"), ())
     return CaseOutcome(
-        case, ctx.target.tag, result.status, result.error or None, values, len(result.metrics),
+        case, ctx.target.tag, result.status, result.error or None, times, len(result.metrics),
         elapsed,
     )  # fmt: skip

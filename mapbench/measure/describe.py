@@ -1,6 +1,6 @@
 """Child process: describe the interpreter, or one map, as JSON in a file.
 
-`python -m mapbench.runner._probe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
+`python -m mapbench.measure.describe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
 the interpreter that will run the benchmarks, and by `mapbench list` for every plugin: a map
 that crashes, hangs or exits while it is imported or created takes down only this child. A
 spec that cannot be loaded exits 2, a map that cannot be created exits 1, each reported to the
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mapbench._child import die_with_parent, exit_reporting
-from mapbench.isolate import Outcome, run_isolated
+from mapbench.isolate import Outcome
 from mapbench.protocol import capabilities_of, check_key, semantics_of
 from mapbench.registry import MapSpec, parse_spec
 from mapbench.spec import MapSpecError
@@ -25,20 +25,16 @@ from mapbench.spec import MapSpecError
 if TYPE_CHECKING:
     from mapbench.measure.launch import WorkerLauncher
 
-MODULE = "mapbench.runner._probe"
+MODULE = "mapbench.measure.describe"
 
 
-def probe(
+def described(
     launcher: WorkerLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
 ) -> tuple[Any, Outcome]:
-    """Run this module in `python` with `args`, isolated; the JSON it wrote, or None (and why)."""
-    out = launcher.directory / "probe.json"
-    out.unlink(missing_ok=True)
-    outcome = run_isolated(
-        [python, "-m", MODULE, *args, f"--output={out}"],
-        timeout=timeout,
-        env=launcher.environ_for(hash_seed),
-        cwd=launcher.directory,
+    """Run this module in `python` with `args` as a child; the JSON it wrote, or None (and why)."""
+    out = launcher.answer_file("described")
+    outcome = launcher.run_module(
+        python, MODULE, [*args, f"--output={out}"], hash_seed, timeout=timeout
     )
     if outcome.status != "ok":
         return None, outcome
@@ -109,7 +105,7 @@ def _stores(m: Any, kind: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     die_with_parent()
-    parser = argparse.ArgumentParser(prog="mapbench.runner._probe")
+    parser = argparse.ArgumentParser(prog=MODULE)
     parser.add_argument("--output", required=True)
     parser.add_argument("--commit-dir")
     parser.add_argument("--spec")
