@@ -81,6 +81,7 @@ class ReportView:
     history: history.History
     probes: probes.ProbeView
     gc: tuple[charts.Chart, ...]
+    gc_size_charts: tuple[charts.Chart, ...]
     runs: Table | None
     environments: tuple[EnvironmentBlock, ...]
     scope: str  # what the tables after the verdict show, when not everything
@@ -138,6 +139,7 @@ def build(
         history=history.history(frame, _regressed_cases(comparison), change_points),
         probes=probes.probe_view(shown.frame),
         gc=tuple(garbage_collection.pause_charts(frame)),
+        gc_size_charts=tuple(garbage_collection.size_charts(shown.frame)),
         runs=environments.summary_table(sides),
         environments=tuple(environments.blocks(sides)),
         scope=scope,
@@ -157,6 +159,9 @@ def _findings(
         *timing_findings.time_topics(shown.frame, time_tables, thresholds),
         latency.tails_finding(shown.frame, sections.get(latency.TABLE.anchor)),
         memory.least_memory_finding(shown.frame, sections.get(memory.TABLE.anchor)),
+        garbage_collection.pause_finding(
+            shown.frame, sections.get(garbage_collection.TABLE.anchor)
+        ),
         probes.probe_finding(shown.frame, sections.get(probes.PROBES)),
         failures.failure_finding(failed, failure_ids),
         timing.quality_finding(time_tables, shown.environments),
