@@ -92,7 +92,15 @@ def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
         "workload": case.workload,
         "size": case.size,
         "key_kind": case.key_kind,
-        "params": f"seed={case.seed}" if case.seed else "",
+        "params": ", ".join(  # as mapbench.results writes a metrics file's params: sorted
+            f"{name}={value}"
+            for name, value in (
+                ("seed", case.seed),
+                ("value_form", meta.get("mapbench_value_form", "")),
+                ("value_kind", "" if case.value_kind == "int" else case.value_kind),
+            )
+            if value
+        ),
     }
 
 

@@ -229,6 +229,8 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
     """Rows of one case of a results file: one per metric, one per collector that could not
     measure the map ("unavailable"), and a single row with the error for a failed case."""
     params = {**result.params, **({"seed": result.seed} if result.seed else {})}
+    if result.value_kind != "int":
+        params["value_kind"] = result.value_kind
     case = {
         **context,
         "source": "mapbench",

@@ -17,6 +17,8 @@ History of "version" (format "mapbench-metrics"):
   3 - a measurement says which worker process took each sample (`groups`: how many consecutive
       samples each process took), so statistics can use the process as the independent unit.
       Versions 1 and 2 still load (their samples count as one process each).
+  4 - a case's value kind (`value_kind`: int, str, tuple, record, json); files before it hold
+      int values and read as "int". Versions 1 to 3 still load.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from typing import Any, Literal
 import msgspec
 
 FORMAT = "mapbench-metrics"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # "noisy" numbers (times, pauses) need statistics to compare; "deterministic" ones (counts,
 # probe lengths with a fixed seed) are proven to repeat exactly and are compared exactly;
@@ -60,7 +62,8 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class CaseResult(msgspec.Struct, frozen=True):
-    """Everything measured for one case (map x workload x key kind x size x seed) in one run."""
+    """Everything measured for one case (map x workload x key kind x size x seed x value kind)
+    in one run."""
 
     map: str
     workload: str
@@ -74,6 +77,7 @@ class CaseResult(msgspec.Struct, frozen=True):
     traceback: str = ""
     unavailable: dict[str, str] = msgspec.field(default_factory=dict)
     metrics: tuple[Measurement, ...] = ()
+    value_kind: str = "int"  # last, so positional construction stays as it was
 
 
 class MetricsFile(msgspec.Struct, frozen=True):
@@ -140,6 +144,7 @@ _READERS: dict[int, Callable[[bytes], CaseResult]] = {
     1: lambda raw: msgspec.json.decode(raw, type=_ResultV1).upgraded(),
     2: msgspec.json.Decoder(CaseResult).decode,
     3: msgspec.json.Decoder(CaseResult).decode,
+    4: msgspec.json.Decoder(CaseResult).decode,
 }
 
 

@@ -10,6 +10,7 @@ both sides are measured by the same library code paths as `mapbench run` and `ma
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +41,7 @@ class Side:
     def case_args(self, cases: Sequence[CaseId]) -> tuple[CaseArgs, ...]:
         """The cases as this side's worker loads them."""
         return tuple(
-            CaseArgs(c.map, c.workload, c.key_kind, c.size, c.seed, self.specs.get(c.map, ""))
-            for c in cases
+            CaseArgs.of(dataclasses.replace(c, spec=self.specs.get(c.map, ""))) for c in cases
         )
 
 

@@ -70,6 +70,7 @@ def save_side(
                 status="failed" if error or not metrics else "ok",
                 error=error or ("" if metrics else "nothing was measured"),
                 metrics=metrics,
+                value_kind=case.value_kind,
             )
         )
     store.finish()

@@ -117,6 +117,7 @@ def charged(job: WorkerJob, outcome: Outcome) -> tuple[CaseResult, ...]:
             status=status,
             error=error,
             traceback=outcome.traceback,
+            value_kind=c.value_kind,
         )
         for c in job.cases
     )

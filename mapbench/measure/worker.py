@@ -34,13 +34,20 @@ class CaseArgs(msgspec.Struct, frozen=True):
     size: int
     seed: int = 0
     spec: str = ""
+    value_kind: str = "int"
 
     @classmethod
     def of(cls, case: CaseId) -> CaseArgs:
-        return cls(case.map, case.workload, case.key_kind, case.size, case.seed, case.spec)
+        return cls(
+            case.map, case.workload, case.key_kind, case.size, case.seed, case.spec,
+            case.value_kind,
+        )  # fmt: skip
 
     def case_id(self) -> CaseId:
-        return CaseId(self.map, self.workload, self.key_kind, self.size, self.seed, self.spec)
+        return CaseId(
+            self.map, self.workload, self.key_kind, self.size, self.seed, self.spec,
+            self.value_kind,
+        )  # fmt: skip
 
 
 class WorkerJob(msgspec.Struct, frozen=True):
@@ -64,7 +71,7 @@ def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
     case_id = args.case_id()
     base = CaseResult(
         case_id.map, case_id.workload, case_id.size, case_id.key_kind, case_id.seed,
-        case_id.loadable_spec,
+        case_id.loadable_spec, value_kind=case_id.value_kind,
     )  # fmt: skip
     try:
         case = case_id.open()
@@ -72,6 +79,8 @@ def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
         return msgspec.structs.replace(base, status="skipped", error=str(exc))
     except (Exception, SystemExit) as exc:
         return _failed(base, [("", exc)])
+    if case.values_of.off_heap:  # the same data, stored as bytes: every table says so
+        base = msgspec.structs.replace(base, params={"value_form": case.values_of.form})
     metrics: list[Measurement] = []
     unavailable: dict[str, str] = {}
     failures: list[tuple[str, BaseException]] = []

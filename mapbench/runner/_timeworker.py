@@ -15,6 +15,7 @@ exception to mapbench (`mapbench._child`; pyperf's manager would only say "exit 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import Any
@@ -37,15 +38,14 @@ def case_argv(case: CaseId, hash_seed: str) -> list[str]:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--case", required=True, help="map/workload/key_kind/size")
+    parser.add_argument("--case", required=True, help="map/workload/key_kind/size[/value_kind]")
     parser.add_argument("--spec", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hash-seed", required=True)
 
 
 def _case_of(args: argparse.Namespace) -> CaseId:
-    named = CaseId.parse(args.case, args.seed)
-    return CaseId(named.map, named.workload, named.key_kind, named.size, named.seed, args.spec)
+    return dataclasses.replace(CaseId.parse(args.case, args.seed), spec=args.spec)
 
 
 def _forward(cmd: list[str], args: argparse.Namespace) -> None:
@@ -80,6 +80,8 @@ def main() -> None:
         return
     try:
         case = case_id.open()
+        if case.values_of.off_heap:  # the same data as bytes: results say so, as metrics files do
+            runner.metadata["mapbench_value_form"] = case.values_of.form
         try:
             runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
         finally:

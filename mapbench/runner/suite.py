@@ -163,13 +163,20 @@ def _unsupported(ctx: _Context, case: CaseId) -> str | None:
         return f"{case.map} cannot store {case.key_kind} keys"
     if case.key_kind not in found["workload_key_kinds"].get(case.workload, ()):
         return f"{case.workload} takes no {case.key_kind} keys"
+    if not found["value_kinds"].get(case.value_kind, False):
+        return f"{case.map} can store neither {case.value_kind} values nor bytes"
+    if case.value_kind not in found["workload_value_kinds"].get(case.workload, ()):
+        return f"{case.workload} takes no {case.value_kind} values"
     return None
 
 
 def _run_case(
     ctx: _Context, case: CaseId, settings: Settings, launcher: WorkerLauncher
 ) -> CaseOutcome:
-    empty = CaseResult(case.map, case.workload, case.size, case.key_kind, case.seed, case.spec)
+    empty = CaseResult(
+        case.map, case.workload, case.size, case.key_kind, case.seed, case.spec,
+        value_kind=case.value_kind,
+    )  # fmt: skip
     found = ctx.maps[case.loadable_spec]
     if isinstance(found, Outcome):  # the map could not be created at all
         return _record(ctx, case, _failed(empty, "creating the map", found), (), 0.0)
