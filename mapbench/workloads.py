@@ -832,6 +832,12 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
 )
 
 
+# The workloads made to show the collector at work: max(N, 50,000) writes a run, each building
+# its value. Plans run them with values the collector scans; asv times none of them (its GC
+# benchmarks do).
+GC_WORKLOADS = ("write-heavy", "write-heavy-frozen", "write-heavy-raised", "churn-fresh")
+
+
 def get_workload(name: str) -> Workload:
     """The workload called `name`, or a `WorkloadError` naming the known ones."""
     try:
@@ -841,6 +847,7 @@ def get_workload(name: str) -> Workload:
 
 
 __all__ = [
+    "GC_WORKLOADS",
     "INT_KEY_KINDS",
     "KEY_KINDS",
     "SIZES",
