@@ -11,8 +11,9 @@ import atexit
 import os
 from collections.abc import Callable
 
+from mapbench.catalog import info
 from mapbench.measure import CaseId, collect
-from mapbench.measure.catalog import info
+from mapbench.measure.cases import open_case as open_measured
 from mapbench.protocol import check_key
 from mapbench.registry import registry
 from mapbench.values import DEFAULT_VALUE_KIND
@@ -51,7 +52,7 @@ def _prepare(map_name: str, workload: str, key_kind: str, size: int, value_kind:
     finally:
         probe.close()
     try:
-        return CaseId(map_name, workload, key_kind, size, value_kind=value_kind).open()
+        return open_measured(CaseId(map_name, workload, key_kind, size, value_kind=value_kind))
     except WorkloadError as exc:  # a capability or key kind the workload needs
         raise NotImplementedError(str(exc)) from exc
 

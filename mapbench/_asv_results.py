@@ -20,8 +20,7 @@ from typing import Any
 import pandas as pd
 
 from mapbench._result_rows import Outcome, Row, canonical_unit, kind_of_metric
-from mapbench.measure.catalog import info
-from mapbench.workloads import WORKLOADS
+from mapbench.catalog import info
 
 AUXILIARY_FILES = frozenset({"machine.json", "benchmarks.json"})
 SUPPORTED_VERSION = 2
@@ -168,6 +167,8 @@ def _method(bench_type: str, metric: str) -> tuple[str, str]:
 
 def _ops_per_run(bench_type: str, columns: dict[str, Any]) -> int:
     """asv times a whole run of a mapbench workload; the frame holds seconds per operation."""
+    from mapbench.workloads import WORKLOADS  # the workload's definition: only for asv times
+
     workload = WORKLOADS.get(columns["workload"])
     if bench_type != "time" or workload is None or columns["size"] is None:
         return 1

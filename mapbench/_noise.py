@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from mapbench import formatting
-from mapbench.measure.catalog import is_condition
+from mapbench.catalog import is_condition
 from mapbench.thresholds import Thresholds
 
 MODE_GAP = 0.25  # relative gap between consecutive sorted per-process values

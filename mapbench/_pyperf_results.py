@@ -16,12 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyperf
-
-from mapbench._result_rows import Outcome, Row, timestamp
+from mapbench._result_rows import Outcome, Row, case_columns, timestamp
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
 
 # pyperf's unit names -> (metric, unit) as the tidy frame spells them.
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
@@ -29,6 +27,8 @@ _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count",
 
 def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
     """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+    import pyperf  # only where a pyperf file is read
+
     try:
         suite = pyperf.BenchmarkSuite.load(str(path))
     except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
@@ -86,22 +86,8 @@ def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     except MapbenchError:
         return {"benchmark": name, "map": "", "workload": name, "size": None, "key_kind": "",
                 "params": ""}  # fmt: skip
-    return {
-        "benchmark": case.workload,
-        "map": case.map,
-        "workload": case.workload,
-        "size": case.size,
-        "key_kind": case.key_kind,
-        "params": ", ".join(  # as mapbench.results writes a metrics file's params: sorted
-            f"{name}={value}"
-            for name, value in (
-                ("seed", case.seed),
-                ("value_form", meta.get("mapbench_value_form", "")),
-                ("value_kind", "" if case.value_kind == "int" else case.value_kind),
-            )
-            if value
-        ),
-    }
+    form = meta.get("mapbench_value_form")  # the same data as bytes: said as metrics files say it
+    return {"benchmark": case.workload, **case_columns(case, {"value_form": form} if form else {})}
 
 
 def _context(environment: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> dict[str, Any]:

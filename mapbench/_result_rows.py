@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from mapbench.measure.catalog import info
+from mapbench.case import CaseId, params_of
+from mapbench.catalog import info
 
 
 class Row(NamedTuple):
@@ -41,6 +43,20 @@ class Row(NamedTuple):
 
 
 COLUMNS: tuple[str, ...] = (*Row._fields, "n_samples")
+
+
+def case_columns(case: CaseId, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A case's key columns of a row (`mapbench.case.KEY_COLUMNS`): its identity fields that
+    are not columns of their own go into `params` (with the workload options in `params`)."""
+    every = {**(params or {}), **params_of(case)}
+    return {
+        "map": case.map,
+        "workload": case.workload,
+        "size": case.size,
+        "key_kind": case.key_kind,
+        "params": ", ".join(f"{k}={every[k]}" for k in sorted(every)),
+    }
+
 
 # Other tools' unit names, as the tidy frame spells them.
 UNITS = {"seconds": "s", "second": "s", "bytes": "B", "byte": "B"}

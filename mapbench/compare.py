@@ -26,8 +26,9 @@ from scipy import stats
 
 from mapbench import _noise
 from mapbench._shift import per_process, shift
+from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS
+from mapbench.catalog import higher_is_better, is_condition, per_entry
 from mapbench.errors import MapbenchError
-from mapbench.measure.catalog import higher_is_better, is_condition, per_entry
 from mapbench.results import ResultSet
 from mapbench.thresholds import EXIT_TOO_NOISY, STATISTICS, Thresholds
 
@@ -42,21 +43,8 @@ __all__ = [
 
 VERDICTS = ("regression", "improvement", "too noisy", "inconclusive", "no change")
 # What identifies a measured quantity, and where/what it was measured on.
-IDENTITY_COLUMNS = (
-    "source",
-    "benchmark",
-    "map",
-    "workload",
-    "size",
-    "key_kind",
-    "params",
-    "metric",
-    "unit",
-    "kind",
-)
+IDENTITY_COLUMNS = ("source", "benchmark", *KEY_COLUMNS, *METRIC_COLUMNS)
 CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
-# The columns that name a metric rather than the case it was measured on.
-_METRIC_COLUMNS = ("metric", "unit", "kind")
 # The two clocks of the timing loop; one of them is judged per case.
 _CLOCKS = ("time", "cpu_time")
 # Below this share of wall time, CPU time misses part of the work (it waits): judge wall time.
@@ -130,7 +118,7 @@ def compare(
     axis = _axis(a, b)
     key = [c for c in (*IDENTITY_COLUMNS, *CONTEXT_COLUMNS) if c not in axis]
     _check_context(a, b, key, base_label, candidate_label)
-    case_key = [c for c in key if c not in _METRIC_COLUMNS]
+    case_key = [c for c in key if c not in METRIC_COLUMNS]
     conditions = (
         _noise.conditions(a, case_key, base.environments),
         _noise.conditions(b, case_key, candidate.environments),

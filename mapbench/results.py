@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from mapbench import _asv_results, _pyperf_results, schema
-from mapbench._result_rows import COLUMNS, Outcome, Row, kind_of_metric, timestamp
+from mapbench._result_rows import COLUMNS, Outcome, Row, case_columns, kind_of_metric, timestamp
+from mapbench.case import size_column
 from mapbench.errors import MapbenchError
 
 __all__ = [
@@ -228,19 +229,12 @@ def _context_from_environment(env: Mapping[str, Any]) -> dict[str, Any]:
 def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) -> list[Row]:
     """Rows of one case of a results file: one per metric, one per collector that could not
     measure the map ("unavailable"), and a single row with the error for a failed case."""
-    params = {**result.params, **({"seed": result.seed} if result.seed else {})}
-    if result.value_kind != "int":
-        params["value_kind"] = result.value_kind
     case = {
         **context,
         "source": "mapbench",
         "file": path,
         "benchmark": result.workload,
-        "map": result.map,
-        "workload": result.workload,
-        "size": result.size,
-        "key_kind": result.key_kind,
-        "params": _params_text(params),
+        **case_columns(result.case, result.params),
     }
     error = result.error + (f"\n{result.traceback}" if result.traceback else "")
     rows = [
@@ -288,15 +282,10 @@ def _metric_rows(path: str, context: dict[str, Any], result: schema.CaseResult) 
     return rows
 
 
-def _params_text(params: Mapping[str, Any]) -> str:
-    """Parameters as one canonical, sortable string: `a=1, b=x`."""
-    return ", ".join(f"{k}={params[k]}" for k in sorted(params))
-
-
 def _frame(rows: list[Row]) -> pd.DataFrame:
     """The tidy frame with its documented dtypes (an empty frame still has every column)."""
     frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(Row._fields))
-    frame["size"] = frame["size"].astype("Int64")
+    frame["size"] = size_column(frame["size"])
     frame["value"] = frame["value"].astype("float64")
     frame["ci_low"] = frame["ci_low"].astype("float64")
     frame["ci_high"] = frame["ci_high"].astype("float64")

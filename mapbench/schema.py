@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from mapbench.case import CASE_FIELDS, CaseId
+
 FORMAT = "mapbench-metrics"
 VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
@@ -63,12 +65,16 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
 
 class CaseResult(msgspec.Struct, frozen=True):
     """Everything measured for one case (map x workload x key kind x size x seed x value kind)
-    in one run."""
+    in one run.
+
+    Built only by `CaseResult.of(case, ...)`; its identity fields are `CaseId`'s (same names and
+    defaults, checked by tests/test_results.py), `spec` the one the case was loaded by.
+    """
 
     map: str
     workload: str
-    size: int
     key_kind: str
+    size: int
     seed: int = 0
     spec: str = ""
     params: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -77,7 +83,35 @@ class CaseResult(msgspec.Struct, frozen=True):
     traceback: str = ""
     unavailable: dict[str, str] = msgspec.field(default_factory=dict)
     metrics: tuple[Measurement, ...] = ()
-    value_kind: str = "int"  # last, so positional construction stays as it was
+    value_kind: str = "int"
+
+    @classmethod
+    def of(
+        cls,
+        case: CaseId,
+        *,
+        params: Mapping[str, Any] | None = None,
+        status: Status = "ok",
+        error: str = "",
+        traceback: str = "",
+        unavailable: Mapping[str, str] | None = None,
+        metrics: Sequence[Measurement] = (),
+    ) -> CaseResult:
+        """The result of `case`: the one way a `CaseResult` is built."""
+        return cls(
+            **{**case.fields(), "spec": case.loadable_spec},
+            params=dict(params or {}),
+            status=status,
+            error=error,
+            traceback=traceback,
+            unavailable=dict(unavailable or {}),
+            metrics=tuple(metrics),
+        )
+
+    @property
+    def case(self) -> CaseId:
+        """The case this is the result of."""
+        return CaseId(**{name: getattr(self, name) for name in CASE_FIELDS})
 
 
 class MetricsFile(msgspec.Struct, frozen=True):
@@ -117,10 +151,10 @@ class _ResultV1(msgspec.Struct):
         params.pop("ops", None)  # a property of the workload, not a parameter
         if not isinstance(seed, int) or not isinstance(spec, str):
             raise msgspec.ValidationError("params: seed must be an int and spec a str")
-        return CaseResult(
-            self.map, self.workload, self.size, self.key_kind, seed, spec, params,
-            self.status, self.error or "", metrics=self.metrics,
-        )  # fmt: skip
+        case = CaseId(self.map, self.workload, self.key_kind, self.size, seed, spec)
+        return CaseResult.of(
+            case, params=params, status=self.status, error=self.error or "", metrics=self.metrics
+        )
 
 
 class SchemaError(ValueError):

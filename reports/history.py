@@ -24,11 +24,14 @@ from mapbench.reports.rows import version_key
 from mapbench.reports.tables import anchor, case_text, metric_title, sentences
 
 from mapbench import formatting
+from mapbench.case import key
 
 MAX_PANELS = 48
 CHANGE_POINT_COLUMNS = ("map", "workload", "key_kind", "size", "metric", "commit", "magnitude")
 _PANEL = ["source", "metric", "unit", "benchmark", "map", "workload", "size", "key_kind", "params"]
-_MATCH = ["map", "workload", "key_kind", "size", "metric"]  # how a change point finds its panel
+_MATCH = ("map", "workload", "key_kind", "size", "metric")  # how a change point finds its panel
+# How a panel finds the comparison's regressions (whose rows lack `map` when maps are compared).
+REGRESSION_KEY = ("metric", "workload", "size", "key_kind", "params")
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,7 @@ def history(
 ) -> History:
     """Small multiples of every case measured at two or more commits.
 
-    `regressed` holds (metric, workload, size as a float, -1 when missing, key_kind, params)
-    of the comparison's regressions.
+    `regressed` holds the comparison's regressions as `key(row, REGRESSION_KEY)`.
     """
     dated = frame[
         (frame["status"] == "ok") & frame["commit_date"].notna() & (frame["metric"] != "")
@@ -80,11 +82,8 @@ def history(
     if spans.empty:
         return History(note=_note(0, 0, constant))
     points = _change_points(change_points, commits)
-    flagged = [
-        (k[1], k[5], -1.0 if pd.isna(k[6]) else float(k[6]), k[7], k[8]) in regressed
-        or _panel_match(k) in points
-        for k in spans.index
-    ]
+    keyed_spans = [dict(zip(_PANEL, k, strict=True)) for k in spans.index]
+    flagged = [key(k, REGRESSION_KEY) in regressed or key(k, _MATCH) in points for k in keyed_spans]
     spans = spans.assign(moved=spans["high"] / spans["low"], flagged=flagged)
     spans = spans.sort_values(["flagged", "moved"], ascending=False, kind="stable")
     chosen = spans.index[:MAX_PANELS]
@@ -94,10 +93,10 @@ def history(
     labels = [formatting.short_commit(str(c)) for c in commits]
     panels: dict[str, list[tuple[dict[str, Any], _Lines, tuple[Any, ...]]]] = {}
     hover = charts.dots_fit(len(commits))  # hover texts only on the dots drawn
-    for key in chosen:
-        keyed = dict(zip(_PANEL, cast(tuple[Any, ...], key), strict=True))
-        lines = _series(keyed, by_panel[key], position, hover)
-        panels.setdefault(str(keyed["metric"]), []).append((keyed, lines, _panel_match(key)))
+    for panel in chosen:
+        keyed = dict(zip(_PANEL, cast(tuple[Any, ...], panel), strict=True))
+        lines = _series(keyed, by_panel[panel], position, hover)
+        panels.setdefault(str(keyed["metric"]), []).append((keyed, lines, key(keyed, _MATCH)))
     groups = []
     for metric, drawn in sorted(panels.items(), key=lambda kv: (kv[0] != "time", kv[0])):
         # one y scale per metric: a panel's height of change means the same in every panel
@@ -124,16 +123,6 @@ def _note(shown: int, drawable: int, constant: int) -> str:
     return sentences(parts)
 
 
-def _panel_match(key: Sequence[Any]) -> tuple[Any, ...]:
-    keyed = dict(zip(_PANEL, key, strict=True))
-    size = keyed["size"]
-    return tuple(
-        None if c == "size" and (size is None or pd.isna(size)) else
-        (int(size) if c == "size" else str(keyed[c]))
-        for c in _MATCH
-    )  # fmt: skip
-
-
 def _change_points(
     found: pd.DataFrame | None, commits: Sequence[str]
 ) -> dict[tuple[Any, ...], list[tuple[int, float]]]:
@@ -149,16 +138,7 @@ def _change_points(
         at = [i for i, c in enumerate(commits) if str(c).startswith(str(row["commit"]))]
         if len(at) != 1:
             continue
-        size = row["size"]
-        size = None if size is None or pd.isna(size) else int(size)
-        key = (
-            str(row["map"]),
-            str(row["workload"]),
-            str(row["key_kind"]),
-            size,
-            str(row["metric"]),
-        )
-        out.setdefault(key, []).append((at[0], float(row["magnitude"])))
+        out.setdefault(key(row, _MATCH), []).append((at[0], float(row["magnitude"])))
     return out
 
 

@@ -14,7 +14,7 @@ from mapbench.reports.probes import HISTOGRAM
 from mapbench.reports.rows import latest_per_python, metric_mask
 from mapbench.reports.tables import Column, Section, TopicTable, anchor, metric_title, topic_section
 
-from mapbench.measure import catalog
+from mapbench import catalog
 
 FAMILIES = {
     "timing": ("Other timings", ""),

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 from mapbench.reports.rows import first_seen, latest_per_python, metric_mask, pythons
 
-from mapbench import formatting
-from mapbench.measure import catalog
+from mapbench import catalog, formatting
 
 # What one table row is about, before the Python versions spread it into columns.
 ROW_COLUMNS = ("map", "workload", "size", "key_kind", "params")

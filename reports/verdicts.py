@@ -17,9 +17,8 @@ from typing import Any, cast
 import pandas as pd
 from mapbench.reports.tables import Cell, Table, case_text, metric_title, num
 
-from mapbench import formatting
+from mapbench import catalog, formatting
 from mapbench.compare import Comparison
-from mapbench.measure import catalog
 
 VERDICT_CSS = {
     "regression": "bad",

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mapbench.case import CaseId
 from mapbench.ci.interleave import Runner, Side
 from mapbench.ci.results_io import per_process
-from mapbench.measure.case import CaseId
 from mapbench.measure.timing import Stopwatch
 
 Detector = Callable[[np.ndarray], list[int]]  # indices of the first point after each change

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.history import change_points, ingest, open_points
-from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import Stopwatch
 from mapbench.schema import CaseResult, MetricsFile, encode
 
@@ -53,7 +54,7 @@ def write_history(root: Path, commits: int, seed: int = 0) -> int:
                     measurement("time", min(samples), samples=samples),
                     measurement("probe_hit_mean", probe),
                 )
-                results.append(CaseResult(m, w, 10_000, k, metrics=metrics))
+                results.append(CaseResult.of(CaseId(m, w, k, 10_000), metrics=metrics))
             environment = {
                 "python": python,
                 "machine": "synthetic-vm",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mapbench.measure.catalog import CATALOG, info, measurement, reference_table, title
+from mapbench.catalog import CATALOG, info, measurement, reference_table, title
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
@@ -15,7 +15,7 @@ def test_docs_list_every_metric_as_the_catalog_defines_it() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert reference_table() in text, (
         "docs/metrics.md is out of date: paste the output of "
-        "`python -c 'from mapbench.measure.catalog import reference_table as t; print(t())'`"
+        "`python -c 'from mapbench.catalog import reference_table as t; print(t())'`"
     )
 
 

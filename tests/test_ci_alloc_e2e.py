@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_ci_e2e import _copy_checkout, _git
 
-from mapbench.measure.catalog import title
+from mapbench.catalog import title
 from mapbench.results import load
 
 pytestmark = pytest.mark.slow

@@ -375,7 +375,7 @@ def _metrics_file(path: Path, case: str, runs: list[tuple[float, ...]]) -> None:
     flat = tuple(x for p in runs for x in p)
     time = measurement("time", min(flat), samples=flat, groups=tuple(len(p) for p in runs))
     load = measurement("load_average", 1.5, samples=(1.5,) * len(runs))
-    result = CaseResult(c.map, c.workload, c.size, c.key_kind, metrics=(time, load))
+    result = CaseResult.of(c, metrics=(time, load))
     env = {"python": "3.12.1", "machine": "vm", "cpu_count": 2}
     path.write_bytes(schema.encode(schema.MetricsFile(environment=env, results=(result,))))
 

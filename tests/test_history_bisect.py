@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from mapbench.case import CaseId
 from mapbench.history.bisect import BisectOptions, BisectStopped, _Search
-from mapbench.measure.case import CaseId
 
 
 def _search(noisy: bool) -> _Search:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.cli import COMMANDS, main
-from mapbench.measure.catalog import measurement
 from mapbench.schema import CaseResult, MetricsFile, encode
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,11 +27,8 @@ def _history(root: Path, commits: int = 8, step_at: int = 5) -> Path:
             "timestamp": f"2026-01-{n:02d}T01:00:00+00:00",
         }
         value = 2.0 if n >= step_at else 1.5
-        result = CaseResult(
-            "c-linear",
-            "insert",
-            1700,
-            "random-int",
+        result = CaseResult.of(
+            CaseId("c-linear", "insert", "random-int", 1700),
             metrics=(measurement("probe_hit_mean", value),),
         )
         path = root / f"{n:02d}" / "metrics-3.12.json"

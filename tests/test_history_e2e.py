@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from test_ci_e2e import GIT, _copy_checkout
 
+from mapbench.case import CaseId
 from mapbench.ci.build import build
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side
 from mapbench.ci.results_io import per_process
-from mapbench.measure.case import CaseId
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
 
 pytestmark = pytest.mark.slow
@@ -135,19 +135,16 @@ def _record(repo: dict, results: Path) -> None:
                 environments.setdefault(side.name, dict(done.environment))
                 for result in done.results:
                     assert result.status == "ok", result.error
-                    rounds[side.name].setdefault(CaseId.of(result), []).append(list(result.metrics))
+                    rounds[side.name].setdefault(result.case, []).append(list(result.metrics))
         for side in sides:
             done = runner.run(side, runner.job(side, collectors=EXACT_COLLECTORS))
-            exact[side.name] = {CaseId.of(res): list(res.metrics) for res in done.results}
+            exact[side.name] = {res.case: list(res.metrics) for res in done.results}
     for n, side in enumerate(sides, start=1):
         cases = []
         for case in (SHARDED, LINEAR):
             times = [m for m in (per_process(rounds[side.name][case], "time"),) if m]
             kept = [m for m in exact[side.name][case] if m.kind == "deterministic"]
-            cases.append(
-                CaseResult(case.map, case.workload, case.size, case.key_kind,
-                           metrics=(*times, *kept))
-            )  # fmt: skip
+            cases.append(CaseResult.of(case, metrics=(*times, *kept)))
         env = {**environments[side.name], "commit": side.commit}
         env["commit_date"] = f"2026-01-{n:02d}T12:00:00+00:00"
         directory = results / f"commit-{n:02d}"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mapbench.case import CaseId
 from mapbench.errors import UsageError
-from mapbench.measure.case import CaseId
 from mapbench.results import load
 from mapbench.runner.plan import (
     DEFAULT_PLAN,

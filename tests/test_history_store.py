@@ -9,10 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.errors import MapbenchError
 from mapbench.history import Store, ingest, is_store, load_store, open_points
 from mapbench.history.commits import describe
-from mapbench.measure.catalog import measurement
 from mapbench.results import load
 from mapbench.schema import CaseResult, MetricsFile, encode
 
@@ -71,10 +72,12 @@ def test_ingesting_the_same_files_twice_changes_nothing(results: Path, tmp_path:
 def _metrics_file(path: Path, cases: int, started: str, complete: bool = True) -> None:
     env = {"python": "3.12.1", "machine": "m", "commit": "a" * 40, "timestamp": started}
     results = tuple(
-        CaseResult("dict", "insert", 1000 * (i + 1), "random-int",
-                   metrics=(measurement("probe_hit_mean", 1.0 + i),))
+        CaseResult.of(
+            CaseId("dict", "insert", "random-int", 1000 * (i + 1)),
+            metrics=(measurement("probe_hit_mean", 1.0 + i),),
+        )
         for i in range(cases)
-    )  # fmt: skip
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(encode(MetricsFile(environment=env, results=results, complete=complete)))
 

@@ -19,7 +19,7 @@ import pytest
 
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side
 from mapbench.cli import main
-from mapbench.measure import CATALOG, CaseId, collect
+from mapbench.measure import CATALOG, CaseId, collect, open_case
 from mapbench.registry import registry
 from mapbench.results import load
 from mapbench.schema import Measurement
@@ -161,7 +161,7 @@ def test_deterministic_metrics_repeat_exactly_whatever_ran_before(spec: str) -> 
 
 
 def test_figures_taken_while_threads_run_are_labelled_noisy() -> None:
-    case = CaseId("sharded", "concurrent", "random-int", 2000).open()  # four threads
+    case = open_case(CaseId("sharded", "concurrent", "random-int", 2000))  # four threads
     try:
         found = collect(case, ["tracemalloc", "memory"])
     finally:

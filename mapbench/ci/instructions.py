@@ -12,10 +12,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.ci.interleave import Runner, Side, SideRuns
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import measurement
 from mapbench.workloads import get_workload
 
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.measure.launch import WorkerLauncher, WorkerRun
-from mapbench.measure.worker import CaseArgs, WorkerJob
+from mapbench.measure.worker import WorkerJob
 from mapbench.schema import Measurement
 
 # Pinned for every worker: str hashes, and so str-key probe lengths, depend on it.
@@ -38,11 +38,9 @@ class Side:
     commit: str | None = None
     specs: Mapping[str, str] = field(default_factory=dict)  # label -> spec; default: the label
 
-    def case_args(self, cases: Sequence[CaseId]) -> tuple[CaseArgs, ...]:
-        """The cases as this side's worker loads them."""
-        return tuple(
-            CaseArgs.of(dataclasses.replace(c, spec=self.specs.get(c.map, ""))) for c in cases
-        )
+    def loadable(self, case: CaseId) -> CaseId:
+        """`case` as this side's worker loads it (with this side's spec of its map)."""
+        return dataclasses.replace(case, spec=self.specs.get(case.map, ""))
 
 
 @dataclass
@@ -96,7 +94,7 @@ class Runner:
     ) -> WorkerJob:
         """The worker job for one pass over every case on `side`."""
         return WorkerJob(
-            side.case_args(self.cases),
+            tuple(side.loadable(c) for c in self.cases),
             HASH_SEED,
             reps=reps,
             collectors=collectors,
@@ -165,7 +163,7 @@ def _take_times(runs: SideRuns, done: WorkerRun) -> None:
     runs.environment = runs.environment or dict(done.environment)
     runs.processes.append(done.outcome.elapsed if done.outcome else 0.0)
     for result in done.results:
-        case = CaseId.of(result)
+        case = result.case
         if result.status != "ok":
             runs.errors.setdefault(case, result.error)
         elif result.metrics:
@@ -174,7 +172,7 @@ def _take_times(runs: SideRuns, done: WorkerRun) -> None:
 
 def _take_metrics(runs: SideRuns, done: WorkerRun) -> None:
     for result in done.results:
-        case = CaseId.of(result)
+        case = result.case
         if result.status != "ok":
             runs.errors.setdefault(case, result.error)
             continue

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions
 from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError
-from mapbench.measure.case import CaseId
 from mapbench.reports import markdown_escape, markdown_text, render_html
 from mapbench.results import problems_as_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds

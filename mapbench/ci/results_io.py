@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from mapbench.case import CaseId
+from mapbench.catalog import measurement
 from mapbench.ci.interleave import SideRuns
 from mapbench.compare import Comparison, compare
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import measurement
 from mapbench.results import ResultSet, load
 from mapbench.runner.store import ResultStore
 from mapbench.schema import CaseResult, Measurement
@@ -60,17 +60,11 @@ def save_side(
         times = [m for m in (per_process(rounds, n) for n in TIMING_METRICS) if m]
         metrics = (*times, *runs.metrics.get(case, []))
         store.add(
-            CaseResult(
-                case.map,
-                case.workload,
-                case.size,
-                case.key_kind,
-                case.seed,
-                runs.side.specs.get(case.map, case.map),
+            CaseResult.of(
+                runs.side.loadable(case),
                 status="failed" if error or not metrics else "ok",
                 error=error or ("" if metrics else "nothing was measured"),
                 metrics=metrics,
-                value_kind=case.value_kind,
             )
         )
     store.finish()

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapbench.case import CaseId
 from mapbench.ci import adaptive, instructions
 from mapbench.ci.background import busy_loops
 from mapbench.ci.interleave import Runner, Side, SideRuns, run_interleaved
@@ -35,7 +36,6 @@ from mapbench.ci.results_io import compare_runs
 from mapbench.ci.slowmap import WORK
 from mapbench.compare import Comparison
 from mapbench.environment import cpu_model, load_average
-from mapbench.measure.case import CaseId
 from mapbench.thresholds import Thresholds
 
 SPEC = "mapbench.ci.slowmap:SlowMap"

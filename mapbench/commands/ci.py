@@ -10,11 +10,11 @@ import argparse
 import itertools
 from pathlib import Path
 
+from mapbench.case import CaseId
 from mapbench.ci.asv_site import DEFAULT_BENCH
 from mapbench.commands._analysis import add_threshold_options, thresholds_from
 from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
-from mapbench.measure.case import CaseId
 from mapbench.thresholds import Thresholds
 from mapbench.values import VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS

@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from mapbench._table import format_table
+from mapbench.case import CaseId
 from mapbench.errors import UsageError
 from mapbench.formatting import value
-from mapbench.measure.case import CaseId
 from mapbench.measure.collectors import COLLECTORS
 from mapbench.schema import CaseResult, Measurement
 from mapbench.values import DEFAULT_VALUE_KIND, VALUE_KINDS
@@ -62,7 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def cmd_measure(args: argparse.Namespace) -> int:
     from mapbench.environment import environment
     from mapbench.measure.launch import WorkerLauncher
-    from mapbench.measure.worker import CaseArgs, WorkerJob
+    from mapbench.measure.worker import WorkerJob
     from mapbench.runner._probe import probe
     from mapbench.runner.plan import select_maps
     from mapbench.schema import MetricsFile, encode
@@ -75,7 +75,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     [(label, spec)] = select_maps([args.map])[0]
     case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec, args.value_kind)
     job = WorkerJob(
-        (CaseArgs.of(case),),
+        (case,),
         args.hash_seed,
         reps=args.repeat,
         collectors=tuple(args.collectors) if args.collectors else None,

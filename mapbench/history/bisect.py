@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mapbench.case import CaseId
+from mapbench.catalog import info
 from mapbench.ci.build import Build, BuildError, build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.errors import MapbenchError
 from mapbench.formatting import value as format_value
 from mapbench.history.commits import first_parent_range, subject
-from mapbench.measure.case import CaseId
-from mapbench.measure.catalog import info
 from mapbench.thresholds import Thresholds
 
 

@@ -23,14 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS, size_column
 from mapbench.history.points import with_points
 from mapbench.thresholds import Thresholds
 
 # What identifies one series; `machine` is dropped for deterministic metrics (and on request).
-SERIES_KEYS = (
-    "source", "machine", "python", "benchmark", "map", "workload", "key_kind", "size", "params",
-    "metric", "unit", "kind",
-)  # fmt: skip
+SERIES_KEYS = ("source", "machine", "python", "benchmark", *KEY_COLUMNS, *METRIC_COLUMNS)
 # The columns issue 18's history charts read, first; the rest describe the change further.
 COLUMNS = (
     "map", "workload", "key_kind", "size", "metric", "commit", "commit_before", "magnitude",
@@ -80,7 +78,7 @@ def change_points(
         for index, magnitude, low, high in found:
             rows.append(_row(series, index, magnitude, low, high, deterministic))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["size"] = frame["size"].astype("Int64")
+    frame["size"] = size_column(frame["size"])
     frame["commits_between"] = frame["commits_between"].astype("Int64")
     ordered: pd.DataFrame = frame.sort_values(
         ["metric", "map", "workload", "key_kind", "size"], kind="stable"

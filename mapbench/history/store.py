@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS, size_column
 from mapbench.errors import MapbenchError
 from mapbench.history.points import with_points
 from mapbench.results import COLUMNS, LoadProblem, ResultSet, load, result_files
@@ -279,15 +280,15 @@ class Store:
         columns = ", ".join(
             f'"{c}"'
             for c in (
-                "source", "machine", "commit", "commit_date", "python", "benchmark", "map",
-                "workload", "size", "key_kind", "params", "metric", "unit", "kind", "point",
+                "source", "machine", "commit", "commit_date", "python", "benchmark",
+                *KEY_COLUMNS, *METRIC_COLUMNS, "point",
             )
         )  # fmt: skip
         frame: pd.DataFrame = self.db.execute(
             f"SELECT {columns} FROM rows WHERE status = 'ok' AND point IS NOT NULL "
             "AND NOT isnan(point)"
         ).df()
-        frame["size"] = frame["size"].astype("Int64")
+        frame["size"] = size_column(frame["size"])
         return frame
 
     def result_set(self) -> ResultSet:
@@ -302,7 +303,7 @@ class Store:
         ]
         parsed = {g: tuple(int(n) for n in g.split()) for g in frame["groups"].unique()}
         frame["groups"] = [parsed[g] for g in frame["groups"]]
-        frame["size"] = frame["size"].astype("Int64")
+        frame["size"] = size_column(frame["size"])
         frame["commit_date"] = pd.to_datetime(frame["commit_date"], utc=True)
         environments = {
             file: json.loads(text)

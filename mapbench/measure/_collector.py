@@ -23,7 +23,7 @@ class Unmeasurable(MetricsError):
 class Collector:
     """One pass over a case: `collect(case)` resets the case, runs it as it needs, and returns
     the measurements. Each collector gets a pass of its own, so none disturbs another. What
-    each metric means, its unit and the GC policy of its pass are in `mapbench.measure.catalog`.
+    each metric means, its unit and the GC policy of its pass are in `mapbench.catalog`.
     """
 
     name: ClassVar[str]

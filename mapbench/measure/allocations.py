@@ -12,10 +12,10 @@ import sys
 import threading
 import tracemalloc
 
+from mapbench.catalog import measurement
 from mapbench.measure import allocator_log
 from mapbench.measure._collector import THREADS_NOTE, Collector, MetricsError, threads_ran
 from mapbench.measure.allocator_log import Tally
-from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
 from mapbench.schema import Kind, Measurement
 from mapbench.workloads import Case, RunRange

@@ -7,8 +7,8 @@ import platform
 import time
 from typing import Any, NamedTuple
 
+from mapbench.catalog import measurement
 from mapbench.measure._collector import Collector, percentile
-from mapbench.measure.catalog import measurement
 from mapbench.schema import Measurement
 from mapbench.workloads import Case
 

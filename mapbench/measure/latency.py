@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import statistics
 
+from mapbench.catalog import measurement
 from mapbench.measure._collector import Collector, percentile
-from mapbench.measure.catalog import measurement
 from mapbench.measure.spikes import Spike, SpikeWatch, replay_resizes, table_identity
 from mapbench.measure.timing import time_batches
 from mapbench.schema import Measurement

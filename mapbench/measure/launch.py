@@ -107,19 +107,7 @@ def charged(job: WorkerJob, outcome: Outcome) -> tuple[CaseResult, ...]:
     error = f"worker process: {outcome.error or 'wrote no results'}"
     status: Status = "timeout" if outcome.status == "timeout" else "failed"
     return tuple(
-        CaseResult(
-            c.map,
-            c.workload,
-            c.size,
-            c.key_kind,
-            c.seed,
-            c.spec or c.map,
-            status=status,
-            error=error,
-            traceback=outcome.traceback,
-            value_kind=c.value_kind,
-        )
-        for c in job.cases
+        CaseResult.of(c, status=status, error=error, traceback=outcome.traceback) for c in job.cases
     )
 
 

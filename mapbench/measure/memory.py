@@ -8,9 +8,9 @@ import tracemalloc
 
 import msgspec
 
+from mapbench.catalog import measurement
 from mapbench.measure import allocator_log
 from mapbench.measure._collector import THREADS_NOTE, Collector, MetricsError, threads_ran
-from mapbench.measure.catalog import measurement
 from mapbench.measure.timing import gc_paused
 from mapbench.protocol import Map, Persistent
 from mapbench.schema import Measurement

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mapbench.catalog import EXTRA_PREFIX, measurement
 from mapbench.measure._collector import Collector, Unmeasurable
-from mapbench.measure.catalog import EXTRA_PREFIX, measurement
 from mapbench.protocol import DictBacked, ProbeStats, ProbeStatsReporter
 from mapbench.schema import Kind, Measurement
 from mapbench.workloads import Case

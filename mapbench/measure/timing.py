@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from mapbench.catalog import measurement
 from mapbench.environment import load_average
-from mapbench.measure.catalog import measurement
 from mapbench.schema import GcPolicy, Measurement
 from mapbench.workloads import Case
 

@@ -18,42 +18,18 @@ from pathlib import Path
 import msgspec
 
 from mapbench._child import describe_exception, die_with_parent, traceback_tail
-from mapbench.measure.case import CaseId
+from mapbench.case import CaseId
+from mapbench.measure.cases import open_case
 from mapbench.measure.collectors import COLLECTORS, collect
 from mapbench.measure.timing import time_runs
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
 from mapbench.workloads import WorkloadError
 
 
-class CaseArgs(msgspec.Struct, frozen=True):
-    """A `CaseId` as it travels in a job file."""
-
-    map: str
-    workload: str
-    key_kind: str
-    size: int
-    seed: int = 0
-    spec: str = ""
-    value_kind: str = "int"
-
-    @classmethod
-    def of(cls, case: CaseId) -> CaseArgs:
-        return cls(
-            case.map, case.workload, case.key_kind, case.size, case.seed, case.spec,
-            case.value_kind,
-        )  # fmt: skip
-
-    def case_id(self) -> CaseId:
-        return CaseId(
-            self.map, self.workload, self.key_kind, self.size, self.seed, self.spec,
-            self.value_kind,
-        )  # fmt: skip
-
-
 class WorkerJob(msgspec.Struct, frozen=True):
     """What a worker does to each case: timed runs, collectors, or plain runs only."""
 
-    cases: tuple[CaseArgs, ...]
+    cases: tuple[CaseId, ...]
     hash_seed: str
     reps: int = 0  # timed runs per case (0: no timing)
     warmups: int = 1
@@ -66,15 +42,11 @@ def write_job(job: WorkerJob, path: Path) -> None:
     path.write_bytes(msgspec.json.encode(job))
 
 
-def measure_case(job: WorkerJob, args: CaseArgs) -> CaseResult:
+def measure_case(job: WorkerJob, case_id: CaseId) -> CaseResult:
     """Everything the job asks for one case; a map's failure becomes the result's error."""
-    case_id = args.case_id()
-    base = CaseResult(
-        case_id.map, case_id.workload, case_id.size, case_id.key_kind, case_id.seed,
-        case_id.loadable_spec, value_kind=case_id.value_kind,
-    )  # fmt: skip
+    base = CaseResult.of(case_id)
     try:
-        case = case_id.open()
+        case = open_case(case_id)
     except WorkloadError as exc:  # the map lacks a capability or key type the workload needs
         return msgspec.structs.replace(base, status="skipped", error=str(exc))
     except (Exception, SystemExit) as exc:
@@ -142,7 +114,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    results = tuple(measure_case(job, args) for args in job.cases)
+    results = tuple(measure_case(job, case) for case in job.cases)
     environment: dict[str, object] = {}
     if job.environment:
         from mapbench.environment import environment as describe

@@ -15,7 +15,6 @@ exception to mapbench (`mapbench._child`; pyperf's manager would only say "exit 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 import pyperf
 
 from mapbench._child import die_with_parent, report_failure
-from mapbench.measure.case import CaseId
+from mapbench.case import CaseId
+from mapbench.measure.cases import open_case
 from mapbench.measure.timing import GC_POLICY, pyperf_time_func
 
 
@@ -45,7 +45,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _case_of(args: argparse.Namespace) -> CaseId:
-    return dataclasses.replace(CaseId.parse(args.case, args.seed), spec=args.spec)
+    return CaseId.parse(args.case, args.seed, args.spec)
 
 
 def _forward(cmd: list[str], args: argparse.Namespace) -> None:
@@ -79,7 +79,7 @@ def main() -> None:
         runner.bench_time_func(str(case_id), pyperf_time_func, None)
         return
     try:
-        case = case_id.open()
+        case = open_case(case_id)
         if case.values_of.off_heap:  # the same data as bytes: results say so, as metrics files do
             runner.metadata["mapbench_value_form"] = case.values_of.form
         try:

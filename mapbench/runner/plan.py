@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mapbench import spec as _spec
+from mapbench.case import CaseId
 from mapbench.errors import UsageError
-from mapbench.measure.case import CaseId
 from mapbench.registry import (
     builtin_maps,
     known_names,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from mapbench._table import format_table
+from mapbench.case import CaseId
 from mapbench.formatting import value
-from mapbench.measure.case import CaseId
 from mapbench.schema import Status
 from mapbench.thresholds import HEADLINE, STATISTICS
 

@@ -19,11 +19,11 @@ from typing import Any
 import msgspec
 import pyperf
 
+from mapbench.case import CaseId
 from mapbench.errors import MapbenchError, UsageError
 from mapbench.isolate import Outcome, run_isolated
-from mapbench.measure.case import CaseId
 from mapbench.measure.launch import WorkerLauncher
-from mapbench.measure.worker import CaseArgs, WorkerJob
+from mapbench.measure.worker import WorkerJob
 from mapbench.runner._probe import probe
 from mapbench.runner._timeworker import case_argv
 from mapbench.runner.progress import CaseOutcome, Progress
@@ -173,10 +173,7 @@ def _unsupported(ctx: _Context, case: CaseId) -> str | None:
 def _run_case(
     ctx: _Context, case: CaseId, settings: Settings, launcher: WorkerLauncher
 ) -> CaseOutcome:
-    empty = CaseResult(
-        case.map, case.workload, case.size, case.key_kind, case.seed, case.spec,
-        value_kind=case.value_kind,
-    )  # fmt: skip
+    empty = CaseResult.of(case)
     found = ctx.maps[case.loadable_spec]
     if isinstance(found, Outcome):  # the map could not be created at all
         return _record(ctx, case, _failed(empty, "creating the map", found), (), 0.0)
@@ -204,7 +201,7 @@ def _run_case(
         return _record(ctx, case, _failed(empty, "timing", timed), (), timed.elapsed)
     if settings.collectors == ():
         return _record(ctx, case, empty, benches, timed.elapsed)
-    job = WorkerJob((CaseArgs.of(case),), settings.hash_seed, collectors=settings.collectors)
+    job = WorkerJob((case,), settings.hash_seed, collectors=settings.collectors)
     collected = launcher.run(ctx.target.executable, job, name="collect")
     result = collected.results[0]
     if result.status != "ok":
