@@ -9,10 +9,12 @@ from typing import Any, ClassVar
 
 import pytest
 
+from mapbench.case import CaseId
 from mapbench.measure.gc_pauses import GcPauses
 from mapbench.protocol import Map
 from mapbench.registry import parse_spec
-from mapbench.values import VALUE_KINDS, Record, values_for
+from mapbench.runner.plan import DEFAULT_PLAN, QUICK_PLAN, make_cases
+from mapbench.values import REFERENCE_KINDS, VALUE_KINDS, Record, values_for
 from mapbench.workloads import RAISED_THRESHOLDS, WorkloadError, get_workload
 
 
@@ -138,3 +140,21 @@ def test_values_off_the_heap_spare_the_collector() -> None:
     off_heap = _gen2("c-swiss", "write-heavy", "record", 20_000)
     assert on_heap["gc_tracked_objects"] - off_heap["gc_tracked_objects"] >= 19_000
     assert on_heap["gc_collections_gen0"] > 0 and off_heap["gc_collections_gen0"] > 0
+
+
+def test_the_case_name_carries_a_value_kind_other_than_int() -> None:
+    records = CaseId("a/b.py:M", "write-heavy", "random-int", 1000, value_kind="record")
+    assert str(records) == "a/b.py:M/write-heavy/random-int/1000/record"
+    assert CaseId.parse(str(records)) == records
+    ints = CaseId("a/b.py:M", "insert", "seq-int", 10)
+    assert str(ints) == "a/b.py:M/insert/seq-int/10" and CaseId.parse(str(ints)) == ints
+
+
+def test_every_plan_gives_every_map_values_the_collector_scans() -> None:
+    maps = [("dict", "dict"), ("c-swiss", "c-swiss"), ("mmap", "mmap")]
+    for plan in (QUICK_PLAN, DEFAULT_PLAN):
+        cases = make_cases(maps, plan.workloads, plan.key_kinds, plan.sizes, 0, ("int",),
+                           plan.reference_cases)  # fmt: skip
+        for label, _ in maps:
+            kinds = {c.value_kind for c in cases if c.map == label}
+            assert kinds & set(REFERENCE_KINDS), (plan, label)
