@@ -83,6 +83,14 @@ _METRICS = [
         ("gc_frozen_objects", "Frozen objects", "objects", "deterministic",
          "objects in the permanent generation during the run (gc.freeze()): never examined"),
         ("gc_pause_total", "GC pause total", "s", "noisy", f"seconds spent collecting, {_GC_NOTE}"),
+        ("gc_pause_cpu_total", "GC pause CPU time total", "s", "noisy",
+         f"CPU seconds of the measuring thread spent collecting, {_GC_NOTE}: blind to time "
+         "spent waiting for a core"),
+        ("gc_pause_cpu_max", "Longest GC pause, CPU time", "s", "noisy",
+         "CPU seconds of the collection that took most of them, in one run (0: none)"),
+        ("gc_pause_cpu_max_gen2", "Longest full collection, CPU time", "s", "noisy",
+         "CPU seconds of the generation-2 collection that took most of them, in one run "
+         "(0: none)"),
         ("gc_pause_mean", "GC pause mean", "s", "noisy",
          "mean seconds per collection, over one run's collections"),
         ("gc_pause_p50", "GC pause median", "s", "noisy",

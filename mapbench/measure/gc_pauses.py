@@ -16,10 +16,12 @@ GENERATIONS = (0, 1, 2)
 
 
 class Pause(NamedTuple):
-    """One collection: its generation, pause, the objects it examined, freed and could not."""
+    """One collection: its generation, pause (wall and the thread's CPU time), the objects it
+    examined, freed and could not."""
 
     generation: int
     ns: int
+    cpu_ns: int
     examined: int
     collected: int
     uncollectable: int
@@ -43,7 +45,8 @@ class GcPauses(Collector):
     younger ones it merges, as CPython's DEBUG_STATS prints them) before it reads the clock:
     the count costs time, but outside the pause, and is taken out of the run's GC-on time too.
     The pause is the time between the callback's "start" and "stop", so it includes the
-    objects' finalizers and frees.
+    objects' finalizers and frees; its CPU time (`thread_time`) leaves out the time the thread
+    waited for a core, which on a loaded machine can be most of a long pause.
     """
 
     name = "gc"
@@ -51,7 +54,7 @@ class GcPauses(Collector):
 
     def __init__(self) -> None:
         self.pauses: list[Pause] = []
-        self._started = 0
+        self._started = self._started_cpu = 0
         self._examined = 0
         self._counting_ns = 0  # spent counting examined objects: the observer's, not the run's
 
@@ -60,12 +63,14 @@ class GcPauses(Collector):
             counting = time.perf_counter_ns()
             young = range(info["generation"] + 1)
             self._examined = sum(len(gc.get_objects(generation=g)) for g in young)
+            self._started_cpu = time.thread_time_ns()
             self._started = time.perf_counter_ns()
             self._counting_ns += self._started - counting
         else:
             ns = time.perf_counter_ns() - self._started
+            cpu_ns = time.thread_time_ns() - self._started_cpu
             self.pauses.append(
-                Pause(info["generation"], ns, self._examined, info["collected"],
+                Pause(info["generation"], ns, cpu_ns, self._examined, info["collected"],
                       info["uncollectable"])
             )  # fmt: skip
 
@@ -105,6 +110,8 @@ class GcPauses(Collector):
                 measurement(f"gc_pause_max_gen{gen}", max(of_gen, default=0.0), note=note),
             ]
         seconds = sorted(p.ns / 1e9 for p in self.pauses)
+        cpu = [p.cpu_ns / 1e9 for p in self.pauses]
+        cpu_full = [p.cpu_ns / 1e9 for p in self.pauses if p.generation == GENERATIONS[-1]]
         out += [
             measurement("gc_collections", len(seconds), note=note),
             measurement("gc_examined_objects", sum(p.examined for p in self.pauses), note=note),
@@ -113,6 +120,9 @@ class GcPauses(Collector):
                 "gc_uncollectable_objects", sum(p.uncollectable for p in self.pauses), note=note
             ),
             measurement("gc_pause_total", sum(seconds), note=note),
+            measurement("gc_pause_cpu_total", sum(cpu), note=note),
+            measurement("gc_pause_cpu_max", max(cpu, default=0.0), note=note),
+            measurement("gc_pause_cpu_max_gen2", max(cpu_full, default=0.0), note=note),
         ]
         if seconds:
             out += [
