@@ -492,7 +492,9 @@ class WriteStreamCase(Case):
     built while filling and held by the map alone, so nothing but the map keeps them alive.
     `tuning` changes the collector after the fill (untimed), as an application would:
     "frozen" moves everything alive, the map included, to the permanent generation
-    (`gc.freeze()`); "raised" sets `RAISED_THRESHOLDS`. `close()` undoes it.
+    (`gc.freeze()`); "raised" sets `RAISED_THRESHOLDS`. `close()` undoes it (unfreezing empties
+    the permanent generation: on 3.12, which starts with a few hundred objects of its own frozen,
+    those too).
     """
 
     def __init__(
