@@ -576,6 +576,9 @@ class Workload:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     key_kinds: tuple[str, ...] = KEY_KINDS
     value_kinds: tuple[str, ...] = VALUE_KINDS
+    # Collectors that "every collector" leaves out for this workload, each with the reason (run
+    # when named explicitly).
+    not_collected: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Operations in one run at `size` (a test checks it against every prepared case): how the
     # per-run times of tools that time whole runs (asv) become times per operation.
     count_ops: Callable[[int, Mapping[str, Any]], int] = field(
@@ -730,6 +733,11 @@ def _stream_ops(size: int, _: Mapping[str, Any]) -> int:
     return max(size, WRITE_STREAM_MIN)
 
 
+# What a GC workload allocates is its values and garbage, on purpose; counting it costs minutes.
+_NOT_COUNTED = "a GC workload allocates values and garbage on purpose: counted when named"
+_GC_ONLY = MappingProxyType(dict.fromkeys(("blocks", "tracemalloc", "allocations"), _NOT_COUNTED))
+
+
 def _params(**params: Any) -> Mapping[str, Any]:
     return MappingProxyType(params)
 
@@ -790,6 +798,7 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
                     build=_write_stream(replace=False),
                     params=_params(tuning=tuning),
                     count_ops=_stream_ops,
+                    not_collected=_GC_ONLY,
                 )
                 for suffix, tuning, what in (
                     ("", "", ""),
@@ -811,6 +820,7 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
                 build=_write_stream(replace=True),
                 params=_params(tuning=""),
                 count_ops=_stream_ops,
+                not_collected=_GC_ONLY,
             ),
             *(
                 Workload(
