@@ -110,8 +110,8 @@ def render(env: dict[str, Any], result: CaseResult) -> str:
         f" as {result.params['value_form']}" if "value_form" in result.params else ""
     )
     head = (
-        f"{result.map} / {result.workload} / {result.key_kind} keys / {values} / {result.size} "
-        f"(seed {result.seed})"
+        f"{result.map} / {result.workload} / {result.key_kind} / {result.size} "
+        f"(seed {result.seed}, {values})"
     )
     env_rows = [(k, "-" if v is None else str(v)) for k, v in env.items()]
     rows = [
