@@ -133,6 +133,8 @@ def _benchmark_rows(
         for param_name, text in zip(names, combo, strict=True):
             value = _param_value(text)
             column = _PARAM_COLUMNS.get(param_name)
+            if param_name == "value_kind" and value == "int":
+                continue  # int values are every case's default, named nowhere else either
             if column is None:
                 rest.append(f"{param_name}={value}")
             else:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from mapbench.reports import verdicts, viewmodel
+from mapbench.reports import charts, verdicts, viewmodel
 
 from mapbench._atomic import write_atomic
 from mapbench.compare import Comparison
@@ -40,6 +40,12 @@ def environment() -> Environment:
 def write_atomically(path: str | os.PathLike[str], produce: Callable[[], str]) -> Path:
     """Write `produce()` to `path` through a temporary file: a failure leaves no half file."""
     return write_atomic(path, lambda tmp: Path(tmp).write_text(produce(), encoding="utf-8"))
+
+
+def render_svg(chart: charts.Chart, path: str | os.PathLike[str]) -> Path:
+    """One chart as a standalone SVG file (title, legend and styles inside), e.g. for a README."""
+    template = environment().get_template("chart.svg.j2")
+    return write_atomically(path, lambda: template.render(c=chart))
 
 
 def render_html(

@@ -90,6 +90,8 @@ def constant_note(frame: pd.DataFrame) -> str:
         parts.append(f"size {int(frame['size'].iloc[0]):,}")
     if frame["key_kind"].nunique() == 1 and frame["key_kind"].iloc[0]:
         parts.append(f"{frame['key_kind'].iloc[0]} keys")
+    if frame["params"].nunique() == 1 and frame["params"].iloc[0]:
+        parts.append(str(frame["params"].iloc[0]))  # e.g. value_kind=record: what was stored
     return f"Every row: {', '.join(parts)}" if parts else ""
 
 
@@ -303,11 +305,12 @@ def _identical_groups(cells: Sequence[Cell], per_python: int) -> bool:
 
 
 def _lead_columns(part: pd.DataFrame) -> list[tuple[str, bool]]:
-    """map and workload always; size, key kind and params only where they tell rows apart."""
+    """map and workload always; size, key kind and params only where they tell rows apart, or
+    (params) differ between maps: a map that stored the same values as bytes says so."""
     lead = [("map", False), ("workload", False)]
     shown = varying(part, ["size", "key_kind"])
     lead += [(c.replace("_", " "), c == "size") for c in shown]
-    if params_needed(part):
+    if params_needed(part) or part["params"].nunique() > 1:
         lead.append(("params", False))
     return lead
 

@@ -83,6 +83,7 @@ class ReportView:
     history: history.History
     probes: probes.ProbeView
     gc: tuple[charts.Chart, ...]
+    gc_size_charts: tuple[charts.Chart, ...]
     runs: Table | None
     environments: tuple[EnvironmentBlock, ...]
     scope: str  # what the tables after the verdict show, when not everything
@@ -141,6 +142,7 @@ def build(
         history=history.history(frame, _regressed_cases(comparison), change_points),
         probes=probes.probe_view(shown.frame),
         gc=tuple(garbage_collection.pause_charts(frame)),
+        gc_size_charts=tuple(garbage_collection.size_charts(shown.frame)),
         runs=environments.summary_table(sides),
         environments=tuple(environments.blocks(sides)),
         scope=scope,
@@ -160,6 +162,9 @@ def _findings(
         *timing_findings.time_topics(shown.frame, time_tables, thresholds),
         latency.tails_finding(shown.frame, sections.get(latency.TABLE.anchor)),
         memory.least_memory_finding(shown.frame, sections.get(memory.TABLE.anchor)),
+        garbage_collection.pause_finding(
+            shown.frame, sections.get(garbage_collection.TABLE.anchor)
+        ),
         probes.probe_finding(shown.frame, sections.get(probes.PROBES)),
         failures.failure_finding(failed, failure_ids),
         timing.quality_finding(time_tables, shown.environments),
@@ -239,7 +244,7 @@ def _listed(values: pd.Series[Any]) -> str:
 
 
 def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
-    """Every regression's case and metric (`history.REGRESSION_KEY`): their histories go first."""
+    """(metric, workload, size, key_kind, params) of every regression: their histories go first."""
     if comparison is None:
         return set()
     bad = comparison.rows[comparison.rows["verdict"] == Verdict.REGRESSION]

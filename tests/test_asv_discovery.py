@@ -18,7 +18,13 @@ pytest.importorskip("asv_runner")
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 _TRACKS = {
-    "GcPauses": ("gc_collections", "gc_pause_max", "gc_pause_total"),
+    "GcPauses": (
+        "gc_collections",
+        "gc_collections_gen2",
+        "gc_pause_max",
+        "gc_pause_max_gen2",
+        "gc_pause_total",
+    ),
     "Allocations": (
         "alloc_live_blocks",
         "alloc_net_bytes",
