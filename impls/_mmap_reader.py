@@ -75,6 +75,7 @@ class MmapReader(MmapMap):
     attempts: ClassVar[int] = 100  # tries of one read of a version 1/2 file (unpinned)
     _seen: int  # the commit counter when the current header was read (-1: none yet)
     _pin: int  # the offset of the table this reader has pinned (-1: none)
+    _pinned: bool  # whether the pin keeps the current state intact (a version 3 file)
 
     def _open(self, create: bool | None, wait: bool, seed: int, verify: bool, cap: int) -> None:
         self._retries = 0
@@ -110,6 +111,7 @@ class MmapReader(MmapMap):
             raise
         self._closed = False
         self._seen = self._pin = -1
+        self._pinned = False
 
     def _access(self) -> int:
         return mmap.ACCESS_READ
@@ -118,6 +120,11 @@ class MmapReader(MmapMap):
 
     def _read(self, op: Callable[..., T], *args: Any) -> T:
         """`op(*args)` run on the newest committed state (as of the start of this read)."""
+        if self._Q[_COUNTER] == self._seen and self._pinned:  # the common case, in short
+            try:
+                return op(*args)
+            except _TORN as exc:
+                raise self._damaged(exc.with_traceback(None)) from None
         for attempt in range(self.attempts):
             if attempt > 1:
                 time.sleep(min(BACKOFF_FIRST * 2 ** (attempt - 2), BACKOFF_MAX))
@@ -128,7 +135,7 @@ class MmapReader(MmapMap):
                 result = op(*args)
             except _TORN as exc:
                 failure = exc.with_traceback(None)  # no frames kept: they may view the mapping
-            if self._hdr.version >= PINNED_VERSION or self._Q[_COUNTER] == self._seen:
+            if self._pinned or self._Q[_COUNTER] == self._seen:
                 if failure is None:
                     return result
                 raise self._damaged(failure) from None
@@ -184,6 +191,7 @@ class MmapReader(MmapMap):
         self._hdr = hdr
         self._load(hdr, working=hdr.table)
         self._seen = seen
+        self._pinned = hdr.version >= PINNED_VERSION  # whose writer respects the pin
         return True
 
     def _follow(self) -> None:

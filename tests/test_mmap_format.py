@@ -1,10 +1,10 @@
 """The mmap map's on-disk format, pinned by one fixture file per format version.
 
 `tests/fixtures/mmap/v3.map` was written by `build` below (as `v1.map` and `v2.map` were by the
-version 1 and 2 writers, with the same operations). If `test_writer_reproduces_*` fails, the format changed: bump
-`FORMAT_VERSION`, note the change in `_mmap_format`'s history, keep the old fixtures (old files
-must still open, or be rejected with `MmapVersionError`), and add a new one with
-`python tests/test_mmap_format.py DIR`.
+version 1 and 2 writers, with the same operations). If `test_writer_reproduces_*` fails, the
+format changed: bump `FORMAT_VERSION`, note the change in `_mmap_format`'s history, keep the
+old fixtures (old files must still open, or be rejected with `MmapVersionError`), and add a new
+one with `python tests/test_mmap_format.py DIR`.
 """
 
 from __future__ import annotations
