@@ -10,6 +10,7 @@ the machine, read by the noise verdict). pyperf keeps one clock, wall time: no `
 
 from __future__ import annotations
 
+import io
 import math
 import statistics
 from collections.abc import Mapping
@@ -27,10 +28,11 @@ from mapbench.measure.catalog import info
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
 
 
-def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
-    """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+def load_file(path: Path, raw: bytes, environment: Mapping[str, Any] | None) -> Outcome:
+    """Rows, environment and problems of the pyperf file `raw` read from `path`; `environment`
+    is the run's, if known."""
     try:
-        suite = pyperf.BenchmarkSuite.load(str(path))
+        suite = pyperf.BenchmarkSuite.load(io.BytesIO(raw))
     except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
         return [], None, [(str(path), f"pyperf cannot load it: {type(exc).__name__}: {exc}")]
     rows: list[Row] = []
