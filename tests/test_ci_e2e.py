@@ -141,6 +141,12 @@ def test_a_slower_map_fails_the_build_under_load_and_is_named(
     assert "sharded" in report and "lookup-hit" in report and f"+{change.group(1)}%" in report
     assert (out / "site" / "index.html").is_file()
     assert list((out / "results" / "head").glob("metrics-*.json"))
+    # The site publishes the report and the two results files ci wrote, nothing else.
+    published = sorted(str(p.relative_to(out / "site")) for p in (out / "site").rglob("*"))
+    written = sorted(str(p.relative_to(out)) for p in (out / "results").rglob("*.json"))
+    assert [p for p in published if p.endswith((".json", ".html"))] == sorted(
+        ["index.html", *written]
+    )
 
 
 @pytest.mark.usefixtures("loaded")
