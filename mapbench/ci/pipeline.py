@@ -26,9 +26,10 @@ from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interle
 from mapbench.ci.results_io import compare_runs
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError, UsageError
+from mapbench.escaping import markdown_inline
 from mapbench.input_files import read_input
 from mapbench.measure.case import CaseId
-from mapbench.reports import markdown_escape, markdown_text, render_html
+from mapbench.reports import markdown_text, render_html
 from mapbench.results import problems_as_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
@@ -159,7 +160,7 @@ def _summary_text(
     """The comparison's summary, plus cases that broke and how the samples were taken."""
     parts = [markdown_text(comparison).rstrip()]
     if broken:
-        lines = [f"- `{markdown_escape(label)}`: {markdown_escape(err)}" for label, err in broken]
+        lines = [f"- {markdown_inline(label)}: {markdown_inline(err)}" for label, err in broken]
         parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))
     budget = f" (adaptive, budget {options.budget:g} s)" if options.budget else ""
     parts.append(
