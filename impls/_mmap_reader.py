@@ -48,6 +48,7 @@ from mapbench.impls._mmap_format import (
 from mapbench.impls._mmap_storage import SHARED, UNPIN, pin
 from mapbench.impls.mmap_map import MmapMap, MmapReadOnlyError
 
+from mapbench.errors import MapbenchError
 from mapbench.protocol import ProbeStats
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class MmapReader(MmapMap):
         self._closed = True
         self._attach()
 
-    def _damaged(self, failure: Exception) -> MmapFormatError:
+    def _damaged(self, failure: Exception) -> MapbenchError:
         """The error for a check that failed on a committed state: the file is damaged."""
         if isinstance(failure, MmapFormatError):
             return self._named(failure)

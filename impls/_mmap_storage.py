@@ -73,6 +73,7 @@ class Storage:
     _temp: bool
     _closed: bool
     _tables: list[int]  # the offsets of the tables of the current size (one is committed)
+    _end: int  # the allocated end: everything committed and written since lies below it
 
     # --- opening -----------------------------------------------------------------------------
 
