@@ -44,7 +44,11 @@ def load_file(path: Path, raw: bytes, environment: Mapping[str, Any] | None) -> 
         context = _context(environment, meta)
         metric, unit = _UNITS.get(bench.get_unit(), (bench.get_unit(), bench.get_unit()))
         runs = [run for run in bench.get_runs() if run.values]  # calibration runs hold none
-        values = tuple(float(v) for run in runs for v in run.values)
+        try:
+            values = tuple(float(v) for run in runs for v in run.values)
+        except (OverflowError, TypeError, ValueError) as exc:
+            problems.append((str(path), f"benchmark {bench.get_name()!r} skipped: {exc}"))
+            continue
         common = {
             "source": "pyperf",
             "file": str(path),

@@ -148,7 +148,7 @@ class _Loader:
             return
         try:
             self._dispatch(path, raw, data)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             self.problem(path, f"wrong schema: {detail}")
 

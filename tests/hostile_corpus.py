@@ -52,6 +52,12 @@ def build(where: Path, big: bool = True) -> dict[str, str]:
     (case("huge-int", "out of range") / "x.json").write_text(json.dumps(_metrics(size=10**400)))
     inf = json.dumps(_metrics()).replace('"value": ', '"value": 1e999, "x": ', 1)
     (case("inf", "out of range") / "x.json").write_text(inf)
+    pyperf = json.loads((FIXTURES / "runs" / "base" / "pyperf-3.11.7.json").read_text())
+    for bench in pyperf["benchmarks"]:
+        for run in bench["runs"]:
+            if run.get("values"):
+                run["values"][0] = 10**400
+    (case("pyperf-huge-int", "int too large") / "pyperf-x.json").write_text(json.dumps(pyperf))
     asv = case("asv-explosion", "parameter")
     shutil.copy(ASV_RESULTS / "benchmarks.json", asv / "benchmarks.json")
     machine = asv / "fixture-vm"

@@ -44,7 +44,8 @@ def assert_refused(done: subprocess.CompletedProcess[str], names: str, cause: st
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
     assert "SECRET-TOKEN" not in done.stdout + done.stderr
     warnings = [line for line in done.stderr.splitlines() if line.startswith("mapbench: warning")]
-    assert warnings and all(names in line and cause in line for line in warnings), done.stderr
+    assert warnings and all(names in line for line in warnings), done.stderr
+    assert any(cause in line for line in warnings), done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,7 @@ CASES = [
     "inf",
     "asv-explosion",
     "dense-values",
+    "pyperf-huge-int",
 ]
 
 
