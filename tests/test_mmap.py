@@ -325,6 +325,26 @@ def test_a_reader_s_snapshot_is_left_alone_by_any_number_of_commits(
         assert len(w._tables) <= 3  # the pair of the current size, one more while pinned
 
 
+def test_a_writer_opening_the_file_leaves_a_reader_s_pinned_table_alone(tmp_path: Path) -> None:
+    """A reader holds an old state while one writer closes and another opens (and recovers):
+    the new writer's working table is not the pinned one."""
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w:
+        w.update({i: 0 for i in range(50)})
+    with MmapMap(path, writer=False) as r:
+        assert len(r) == 50  # pins the table of this state
+        pinned = r._pin
+        with MmapMap(path) as w:
+            w.update({i: 1 for i in range(50)})
+        with MmapMap(path) as w:  # its committed header names the pinned table as the spare
+            assert w._w != pinned and pinned in w._tables
+            w.update({i: 2 for i in range(50)})
+            w.flush()
+            listing = MmapReader._live_slots(r)  # the reader's pinned snapshot, read as it stands
+            assert set(listing[2]) == {0}
+        assert dict(r.items()) == {i: 2 for i in range(50)}
+
+
 def test_a_reader_of_a_version_2_file_checks_each_read_and_gives_up_when_all_are_torn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
