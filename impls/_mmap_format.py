@@ -9,7 +9,8 @@ Layout (all integers little-endian; a "page" is 4096 bytes):
     page 2   header copy B   / the valid copy with the highest generation is the committed state.
     page 3.. allocations, bump-allocated up to the header's `alloc_end`:
              - tables: `capacity` slots of 3 u64 words (tag, key, value), then one checksum per
-               block of 512 slots; every table exists twice (committed copy and working copy);
+               block of 512 slots; every table exists at least twice (committed copy and working
+               copy; more while readers pin older copies, see `_mmap_storage.pin`);
              - blobs (bytes/str keys, bytes values): u32 length, u32 checksum, data, padded to 8.
              Bytes past `alloc_end` (up to the file size) are free space for later allocations.
 
@@ -30,6 +31,11 @@ Format history (FORMAT_VERSION):
        their path only complete (built under a temporary name, then linked into place) and are
        never shrunk (bytes past `alloc_end` are free space). Readers read version 1 files; a
        writer upgrades one to version 2 when it opens it (by compaction).
+    3  same layout; table pins: readers lock the committed table they read, the writer never
+       writes a pinned table (it takes another one of the same size), so readers never retry a
+       read. The header's `spare` is the table the writer prefers to work in next. Readers
+       read version 1 and 2 files checking the counter after each read (their writers know no
+       pins); a writer upgrades them to version 3 when it opens them (by compaction).
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from mmap import mmap
 
 from mapbench.errors import MapbenchError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+PINNED_VERSION = 3  # the first version whose writers respect readers' table pins
 MAGIC = b"MAPBMMAP"
 PAGE = 4096
 PREFIX = struct.Struct("<8sII")
@@ -228,12 +235,15 @@ def check_prefix(buf: Buffer, size: int) -> int:
         )
     magic, version, crc = PREFIX.unpack_from(buf, 0)
     if magic != MAGIC:
-        # A damaged magic still leaves the checksum of our magic and version: corruption, not
-        # a foreign file. Zeros where the magic belongs are damage too (a zeroed first block).
+        # A damaged magic still leaves the checksum of our magic and version, or one of our
+        # checksummed headers: corruption, not a foreign file. Zeros where the magic belongs
+        # are damage too (a zeroed first block).
         if crc == zlib.crc32(MAGIC + struct.pack("<I", version)):
             raise MmapCorruptError("the magic number is damaged (its checksum still matches)")
         if magic == bytes(len(MAGIC)):
             raise MmapCorruptError("zeros where the magic number belongs (a zeroed first block)")
+        if _has_our_header(buf, size):
+            raise MmapCorruptError("the magic number is damaged (a header copy is intact)")
         raise MmapForeignFileError(f"not a mapbench mmap file (magic {magic!r})")
     if crc != zlib.crc32(bytes(buf[:12])):
         raise MmapCorruptError("the prefix checksum does not match (damaged version field?)")
@@ -248,6 +258,20 @@ def check_prefix(buf: Buffer, size: int) -> int:
             f"file is {size} bytes, shorter than its {DATA_START}-byte headers"
         )
     return int(version)
+
+
+def _has_our_header(buf: Buffer, size: int) -> bool:
+    """Whether a header copy verifies under some format version: the file is ours, damaged."""
+    if size < DATA_START:
+        return False
+    for version in range(1, FORMAT_VERSION + 1):
+        for at in HEADER_OFFSETS:
+            try:
+                if unpack_header(buf, version, at) is not None:
+                    return True
+            except MmapFormatError:
+                return True  # checksummed, then found inconsistent: ours all the same
+    return False
 
 
 def read_headers(buf: Buffer, size: int) -> tuple[Header, Header | None]:

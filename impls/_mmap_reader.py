@@ -1,17 +1,19 @@
-"""The read-only side of the mmap map: follows the writer's commits without locks.
+"""The read-only side of the mmap map: follows the writer's commits, never waits for it.
 
-`MmapMap(path, writer=False)` returns one of these. Every read runs inside one validated
-snapshot, seqlock-style: note the commit counter, read the committed header and whatever the
-operation needs from the committed table (a probe, or one copy of the table), and re-read the
-counter. The writer moves the counter after writing a new header and before it touches any byte
-the previous state depends on, so an unchanged counter proves the read saw one committed state;
-a moved one (or a failure while it moved: a torn read) means "retry on the newer state".
+`MmapMap(path, writer=False)` returns one of these. A reader works on one snapshot, the newest
+committed state when its last read began: it notes the commit counter, reads the committed
+header, pins the header's table (a shared lock on its first byte, see `_mmap_storage.pin`) and
+checks the counter again. An unchanged counter proves the pinned table is the committed one, and
+the writer never writes a table a reader has pinned (it takes another, as LMDB keeps the pages
+of live readers), so every read of the snapshot sees one committed state however fast the writer
+commits: no torn reads, no retries, no giving up. A read that finds the counter moved first pins
+the newer state; only pinning can collide with a commit, in a window of microseconds, and is
+repeated until it succeeds.
 
-Nothing read inside a snapshot is trusted before it is validated: probes are bounded by the
-table, blob offsets and lengths by the snapshot's `alloc_end`, and blobs are decoded only after
-validation. Blobs below a committed `alloc_end` are never rewritten and the file never shrinks,
-so decoding after validation (outside the snapshot) is safe. A read that keeps colliding with
-commits gives up after `MmapReader.attempts` tries (about half a second) with `MmapBusyError`.
+Blobs below a committed `alloc_end` are never rewritten and the file never shrinks, so a
+snapshot's blobs stay valid too. Files of format versions 1 and 2 were written by writers that
+know no pins: reads of those are checked against the counter afterwards and retried, up to
+`MmapReader.attempts` times (about half a second), then `MmapBusyError`.
 """
 
 from __future__ import annotations
@@ -37,14 +39,16 @@ from mapbench.impls._mmap_check import (
     summarize,
 )
 from mapbench.impls._mmap_format import (
-    SLOT_BYTES,
+    PINNED_VERSION,
     Header,
     MmapBusyError,
     MmapForeignFileError,
     MmapFormatError,
 )
+from mapbench.impls._mmap_storage import SHARED, UNPIN, pin
 from mapbench.impls.mmap_map import MmapMap, MmapReadOnlyError
 
+from mapbench.errors import MapbenchError
 from mapbench.protocol import ProbeStats
 
 if TYPE_CHECKING:
@@ -54,8 +58,9 @@ _COUNTER = fmt.COUNTER_OFFSET // 8
 _SUPERSEDED = fmt.SUPERSEDED_OFFSET // 8
 BACKOFF_FIRST = 50e-6  # seconds slept after the second failed attempt, doubling ...
 BACKOFF_MAX = 5e-3  # ... up to this: 0.46 s of sleep over 100 attempts
-# What a read of a state being rewritten can raise (besides a wrong answer): checks failing,
-# offsets past the mapping, impossible lengths. With the counter unchanged they mean damage.
+# What a read of a state being rewritten (an unpinned one, or a header being written) can
+# raise besides a wrong answer: checks failing, offsets past the mapping, impossible lengths.
+# In a pinned snapshot, or with the counter unchanged, they mean damage.
 _TORN = (MmapFormatError, IndexError, ValueError)
 T = TypeVar("T")
 
@@ -63,13 +68,15 @@ T = TypeVar("T")
 class MmapReader(MmapMap):
     """A read-only view of the last flushed state; follows later flushes of the writer.
 
-    Every operation runs against one committed state and is retried if the writer committed
-    meanwhile (the commit counter moved), so a reader never returns a half-written state.
+    Every operation runs against one committed state, pinned so the writer leaves it alone,
+    so a reader never returns a half-written state and never waits for the writer.
     `snapshot()`, `items()` and `values()` return one consistent state as a whole.
     """
 
-    attempts: ClassVar[int] = 100  # tries of one read before it gives up with MmapBusyError
+    attempts: ClassVar[int] = 100  # tries of one read of a version 1/2 file (unpinned)
     _seen: int  # the commit counter when the current header was read (-1: none yet)
+    _pin: int  # the offset of the table this reader has pinned (-1: none)
+    _pinned: bool  # whether the pin keeps the current state intact (a version 3 file)
 
     def _open(self, create: bool | None, wait: bool, seed: int, verify: bool, cap: int) -> None:
         self._retries = 0
@@ -104,7 +111,8 @@ class MmapReader(MmapMap):
             os.close(fd)
             raise
         self._closed = False
-        self._seen = -1
+        self._seen = self._pin = -1
+        self._pinned = False
 
     def _access(self) -> int:
         return mmap.ACCESS_READ
@@ -112,52 +120,57 @@ class MmapReader(MmapMap):
     # --- the snapshot protocol ---------------------------------------------------------------
 
     def _read(self, op: Callable[..., T], *args: Any) -> T:
-        """`op(*args)` run inside one validated snapshot of the newest committed state."""
-        # The common case first: no commit since the last read, none during this one.
-        seen = self._Q[_COUNTER]
-        if seen == self._seen and not self._Q[_SUPERSEDED]:
+        """`op(*args)` run on the newest committed state (as of the start of this read)."""
+        if self._Q[_COUNTER] == self._seen and self._pinned:  # the common case, in short
             try:
-                result = op(*args)
-                failed = False
-            except _TORN:
-                failed = True  # torn, or damaged: the loop below tells which
-            if self._Q[_COUNTER] != seen:
-                self._retries += 1
-            elif not failed:
-                return result
-        return self._read_again(op, *args)
-
-    def _read_again(self, op: Callable[..., T], *args: Any) -> T:
-        """`_read` after a commit: refresh the snapshot, retry torn reads, back off, give up."""
-        started = time.monotonic()
+                return op(*args)
+            except _TORN as exc:
+                raise self._damaged(exc.with_traceback(None)) from None
         for attempt in range(self.attempts):
             if attempt > 1:
                 time.sleep(min(BACKOFF_FIRST * 2 ** (attempt - 2), BACKOFF_MAX))
-            if self._Q[_SUPERSEDED]:
-                self._follow()
-            seen = self._Q[_COUNTER]
+            if self._Q[_COUNTER] != self._seen:
+                self._renew()
             failure: Exception | None = None
             try:
-                if seen != self._seen:
-                    self._take(seen)
                 result = op(*args)
             except _TORN as exc:
                 failure = exc.with_traceback(None)  # no frames kept: they may view the mapping
-            if self._Q[_COUNTER] != seen:
-                self._retries += 1
-                continue  # the writer committed meanwhile: whatever we read may be torn
-            if failure is None:
-                return result
-            if isinstance(failure, MmapFormatError):
-                raise self._named(failure) from None
-            raise self._corrupt(f"damaged ({type(failure).__name__}: {failure})") from None
+            if self._pinned or self._Q[_COUNTER] == self._seen:
+                if failure is None:
+                    return result
+                raise self._damaged(failure) from None
+            self._retries += 1  # an unpinned state, rewritten during the read: read it again
         raise MmapBusyError(
             f"{self._path}: the writer committed during each of {self.attempts} attempts to "
-            f"read one consistent state ({time.monotonic() - started:.2f} s)"
+            f"read one consistent state (a format version {self._hdr.version} file: its "
+            f"writer does not keep pinned snapshots)"
         )
 
-    def _take(self, seen: int) -> None:
-        """Adopt the newest committed header (remapping if the file grew) as of counter `seen`."""
+    def _renew(self) -> None:
+        """Pin the newest committed state (following a compaction), however often that takes.
+
+        An attempt fails only if the writer committed during it (a few microseconds).
+        """
+        attempt = 0
+        while True:
+            if self._Q[_SUPERSEDED]:
+                self._follow()
+            seen = self._Q[_COUNTER]
+            try:
+                if self._take(seen):
+                    return
+            except _TORN as exc:
+                if self._Q[_COUNTER] == seen:
+                    raise self._damaged(exc.with_traceback(None)) from None
+            self._retries += 1
+            attempt += 1
+            if attempt > 1:
+                time.sleep(min(BACKOFF_FIRST * 2 ** (attempt - 2), BACKOFF_MAX))
+
+    def _take(self, seen: int) -> bool:
+        """Pin the committed state as of counter `seen` (remapping if the file grew); False if
+        the writer committed meanwhile."""
         hdr, _ = fmt.read_headers(self._mm, self._size)
         if hdr.alloc_end > self._size:
             size = os.fstat(self._fd).st_size
@@ -165,20 +178,40 @@ class MmapReader(MmapMap):
                 self._unmap()
                 self._map(size)
         fmt.check_header(hdr, self._size)
+        if hdr.table != self._pin:
+            if not pin(self._fd, hdr.table, SHARED):
+                return False  # the writer writes it: it is no longer the committed table
+            if self._Q[_COUNTER] != seen:
+                pin(self._fd, hdr.table, UNPIN)
+                return False
+            if self._pin >= 0:
+                pin(self._fd, self._pin, UNPIN)
+            self._pin = hdr.table
+        elif self._Q[_COUNTER] != seen:
+            return False
         self._hdr = hdr
         self._load(hdr, working=hdr.table)
         self._seen = seen
+        self._pinned = hdr.version >= PINNED_VERSION  # whose writer respects the pin
+        return True
 
     def _follow(self) -> None:
         """Move to the file compaction renamed into place (the old one stays mapped till now)."""
         self._unmap()
-        os.close(self._fd)
+        os.close(self._fd)  # (which lets go of the pin)
         self._closed = True
         self._attach()
 
+    def _damaged(self, failure: Exception) -> MapbenchError:
+        """The error for a check that failed on a committed state: the file is damaged."""
+        if isinstance(failure, MmapFormatError):
+            return self._named(failure)
+        return self._corrupt(f"damaged ({type(failure).__name__}: {failure})")
+
     @property
     def retries(self) -> int:
-        """Reads repeated because the writer committed while they ran (since this was opened)."""
+        """Snapshots taken again because the writer committed while one was being taken (and
+        reads of an unpinned version 1/2 file repeated), since this was opened."""
         return self._retries
 
     # --- reads inside a snapshot (called through _read) -------------------------------------
@@ -193,10 +226,11 @@ class MmapReader(MmapMap):
         b = self._find(key)
         return None if b < 0 else (self._Q[b], self._Q[b + 2])
 
-    def _copy_table(self) -> tuple[bytes, int]:
-        """A private copy of the committed slots: the only part of a state that is rewritten."""
-        table, cap = self._hdr.table, self._cap
-        return self._B[table : table + cap * SLOT_BYTES].tobytes(), cap
+    def _live_slots(self) -> tuple[list[int], list[int], list[int]]:
+        return live_slots(self._B, self._hdr.table, self._cap)
+
+    def _slot_tags(self) -> list[int]:
+        return slot_tags(self._B, self._hdr.table, self._cap)
 
     def _header(self) -> Header:
         return self._hdr
@@ -229,16 +263,12 @@ class MmapReader(MmapMap):
     def __len__(self) -> int:
         return self._read(self._header).count
 
-    def _live(self) -> tuple[list[int], list[int], list[int]]:
-        raw, cap = self._read(self._copy_table)
-        return live_slots(raw, 0, cap)
-
     def __iter__(self) -> Iterator[Any]:
-        tags, keys, _ = self._live()
+        tags, keys, _ = self._read(self._live_slots)
         return iter([self._key_of(t, k) for t, k in zip(tags, keys, strict=True)])
 
     def _state(self) -> dict[Any, Any]:
-        tags, keys, values = self._live()
+        tags, keys, values = self._read(self._live_slots)
         return {
             self._key_of(t, k): self._value_of(t, v)
             for t, k, v in zip(tags, keys, values, strict=True)
@@ -255,9 +285,9 @@ class MmapReader(MmapMap):
         return self._state().values()
 
     def probe_stats(self) -> ProbeStats:
-        raw, cap = self._read(self._copy_table)
+        tags = self._read(self._slot_tags)
         hdr = self._hdr
-        return probe_stats_of(slot_tags(raw, 0, cap), self._shift, hdr.tombstones, hdr.resizes)
+        return probe_stats_of(tags, self._shift, hdr.tombstones, hdr.resizes)
 
     def summary(self) -> Summary:
         """Verify the newest committed state (every checksum) and describe it."""

@@ -4,8 +4,16 @@ Creation is crash-safe: a new map is built in `FILE.creating`, synced, and hard-
 path, so the path names either nothing or a complete map whatever moment a kill strikes.
 `flush()` commits: msync every page the new state needs, write a checksummed header into the
 header copy not holding the current state, msync it, and only then (readers warned by the commit
-counter) bring the other table copy up to date. Nothing committed is ever written in place, and
-the file never shrinks (a reader's mapping stays valid: no SIGBUS).
+counter) bring a working copy of the table up to date. Nothing committed is ever written in place,
+and the file never shrinks (a reader's mapping stays valid: no SIGBUS).
+
+Table pins (format version 3): a reader holds a shared lock on the first byte of the table its
+snapshot reads, the writer an exclusive lock on the table it writes. The writer never writes a
+table it cannot lock exclusively: when a reader still reads the table the writer would reuse
+next, it takes another table of the same size (one it made earlier, or a new one past the
+committed end), as LMDB keeps pages a live reader needs. Locks are open-file-description locks
+(`F_OFD_SETLK`, Linux), so every map object holds its own; released by the kernel on close or
+death.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import errno
 import fcntl
 import mmap
 import os
+import struct
 import time
 from typing import TypeVar
 
@@ -37,6 +46,12 @@ CREATING = ".creating"  # suffix of the file a new map is built in
 COMPACTING = ".compact"  # suffix of the file compaction builds
 CLAIM_TIMEOUT = 10.0  # seconds to wait for another process creating the same map
 T = TypeVar("T")
+# Open-file-description locks where the system has them (Linux); elsewhere POSIX record locks,
+# which a process holds as a whole: there a reader and the writer of one file must not share a
+# process (docs/mmap.md).
+_SETLK = getattr(fcntl, "F_OFD_SETLK", fcntl.F_SETLK)
+_FLOCK = struct.Struct("hhqqi")  # struct flock: type, whence, start, length, pid (0)
+SHARED, EXCLUSIVE, UNPIN = fcntl.F_RDLCK, fcntl.F_WRLCK, fcntl.F_UNLCK
 
 
 class MmapLockedError(MapbenchError):
@@ -57,6 +72,8 @@ class Storage:
     _path: str
     _temp: bool
     _closed: bool
+    _tables: list[int]  # the offsets of the tables of the current size (one is committed)
+    _end: int  # the allocated end: everything committed and written since lies below it
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -174,6 +191,8 @@ class Storage:
         self._mm[: fmt.PREFIX.size] = fmt.prefix_bytes()
         self._hdr = Header(0, seed, cap, 0, 0, 0, DATA_START, DATA_START + extent, end, 0)
         self._load(self._hdr, working=DATA_START + extent)
+        self._tables = [DATA_START, DATA_START + extent]
+        pin(self._fd, DATA_START + extent, EXCLUSIVE)
         self._full = True
         self.flush()
 
@@ -200,8 +219,25 @@ class Storage:
             self._mm[off : off + HEADER_BYTES] = bytes(HEADER_BYTES)
         self._hdr = hdr
         self._load(hdr, working=hdr.spare)
+        self._tables = [hdr.table, hdr.spare]
+        working = self._next_working(hdr.table, hdr.spare)
+        self._set_table(hdr.capacity, working, hdr.table)
         extent = fmt.table_layout(hdr.capacity)[1]
-        self._B[hdr.spare : hdr.spare + extent] = self._B[hdr.table : hdr.table + extent]
+        self._B[working : working + extent] = self._B[hdr.table : hdr.table + extent]
+
+    def _next_working(self, committed: int, prefer: int) -> int:
+        """A table to write the next state in, pinned exclusively: `prefer` unless a reader's
+        snapshot still reads it, else another of this size that none reads, else a new one."""
+        for table in (prefer, *self._tables):
+            if table != committed and pin(self._fd, table, EXCLUSIVE):
+                return table
+        table = fmt.round_up(self._end)
+        self._end = table + fmt.table_layout(self._cap)[1]
+        if self._end > self._size:
+            self._grow_file(self._end)
+        pin(self._fd, table, EXCLUSIVE)
+        self._tables.append(table)
+        return table
 
     def _load(self, hdr: Header, working: int) -> None:
         """Take the counts and geometry of `hdr`, working in the table at offset `working`."""
@@ -317,15 +353,21 @@ class Storage:
             ),
         )
         self._mm.flush()  # everything the new header points at is on disk before the header
+        # Complete: readers may pin it once the header commits it (a reader that pins it
+        # earlier, through an older header, sees the counter move and lets go).
+        pin(self._fd, w, UNPIN)
         slot, older = HEADER_OFFSETS[hdr.gen % 2], HEADER_OFFSETS[(hdr.gen + 1) % 2]
         self._mm[slot : slot + HEADER_BYTES] = hdr.pack()
         self._mm.flush(slot - slot % mmap.ALLOCATIONGRANULARITY, PAGE)
-        # Committed. Readers of the old table retry once the counter moves; then the old
-        # table becomes the working copy again and is brought up to date.
+        # Committed. Readers that have not pinned the old table move on once the counter moves;
+        # then the old table becomes the working copy again and is brought up to date, unless a
+        # reader's snapshot still reads it: then another table is.
         self._bump()
         self._mm[older : older + HEADER_BYTES] = bytes(HEADER_BYTES)
-        if self._full:
-            view[s : s + extent] = view[w : w + extent]
+        nxt = self._next_working(w, s)
+        view = self._B  # (a new table may have grown the file)
+        if self._full or nxt != s:
+            view[nxt : nxt + extent] = view[w : w + extent]
         else:
             for j in blocks:
                 a = j * fmt.BLOCK_BYTES
@@ -333,7 +375,7 @@ class Storage:
                 view[s + a : s + b] = view[w + a : w + b]
             view[s + crc_at : s + crc_at + crcs[1] - crcs[0]] = view[crcs[0] : crcs[1]]
         self._hdr = hdr
-        self._set_table(cap, s, w)
+        self._set_table(cap, nxt, w)
         self._dirty = set()
         self._full = False
 
@@ -366,6 +408,18 @@ class Storage:
         # Unmapping and unlocking only: committing from a finalizer could run at any time.
         if not getattr(self, "_closed", True):
             self._release()
+
+
+def pin(fd: int, table: int, kind: int) -> bool:
+    """Lock (SHARED, EXCLUSIVE) or unlock (UNPIN) the table at offset `table`, without waiting;
+    whether the lock was granted (False: another map object holds a conflicting one)."""
+    try:
+        fcntl.fcntl(fd, _SETLK, _FLOCK.pack(kind, os.SEEK_SET, table, 1, 0))
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
 
 
 def _same_file(fd: int, path: str) -> bool:

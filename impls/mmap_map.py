@@ -49,10 +49,13 @@ from mapbench.impls._mmap_format import (
 )
 from mapbench.impls._mmap_storage import (
     COMPACTING,
+    EXCLUSIVE,
+    UNPIN,
     MmapLockedError,
     Storage,
     capacity_for,
     fsync_dir,
+    pin,
 )
 
 from mapbench.errors import MapbenchError
@@ -421,6 +424,7 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
         old_base, old_stop = self._base, self._stop
         cols = [self._Q[old_base + i : old_stop : 3].tolist() for i in range(3)] if keep else []
         extent = fmt.table_layout(cap)[1]
+        pin(self._fd, self._w, UNPIN)  # abandoned: no header will name it
         working = fmt.round_up(self._end)
         self._end = working + 2 * extent
         if self._end > self._size:
@@ -440,6 +444,8 @@ class MmapMap(Storage, MutableMapping[Any, Any]):
             self._resizes += 1
         self._tomb = 0
         self._set_table(cap, working, working + extent)
+        self._tables = [working, working + extent]
+        pin(self._fd, working, EXCLUSIVE)
         self._dirty = set()
         self._full = True
 

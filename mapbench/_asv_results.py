@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ast
 import itertools
-import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ import pandas as pd
 
 from mapbench._result_rows import Outcome, Row, canonical_unit, kind_of_metric
 from mapbench.catalog import info
+from mapbench.input_files import InputError, parse_json, read_input
 
 AUXILIARY_FILES = frozenset({"machine.json", "benchmarks.json"})
+MAX_COMBINATIONS = 100_000  # parameter combinations of one benchmark (asv's own grids: dozens)
 SUPPORTED_VERSION = 2
 
 # asv parameter names that mean one of the tidy frame's own columns.
@@ -69,12 +71,12 @@ def load_file(path: Path, data: dict[str, Any], cache: dict[str, dict[str, Any] 
         return [], None, [(str(path), reason)]
     problems: list[tuple[str, str]] = []
     machine_file = path.parent / "machine.json"
-    machine = _read_json_object(str(machine_file), cache)
+    machine = _read_json_object(machine_file, cache)
     if isinstance(machine, str):
         problems.append((str(machine_file), machine))
         machine = {}
     bench_file = path.parent.parent / "benchmarks.json"
-    benchmarks = _read_json_object(str(bench_file), cache)
+    benchmarks = _read_json_object(bench_file, cache)
     if isinstance(benchmarks, str):
         problems.append((str(bench_file), f"{benchmarks}; units and parameter names guessed"))
         benchmarks = {}
@@ -96,7 +98,7 @@ def load_file(path: Path, data: dict[str, Any], cache: dict[str, dict[str, Any] 
             rows.extend(
                 _benchmark_rows(context, name, fields, meta if isinstance(meta, dict) else {})
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             problems.append((str(path), f"benchmark {name!r} skipped: {exc}"))
     return rows, _environment(data, machine), problems
 
@@ -116,6 +118,9 @@ def _benchmark_rows(
     names = list(meta.get("param_names") or [f"param{i}" for i in range(len(params))])
     if len(names) != len(params):
         raise ValueError(f"{len(params)} parameter lists but {len(names)} parameter names")
+    count = math.prod(len(p) for p in params)  # counted before a single one is built
+    if count > MAX_COMBINATIONS:
+        raise ValueError(f"{count:,} parameter combinations (more than {MAX_COMBINATIONS:,})")
     combos = list(itertools.product(*params))
     results = _per_combo(fields.get("result"), len(combos), "result")
     samples = _per_combo(fields.get("samples"), len(combos), "samples")
@@ -229,18 +234,17 @@ def _environment(data: Mapping[str, Any], machine: Mapping[str, Any]) -> dict[st
     }
 
 
-def _read_json_object(path: str, cache: dict[str, dict[str, Any] | str]) -> dict[str, Any] | str:
-    """A JSON object from `path`, or the reason it cannot be had."""
-    if path not in cache:
-        cache[path] = _read_uncached(path)
-    return cache[path]
+def _read_json_object(path: Path, cache: dict[str, dict[str, Any] | str]) -> dict[str, Any] | str:
+    """A JSON object from `path` (a link only to a file in its directory), or why not."""
+    if str(path) not in cache:
+        cache[str(path)] = _read_uncached(path)
+    return cache[str(path)]
 
 
-def _read_uncached(path: str) -> dict[str, Any] | str:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _read_uncached(path: Path) -> dict[str, Any] | str:
+    if not os.path.lexists(path):
         return "missing"
-    except (OSError, ValueError) as exc:
-        return f"unreadable: {exc}"
-    return data if isinstance(data, dict) else "not a JSON object"
+    try:
+        return parse_json(path, read_input(path, path.parent))
+    except InputError as exc:
+        return str(exc).removeprefix(f"{path}: ")

@@ -3,13 +3,16 @@
 Every file mapbench saves (results, reports, summaries) goes through `write_atomic`: the bytes go
 to a temporary file in the same directory, which is flushed to disk and renamed over the target.
 The temporary file is created with mode 0666 minus the umask (0644 by default), as `open()`
-would, not 0600 as `tempfile.mkstemp` would: a web server must be able to serve a report.
+would, not 0600 as `tempfile.mkstemp` would: a web server must be able to serve a report. A file
+that replaces another takes the other's mode (a report kept private at 0600 stays so).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +22,8 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object]) -
     target = Path(path)
     tmp = _create(target)
     try:
+        with contextlib.suppress(FileNotFoundError):  # a new file: 0666 minus the umask
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         write(tmp)
         _sync(tmp)
         os.replace(tmp, target)

@@ -15,6 +15,7 @@ in the results file).
 
 from __future__ import annotations
 
+import io
 import math
 import statistics
 from collections.abc import Mapping
@@ -30,12 +31,13 @@ from mapbench.errors import MapbenchError
 _UNITS = {"second": ("time", "s"), "byte": ("memory", "B"), "integer": ("count", "")}
 
 
-def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
-    """Rows, environment and problems of one pyperf file; `environment` is the run's, if known."""
+def load_file(path: Path, raw: bytes, environment: Mapping[str, Any] | None) -> Outcome:
+    """Rows, environment and problems of the pyperf file `raw` read from `path`; `environment`
+    is the run's, if known."""
     import pyperf  # only where a pyperf file is read
 
     try:
-        suite = pyperf.BenchmarkSuite.load(str(path))
+        suite = pyperf.BenchmarkSuite.load(io.BytesIO(raw))
     except Exception as exc:  # pyperf raises bare KeyError/ValueError/TypeError on bad input
         return [], None, [(str(path), f"pyperf cannot load it: {type(exc).__name__}: {exc}")]
     rows: list[Row] = []
@@ -47,7 +49,11 @@ def load_file(path: Path, environment: Mapping[str, Any] | None) -> Outcome:
         context = _context(environment, meta)
         metric, unit = _UNITS.get(bench.get_unit(), (bench.get_unit(), bench.get_unit()))
         runs = [run for run in bench.get_runs() if run.values]  # calibration runs hold none
-        values = tuple(float(v) for run in runs for v in run.values)
+        try:
+            values = tuple(float(v) for run in runs for v in run.values)
+        except (OverflowError, TypeError, ValueError) as exc:
+            problems.append((str(path), f"benchmark {bench.get_name()!r} skipped: {exc}"))
+            continue
         common = {
             "source": "pyperf",
             "file": str(path),

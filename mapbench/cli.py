@@ -7,11 +7,12 @@ holds what people read: a one-line purpose, examples and where the docs are, in 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from mapbench import __version__
@@ -209,6 +210,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the second imports the one command that runs.
     chosen, _ = build_parser(configured=()).parse_known_args(argv)
     args = build_parser(configured=(chosen.command,)).parse_args(argv)
+    # Names, paths and errors can come from hostile result files: everything printed is made
+    # inert for a terminal or a CI log (mapbench.escaping).
+    with _terminal_streams():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _terminal_streams() -> Iterator[None]:
+    """sys.stdout and sys.stderr through `TerminalStream` while a command runs."""
+    from mapbench.escaping import TerminalStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalStream(sys.stdout), TerminalStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     prefix = f"mapbench {args.command}"
     try:

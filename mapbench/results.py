@@ -1,15 +1,17 @@
 """Load asv, pyperf and mapbench result files into one tidy pandas frame.
 
 One row is one metric of one benchmark case in one run. The columns (`COLUMNS`) are documented
-in docs/report.md. Damaged, partial or unknown-version files never stop a load: each becomes a
-`LoadProblem` naming the file and why, and everything readable still loads.
+in docs/report.md. Damaged, partial, hostile or unknown-version files never stop a load: each
+becomes a `LoadProblem` naming the file and why, and everything readable still loads. Files are
+read through `input_files` (regular files only, no links out of the directory, bounded size),
+and a row with a number out of range is dropped as a problem of its own.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from mapbench import _asv_results, _pyperf_results, schema
 from mapbench._result_rows import COLUMNS, Outcome, Row, case_columns, kind_of_metric, timestamp
 from mapbench.case import size_column
 from mapbench.errors import MapbenchError
+from mapbench.input_files import InputError, check_values, parse_json, read_input
 
 __all__ = [
     "COLUMNS",
@@ -93,14 +96,15 @@ def load(paths: Iterable[str | os.PathLike[str]]) -> ResultSet:
     return loader.result()
 
 
-def result_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Every file `load(paths)` reads, in its order (for callers that keep track of files)."""
-    found: list[Path] = []
+def result_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path | None]]:
+    """Every file `load(paths)` reads, in its order, with the directory it was found in (None
+    for a file given itself): for callers that keep track of files, to `read_input` them."""
+    found: list[tuple[Path, Path | None]] = []
     for path in paths:
         p = Path(path)
         if not p.exists():
             raise MapbenchError(f"no such results file or directory: {p}")
-        found += [p] if p.is_file() else list(_json_files(p))
+        found += [(p, None)] if not p.is_dir() else [(f, p) for f in _json_files(p)]
     return found
 
 
@@ -123,51 +127,47 @@ class _Loader:
             self.problems.append(found)
 
     def load_path(self, path: Path) -> None:
-        if path.is_file():
-            self.load_file(path)
+        if not path.is_dir():
+            self.load_file(path, None)
             return
         for file in _json_files(path):
-            self.load_file(file)
+            self.load_file(file, path)
 
-    def load_file(self, path: Path) -> None:
+    def load_file(self, path: Path, within: Path | None) -> None:
+        """Load one file; `within`: the directory it was found in (links must stay inside)."""
         if path.name in _asv_results.AUXILIARY_FILES:
             return
         try:
-            raw = path.read_bytes()
+            raw = read_input(path, within)
+            check_values(path, raw)
             if raw.startswith(_METRICS_PREFIX) and self._load_metrics(path, raw, report=False):
                 return  # mapbench's own file, as its writers write it: parsed once, not twice
-            data = json.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problem(path, f"cannot read: {exc}")
-            return
-        except ValueError as exc:
-            self.problem(path, f"not valid JSON (truncated or damaged?): {exc}")
-            return
-        if not isinstance(data, dict):
-            self.problem(path, "not a results file: top level is not a JSON object")
+            data = parse_json(path, raw)
+        except InputError as exc:
+            self.problem(path, str(exc).removeprefix(f"{path}: "))
             return
         if schema.is_metrics_file(data):
             self._load_metrics(path, raw)
             return
         try:
-            self._dispatch(path, data)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            self._dispatch(path, raw, data)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
             detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             self.problem(path, f"wrong schema: {detail}")
 
-    def _dispatch(self, path: Path, data: dict[str, Any]) -> None:
+    def _dispatch(self, path: Path, raw: bytes, data: dict[str, Any]) -> None:
         if "result_columns" in data or "commit_hash" in data:
             outcome = _asv_results.load_file(path, data, self.asv_cache)
             self._take(path, outcome)
         elif "benchmarks" in data and "metadata" in data:
-            outcome = _pyperf_results.load_file(path, _sibling_environment(path))
+            outcome = _pyperf_results.load_file(path, raw, _sibling_environment(path))
             self._take(path, outcome)
         else:
             self.problem(path, "not a recognised results file (asv, pyperf or mapbench metrics)")
 
     def _take(self, path: Path, outcome: Outcome) -> None:
         rows, environment, problems = outcome
-        self.rows.extend(rows)
+        self._add_rows(str(path), rows)
         if environment is not None:
             self.environments[str(path)] = environment
         for where, reason in problems:
@@ -184,12 +184,21 @@ class _Loader:
         self.environments[str(path)] = dict(decoded.environment)
         context = _context_from_environment(decoded.environment)
         for result in decoded.results:
-            self.rows.extend(_metric_rows(str(path), context, result))
+            self._add_rows(str(path), _metric_rows(str(path), context, result))
         for problem in decoded.problems:
             self.problem(path, problem)
         if not decoded.complete:
             self.problem(path, "the run that wrote it did not complete (interrupted?)")
         return True
+
+    def _add_rows(self, path: str, rows: Iterable[Row]) -> None:
+        """Take the rows whose numbers are in range; one problem per row that is not."""
+        for row in rows:
+            bad = _out_of_range(row)
+            if bad:
+                self.problem(path, f"rows of {row.benchmark!r} skipped: {bad} out of range")
+            else:
+                self.rows.append(row)
 
     def result(self) -> ResultSet:
         frame = frame_of(self.rows)
@@ -205,6 +214,28 @@ def _json_files(directory: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
+_SIZE_RANGE = range(0, 2**63)
+
+
+def _out_of_range(row: Row) -> str:
+    """Which number of `row` no measurement can have ("" if none): sizes beyond int64, values
+    and samples beyond a float (infinite) or ints too large to be one."""
+    if row.size is not None and (not isinstance(row.size, int) or row.size not in _SIZE_RANGE):
+        return f"size {_short(row.size)}"
+    for name, numbers in (("value", (row.value,)), ("samples", row.samples)):
+        for x in numbers:
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                return f"{name} {_short(x)}"
+            if (isinstance(x, int) and abs(x) > sys.float_info.max) or math.isinf(x):
+                return f"{name} {_short(x)}"
+    return ""
+
+
+def _short(x: object) -> str:
+    text = repr(x) if not isinstance(x, int) or x.bit_length() < 200 else f"of {len(str(x))} digits"
+    return text[:40]
+
+
 def _sibling_environment(pyperf_path: Path) -> dict[str, Any] | None:
     """The environment of the results file a `mapbench run` of format versions 1-3 wrote next
     to its pyperf file (`schema.legacy_sibling`)."""
@@ -212,8 +243,8 @@ def _sibling_environment(pyperf_path: Path) -> dict[str, Any] | None:
     if sibling == pyperf_path or not sibling.is_file():
         return None
     try:
-        env = json.loads(sibling.read_text(encoding="utf-8"))["environment"]
-    except (OSError, ValueError, KeyError, TypeError):
+        env = parse_json(sibling, read_input(sibling, sibling.parent))["environment"]
+    except (InputError, KeyError):
         return None  # the metrics file reports its own problem when it is loaded
     return env if isinstance(env, dict) else None
 

@@ -226,6 +226,8 @@ def decode(data: bytes) -> Decoded:
         envelope = _ENVELOPE.decode(data)
     except msgspec.DecodeError as exc:
         raise SchemaError(f"not a readable mapbench results file: {exc}") from None
+    except RecursionError:
+        raise SchemaError("not a readable mapbench results file: nested too deeply") from None
     if envelope.format != FORMAT:
         raise SchemaError(f"format is {envelope.format!r}, not {FORMAT!r}")
     read = _READERS.get(envelope.version)
@@ -237,6 +239,8 @@ def decode(data: bytes) -> Decoded:
     for i, raw in enumerate(envelope.results):
         try:
             results.append(read(raw))
+        except RecursionError:
+            problems.append(f"result #{i} skipped: nested too deeply")
         except msgspec.DecodeError as exc:
             text = str(exc)
             where = f"`$.results[{i}]"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,10 +17,8 @@ from mapbench.reports import charts, verdicts, viewmodel
 
 from mapbench._atomic import write_atomic
 from mapbench.compare import Comparison
+from mapbench.escaping import markdown_inline
 from mapbench.results import ResultSet
-
-# Characters that would turn untrusted text into Markdown structure (tables, links, emphasis).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!~])")
 
 
 @functools.cache
@@ -69,16 +66,11 @@ def render_html(
     return write_atomically(path, produce)
 
 
-def markdown_escape(text: object) -> str:
-    """Backslash-escape Markdown syntax so names and messages stay literal text."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
 def markdown_text(comparison: Comparison, limit: int | None = None) -> str:
     """The summary as Markdown: headline, counts, then the changes of each verdict (every one of
     them, or up to `limit`), with why a row was too noisy to judge."""
     env = environment().overlay(autoescape=False)
-    env.filters["md"] = markdown_escape
+    env.filters["md"] = markdown_inline  # every value: names, units, errors are untrusted
     template = env.get_template("summary.md.j2")
     return template.render(s=verdicts.summary(comparison, limit))
 

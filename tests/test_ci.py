@@ -204,7 +204,7 @@ def test_the_pr_summary_lists_every_row_that_is_not_unchanged() -> None:
     assert "🔴 1 regression" in text and "🟠 1 too noisy" in text
     table = [line for line in text.splitlines() if line.startswith("| 🔴") or "| 🟠" in line]
     slow = next(line for line in table if "slow ·" in line)
-    assert "1 µs → 1.31 µs" in slow and "+30.0%" in slow and "[+29.5%, +30.5%]" in slow
+    assert "1 µs → 1.31 µs" in slow and "+30.0%" in slow and r"\[+29.5%, +30.5%\]" in slow
     noisy = next(line for line in table if "noisy ·" in line)
     assert noisy.startswith("| 🟠") and "modes" in noisy and "1 µs → 1 µs" in noisy
     assert "same ·" not in text  # unchanged rows are counted, not listed

@@ -90,13 +90,19 @@ def test_a_slower_map_fails_the_build_under_load_and_is_named(
     assert "sharded · lookup-hit" in line and "CPU time" in line
     # before -> after in readable units, then the change and its interval, above no change
     assert re.search(r"\d[\d.]* [nµ]s → \d[\d.]* [nµ]s", line), line
-    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \[\+\d", line)
+    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \\\[\+\d", line)  # (the interval's [ escaped)
     assert change and float(change.group(1)) >= 20, line  # ~50% more work, 10% threshold
     assert "dict · lookup-hit" not in "".join(ln for ln in summary.splitlines() if "🔴" in ln)
     report = (out / "report.html").read_text()
     assert "sharded" in report and "lookup-hit" in report and f"+{change.group(1)}%" in report
     assert (out / "site" / "index.html").is_file()
     assert list((out / "results" / "head").glob("metrics-*.json"))
+    # The site publishes the report and the two results files ci wrote, nothing else.
+    published = sorted(str(p.relative_to(out / "site")) for p in (out / "site").rglob("*"))
+    written = sorted(str(p.relative_to(out)) for p in (out / "results").rglob("*.json"))
+    assert [p for p in published if p.endswith((".json", ".html"))] == sorted(
+        ["index.html", *written]
+    )
 
 
 @pytest.mark.usefixtures("loaded")

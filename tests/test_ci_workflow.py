@@ -2,10 +2,16 @@
 
 - `mapbench ci BASE HEAD ...`: the end-to-end tests in test_ci_e2e.py run it;
 - the asv commands: exactly `mapbench.ci.asv_site.commands()` (revision NEW), the function that
-  `mapbench ci --asv` executes (test_ci_e2e.py::test_asv_runs_both_commits_and_its_site_is_published);
+  `mapbench ci --asv` executes
+  (test_ci_e2e.py::test_asv_runs_both_commits_and_its_site_is_published);
 - `mapbench run --quick --shard K/N -o DIR`: test_history_shards.py runs the quick suite so;
 - `mapbench history --store ...` and `mapbench report STORE`: test_history_cli.py;
-- `python -m pip install .[extras]`: installing this project, as .ci/run and nox do.
+- `python -m pip install .[extras]`: installing this project, as .ci/run and nox do;
+- the comment job's script: run here on hostile summaries (test_the_comment_job_...).
+
+And the threat model of docs/ci.md: the job that runs a pull request's code has a read-only
+token and no credentials in its clone; the job that can write runs none of it and reads only the
+summary artifact; every action is first-party (`actions/*`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +59,7 @@ def test_triggers_and_jobs(workflow: dict[str, Any]) -> None:
     triggers = workflow.get("on", workflow.get(True))
     assert set(triggers) == {"pull_request", "push"}
     assert triggers["push"]["branches"] == ["main"]
-    assert set(workflow["jobs"]) == {"compare", "publish", "suite", "merge"}
+    assert set(workflow["jobs"]) == {"compare", "comment", "publish", "suite", "merge"}
     for job in workflow["jobs"].values():
         assert job["runs-on"] == "ubuntu-latest"
         assert all(("run" in s) != ("uses" in s) for s in job["steps"])
@@ -65,12 +73,59 @@ def test_pull_requests_compare_with_the_base_and_report(workflow: dict[str, Any]
     assert steps[0]["with"]["fetch-depth"] == 0  # both commits must be in the clone
     ci = [c for c in _commands(steps) if c[0] == "mapbench"]
     assert ci == [["mapbench", "ci", "$BASE", "HEAD", "--output", "ci-report"]]
-    uses = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
-    assert uses["actions/upload-artifact"]["with"]["path"] == "ci-report/"
-    assert uses["actions/upload-artifact"]["if"] == "always()"
-    comment = uses["marocchino/sticky-pull-request-comment"]
-    assert comment["with"]["path"] == "ci-report/summary.md"
-    assert job["permissions"]["pull-requests"] == "write"
+    uploads = {s["with"]["name"]: s for s in steps if "upload-artifact" in s.get("uses", "")}
+    assert uploads["mapbench-report"]["with"]["path"] == "ci-report/"
+    assert uploads["mapbench-summary"]["with"]["path"] == "ci-report/summary.md"
+    assert all(u["if"] == "always()" for u in uploads.values())
+    # It runs the pull request's code: a read-only token, and none left in the clone.
+    assert job["permissions"] == {"contents": "read"}
+    assert steps[0]["with"]["persist-credentials"] is False
+
+
+def test_the_comment_job_runs_no_pull_request_code_and_neutralises_the_summary(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
+    job = workflow["jobs"]["comment"]
+    assert job["needs"] == "compare" and "pull_request" in job["if"]
+    assert job["permissions"] == {"pull-requests": "write"}
+    steps = job["steps"]
+    uses = [s["uses"].split("@")[0] for s in steps if "uses" in s]
+    assert uses == ["actions/download-artifact"]  # no checkout, no setup-python, no install
+    assert steps[0]["with"]["name"] == "mapbench-summary"
+    script = next(s["run"] for s in steps if s.get("shell") == "python3 {0}")
+    posting = [s["run"] for s in steps if "run" in s and "shell" not in s]
+    assert all(line.startswith(("id=$(gh api ", "if [ -n ")) for line in posting[0].splitlines())
+    (tmp_path / "summary").mkdir()
+    hostile = (
+        "| 🔴 | a |\n@octocat <img src=https://x/p.gif> ![t](https://x/p.gif) [click](https://x)"
+        "\n<script>alert(1)</script> <sub>kept</sub>" + "x" * 70_000
+    )
+    (tmp_path / "summary" / "summary.md").write_text(hostile)
+    (tmp_path / "s.py").write_text(script)
+    subprocess.run([sys.executable, "s.py"], cwd=tmp_path, check=True)
+    body = (tmp_path / "comment.md").read_text()
+    assert body.startswith("<!-- mapbench -->\n| 🔴 | a |") and len(body) < 61_000
+    for live in ("@", "<img", "<script", "![", "]("):
+        assert live not in body, live
+    assert "<sub>kept</sub>" in body
+
+
+def test_every_action_is_first_party_and_no_clone_keeps_credentials(
+    workflow: dict[str, Any],
+) -> None:
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if "uses" in step:
+                action, _, ref = step["uses"].partition("@")
+                # Third-party actions would have to be pinned to a commit (40 hex digits).
+                assert action.startswith("actions/") or re.fullmatch("[0-9a-f]{40}", ref), step
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False, name
+        writes = {k for k, v in job.get("permissions", {}).items() if v == "write"}
+        # Only the comment job (no pull request code) and the push-only publish job write.
+        assert not writes or name in ("comment", "publish"), (name, writes)
+        if writes and name == "publish":
+            assert job["if"] == "github.event_name == 'push'"
 
 
 def test_main_runs_exactly_the_asv_commands_mapbench_ci_runs(workflow: dict[str, Any]) -> None:
@@ -134,7 +189,7 @@ def test_the_merge_job_builds_one_report_and_the_history(workflow: dict[str, Any
 
 
 def test_every_command_is_one_the_tests_run(workflow: dict[str, Any]) -> None:
-    for job in workflow["jobs"]:
+    for job in set(workflow["jobs"]) - {"comment"}:  # (its script is run above)
         for cmd in _commands(_steps(workflow, job)):
             if cmd[0] == "asv" or cmd[:2] in (
                 ["mapbench", "ci"], ["mapbench", "run"], ["mapbench", "history"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mapbench.impls._mmap_format import read_headers
+from mapbench.impls._mmap_format import COUNTER_OFFSET, read_headers
 from mapbench.impls.mmap_map import (
     MmapBusyError,
     MmapLockedError,
@@ -297,51 +298,86 @@ with MmapMap(sys.argv[1], writer=False) as r:
     assert int(out) > 0
 
 
-def test_a_read_torn_by_a_commit_is_retried_on_the_new_state(
+def test_a_reader_s_snapshot_is_left_alone_by_any_number_of_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writer commits between a reader's probe and its check: the reader reads again."""
+    """Thirty commits (and a growth) land during one listing: it still returns the state it
+    began on, without a retry, and the writer took one table more than usual, not thirty."""
     path = tmp_path / "m.map"
     with MmapMap(path) as w, MmapMap(path, writer=False) as r:
-        w.update({"k": b"old", 1: 1})
+        w.update({i: 0 for i in range(100)})
         w.flush()
-        assert r["k"] == b"old"
+        assert len(r) == 100  # the reader pins the state of this commit
+        listing = MmapReader._live_slots
+
+        def commits_first(self: MmapReader) -> Any:
+            for n in range(1, 31):
+                w.update({i: n for i in range(100)})
+                if n == 20:  # growth: a new pair of tables, the pinned one still left alone
+                    w.update({i: n for i in range(100, 400)})
+                w.flush()
+            return listing(self)
+
+        monkeypatch.setattr(MmapReader, "_live_slots", commits_first)
+        assert dict(r.items()) == {i: 0 for i in range(100)} and r.retries == 0
+        monkeypatch.undo()
+        assert dict(r.items()) == {i: 30 if i < 100 else 20 for i in range(400)}
+        assert len(w._tables) <= 3  # the pair of the current size, one more while pinned
+
+
+def test_a_writer_opening_the_file_leaves_a_reader_s_pinned_table_alone(tmp_path: Path) -> None:
+    """A reader holds an old state while one writer closes and another opens (and recovers):
+    the new writer's working table is not the pinned one."""
+    path = tmp_path / "m.map"
+    with MmapMap(path) as w:
+        w.update({i: 0 for i in range(50)})
+    with MmapMap(path, writer=False) as r:
+        assert len(r) == 50  # pins the table of this state
+        pinned = r._pin
+        with MmapMap(path) as w:
+            w.update({i: 1 for i in range(50)})
+        with MmapMap(path) as w:  # its committed header names the pinned table as the spare
+            assert w._w != pinned and pinned in w._tables
+            w.update({i: 2 for i in range(50)})
+            w.flush()
+            listing = MmapReader._live_slots(r)  # the reader's pinned snapshot, read as it stands
+            assert set(listing[2]) == {0}
+        assert dict(r.items()) == {i: 2 for i in range(50)}
+
+
+def test_a_reader_of_a_version_2_file_checks_each_read_and_gives_up_when_all_are_torn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version 2 writer knows no pins: each read is checked against its commit counter."""
+    path = tmp_path / "v2.map"
+    shutil.copy(Path(__file__).parent / "fixtures" / "mmap" / "v2.map", path)
+    with MmapMap(path, create=False, writer=False) as r:
+        assert r[3] == 9
         probe = MmapReader._slot_words
-        probes: list[Any] = []
+        commits: list[int] = []
 
         def commit_during_probe(self: MmapReader, key: Any) -> Any:
             found = probe(self, key)
-            probes.append(key)
-            if len(probes) == 1:
-                w["k"] = b"new"
-                for i in range(2, 200):  # growth: the old table is abandoned, a new one made
-                    w[i] = i
-                w.flush()
+            if len(commits) < MmapReader.attempts:  # what a version 2 writer's commit does
+                commits.append(bump(path))
             return found
 
         monkeypatch.setattr(MmapReader, "_slot_words", commit_during_probe)
-        assert r["k"] == b"new" and probes == ["k", "k"]
-        assert r[150] == 150 and len(r) == 200
-
-
-def test_a_reader_gives_up_when_every_attempt_is_torn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "m.map"
-    with MmapMap(path) as w, MmapMap(path, writer=False) as r:
-        w[1] = 1
-        w.flush()
-        probe = MmapReader._slot_words
-
-        def always_torn(self: MmapReader, key: Any) -> Any:
-            w[1] += 1
-            w.flush()
-            return probe(self, key)
-
-        monkeypatch.setattr(MmapReader, "_slot_words", always_torn)
         with pytest.raises(MmapBusyError, match=f"{path}: the writer committed during each"):
-            r[1]
-        assert w[1] == 1 + MmapReader.attempts
+            r[3]
+        assert r.retries == MmapReader.attempts
+        del commits[0]  # one more torn read, then a clean one
+        assert r[3] == 9 and r.retries == MmapReader.attempts + 1
+
+
+def bump(path: Path) -> int:
+    """Move the file's commit counter, as a writer does after each commit."""
+    with open(path, "r+b") as f:
+        f.seek(COUNTER_OFFSET)
+        n = int.from_bytes(f.read(8), "little") + 1
+        f.seek(COUNTER_OFFSET)
+        f.write(n.to_bytes(8, "little"))
+    return n
 
 
 def test_compaction_reclaims_space_and_keeps_contents(tmp_path: Path) -> None:

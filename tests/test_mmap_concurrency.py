@@ -262,19 +262,17 @@ def test_readers_under_a_busy_writer_never_crash_balloon_or_see_a_torn_state() -
     print(json.dumps(results, indent=1))
     writer = results["writer"]
     assert writer["full commits"] > 50 and writer["compactions"] >= 1
-    assert sum(results[f"reader {i}"]["retries"] for i in range(READERS)) > 0, (
-        "no read collided with a commit: the test did not exercise the retry path"
-    )
     assert writer["growths"] >= 1, "the table must have grown during the run"
     for i in range(READERS):
         reader = results[f"reader {i}"]
         assert reader["ops"]["snapshot()"] > 10 and reader["ops"]["list(r)"] > 10
+        # The reader followed the commits (it pins each newer state it reads).
+        assert reader["last commit seen"] > writer["full commits"] // 2, reader
         assert reader["ops"]["open (verify)"] > 2 and reader["ops"]["get"] > 1000
         # No balloon: beyond its start-up size, a reader holds at most twice the file.
         assert reader["rss growth KiB"] <= 2 * reader["largest file KiB"], reader
-        # No starvation (the old reader took up to 90 s to list 40k keys under a busy writer):
-        # every read finished within the retry bound of about half a second, with a margin
-        # for a loaded machine.
+        # No starvation (the version 1 reader took up to 90 s to list 40k keys under a busy
+        # writer): a read never waits for the writer, 5 s is a margin for a loaded machine.
         assert max(reader["max ms"].values()) < 5000, reader
 
 

@@ -123,7 +123,7 @@ def rejected(path: Path, expected: type[MmapFormatError]) -> None:
 def damaged_files(
     bases: list[Base], rng: random.Random
 ) -> Iterator[tuple[bytes, type[MmapFormatError]]]:
-    """(damaged bytes, the error they must raise): 1,050 cases."""
+    """(damaged bytes, the error they must raise): 1,100 cases."""
     for i in range(500):  # one flipped byte anywhere in a live range
         base = bases[i % len(bases)]
         data = bytearray(base.data)
@@ -152,6 +152,9 @@ def damaged_files(
             b"MAPBMMAX" + rng.randbytes(rng.randrange(8, 20000)),
         ]
         yield samples[i % len(samples)], MmapForeignFileError
+    for i in range(50):  # magic and version both damaged, a header copy intact: ours, damaged
+        base = bases[i % len(bases)]
+        yield rng.randbytes(12) + base.data[12:], MmapCorruptError
     for i in range(50):  # a well-formed prefix of a newer format version
         base = bases[i % len(bases)]
         version = rng.choice([fmt.FORMAT_VERSION + 1, rng.randrange(fmt.FORMAT_VERSION + 1, 2**32)])
@@ -222,6 +225,16 @@ def test_every_damaged_file_is_rejected_with_its_specific_error(
         e.__name__
         for e in (MmapCorruptError, MmapTruncatedError, MmapForeignFileError, MmapVersionError)
     }
+
+
+def test_a_damaged_magic_and_version_read_as_damage_when_a_header_is_ours(
+    bases: list[Base], tmp_path: Path
+) -> None:
+    path = tmp_path / "prefix.map"
+    path.write_bytes(b"GARBAGE!\xff\xff\xff\xff" + bases[0].data[12:])
+    rejected(path, MmapCorruptError)
+    path.write_bytes(b"GARBAGE!\xff\xff\xff\xff" + bytes(len(bases[0].data) - 12))
+    rejected(path, MmapForeignFileError)
 
 
 def test_damage_outside_live_ranges_changes_nothing(bases: list[Base], tmp_path: Path) -> None:

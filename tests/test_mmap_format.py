@@ -1,10 +1,10 @@
 """The mmap map's on-disk format, pinned by one fixture file per format version.
 
-`tests/fixtures/mmap/v2.map` was written by `build` below (as `v1.map` was by the version 1
-writer, with the same operations). If `test_writer_reproduces_*` fails, the format changed: bump
-`FORMAT_VERSION`, note the change in `_mmap_format`'s history, keep the old fixtures (old files
-must still open, or be rejected with `MmapVersionError`), and add a new one with
-`python tests/test_mmap_format.py DIR`.
+`tests/fixtures/mmap/v3.map` was written by `build` below (as `v1.map` and `v2.map` were by the
+version 1 and 2 writers, with the same operations). If `test_writer_reproduces_*` fails, the
+format changed: bump `FORMAT_VERSION`, note the change in `_mmap_format`'s history, keep the
+old fixtures (old files must still open, or be rejected with `MmapVersionError`), and add a new
+one with `python tests/test_mmap_format.py DIR`.
 """
 
 from __future__ import annotations
@@ -48,36 +48,37 @@ def header_of(name: str) -> tuple[bytes, fmt.Header]:
     return data, header
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_fixture_header_fields(version: int) -> None:
     data, header = header_of(f"v{version}.map")
     assert data[:8] == fmt.MAGIC and int.from_bytes(data[8:12], "little") == version
     assert header.version == version
     assert (header.gen, header.count, header.tombstones) == (3, len(CONTENTS), 13)
     assert (header.capacity, header.resizes, header.seed) == (128, 3, 0xC0FFEE)
-    # Version 1 cut the file to its committed end on close; version 2 never shrinks a file.
+    # Version 1 cut the file to its committed end on close; later ones never shrink a file.
     assert header.alloc_end == len(data) if version == 1 else header.alloc_end < len(data)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_fixture_opens_for_reading_in_place(version: int) -> None:
     with MmapMap(FIXTURES / f"v{version}.map", create=False, writer=False) as r:
         assert dict(r.items()) == CONTENTS
         assert r.summary().seed == 0xC0FFEE
 
 
-def test_a_writer_upgrades_a_v1_file_to_the_current_version(tmp_path: Path) -> None:
-    copy = tmp_path / "v1.map"
-    shutil.copy(FIXTURES / "v1.map", copy)
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_writer_upgrades_an_old_file_to_the_current_version(tmp_path: Path, version: int) -> None:
+    copy = tmp_path / f"v{version}.map"
+    shutil.copy(FIXTURES / copy.name, copy)
     with MmapMap(copy, create=False) as m:
         assert dict(m.items()) == CONTENTS
         m["new"] = 1
     data = copy.read_bytes()
-    assert int.from_bytes(data[8:12], "little") == fmt.FORMAT_VERSION == 2
+    assert int.from_bytes(data[8:12], "little") == fmt.FORMAT_VERSION == 3
     with MmapMap(copy, create=False, writer=False) as r:
         assert dict(r.items()) == {**CONTENTS, "new": 1}
         assert r.summary().seed == 0xC0FFEE
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1.map"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [copy.name]
 
 
 def test_writer_reproduces_the_current_fixture_byte_for_byte(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from mapbench.reports import charts, markdown_escape, render_html, render_markdown
+from mapbench.reports import charts, render_html, render_markdown
 from mapbench.reports import render as render_module
 
 from mapbench.compare import compare
+from mapbench.escaping import markdown_inline
 from mapbench.results import combine, load, where
 
 HERE = Path(__file__).parent
@@ -88,7 +89,7 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     text = render_html(results, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<script>alert" not in text
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text
-    assert markdown_escape("a|b <i>*x*</i>") == r"a\|b \<i\>\*x\*\</i\>"
+    assert markdown_inline("a|b <i>*x*</i>") == r"a\|b &lt;i&gt;\*x\*&lt;/i&gt;"
 
 
 def test_damaged_inputs_still_render_with_problems_listed(tmp_path: Path) -> None:

@@ -5,25 +5,31 @@ Output directory layout (every path is stable, so CI can upload and post them):
     summary.md       the Markdown summary, short enough for a pull-request comment
     results/base/, results/head/   mapbench metrics JSON of each side (`mapbench report` reads it)
     site/            the publishable directory: index.html (the report), results/, asv/ when --asv
+
+The output directory must be new or empty (checked before anything is built): ci never deletes
+files it did not write, and publishes in site/ only the files it wrote (the code measured, a pull
+request's, may plant others meanwhile). Every file is written atomically.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapbench._atomic import write_bytes_atomic
 from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions
 from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.compare import Comparison
-from mapbench.errors import MapbenchError
-from mapbench.reports import markdown_escape, markdown_text, render_html
+from mapbench.errors import MapbenchError, UsageError
+from mapbench.escaping import markdown_inline
+from mapbench.input_files import read_input
+from mapbench.reports import markdown_text, render_html
 from mapbench.results import problems_as_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
@@ -72,6 +78,7 @@ class CiOutcome:
 
 def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     """The whole pipeline; raises `MapbenchError` on bad revisions or builds."""
+    check_output(options.output)
     if options.rounds < 2:
         raise MapbenchError("--rounds must be at least 2: one round cannot interleave anything")
     commits = [resolve(options.repo, rev) for rev in (options.base, options.head)]
@@ -115,18 +122,29 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     )
     title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)
-    summary = out / "summary.md"
-    summary.write_text(_summary_text(comparison, broken, options, rounds), encoding="utf-8")
+    summary = write_bytes_atomic(
+        out / "summary.md", _summary_text(comparison, broken, options, rounds).encode()
+    )
     site = out / "site"
-    shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
-    shutil.copy2(report, site / "index.html")
-    shutil.copytree(out / "results", site / "results")
+    for ours in (report, *map(Path, both.environments)):  # the two results files written
+        published = site / ours.relative_to(out) if ours != report else site / "index.html"
+        published.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(published, read_input(ours, ours.parent))
     outcome = CiOutcome(comparison, broken, report, summary, site, options.allow_noisy)
     if options.asv:
         progress("asv: running both commits and publishing its site")
         asv_site.run_and_publish(options.repo, commits, site / "asv", options.asv_bench)
     return outcome
+
+
+def check_output(out: Path) -> None:
+    """Refuse an output directory that holds anything: ci deletes and publishes only its own."""
+    if out.is_dir() and any(out.iterdir()):
+        raise UsageError(
+            f"-o {out}: the directory is not empty: mapbench ci writes into a new or empty "
+            "directory (it never deletes or publishes files it did not write)"
+        )
 
 
 def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
@@ -142,7 +160,7 @@ def _summary_text(
     """The comparison's summary, plus cases that broke and how the samples were taken."""
     parts = [markdown_text(comparison).rstrip()]
     if broken:
-        lines = [f"- `{markdown_escape(label)}`: {markdown_escape(err)}" for label, err in broken]
+        lines = [f"- {markdown_inline(label)}: {markdown_inline(err)}" for label, err in broken]
         parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))
     budget = f" (adaptive, budget {options.budget:g} s)" if options.budget else ""
     parts.append(

@@ -53,16 +53,18 @@ def compare_runs(
     directory: Path,
     extra_env: dict[str, Any],
 ) -> tuple[Comparison, ResultSet]:
-    """Save both sides under `directory`/base and /head, load them back and compare them.
+    """Save both sides under `directory`/base and /head, load them back and compare them; the
+    comparison and both sides' results (its `environments` are keyed by the two files).
 
     Going through the files means `mapbench ci` judges exactly what `mapbench compare` would.
+    Only the files written here are read back: anything else in `directory` is not ours.
     """
-    loaded = []
+    files = []
     for runs in (base, head):
         side_dir = directory / runs.side.name
         shutil.rmtree(side_dir, ignore_errors=True)
-        save_side(runs, cases, side_dir, extra_env)
-        loaded.append(load([side_dir]))
+        files.append(save_side(runs, cases, side_dir, extra_env))
+    loaded = [load([f]) for f in files]
     labels = [f"{r.side.name} {(r.side.commit or '')[:12]}".strip() for r in (base, head)]
     comparison = compare(loaded[0], loaded[1], thresholds, *labels)
-    return comparison, load([directory])
+    return comparison, load(files)

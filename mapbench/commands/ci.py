@@ -122,7 +122,7 @@ def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
 
 def cmd_ci(args: argparse.Namespace) -> int:
     from mapbench.ci.interleave import progress_to_stderr
-    from mapbench.ci.pipeline import CiOptions, run_ci
+    from mapbench.ci.pipeline import CiOptions, check_output, run_ci
 
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
@@ -133,6 +133,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     if not args.repo.is_dir():
         raise UsageError(f"--repo {args.repo}: no such directory")
     output_directory(args.output, "-o")
+    check_output(args.output)
     output_directory(args.work_dir, "--work-dir")
     cases = cases_from(args)
     thresholds = thresholds_from(

@@ -2,7 +2,7 @@
 
 Built-in maps are described in this process. Plugins (entry points) and `--map` specs are
 third-party code: each is imported and created in a child process with a deadline
-(`mapbench.measure.describe`), so one that raises, exits, crashes or hangs is listed as
+(`mapbench.describe`), so one that raises, exits, crashes or hangs is listed as
 unavailable with the reason instead of taking `list` down.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mapbench._child import describe_exception
 from mapbench._table import format_table
 from mapbench.errors import UsageError
-from mapbench.measure.describe import describe_map, described, unexamined
+from mapbench.describe import describe_map, described, unexamined
 from mapbench.registry import (
     MapSpec,
     builtin_maps,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mapbench.errors import MapbenchError
 from mapbench.history.commits import describe
 from mapbench.history.points import with_points
 from mapbench.history.store import Ingested, Store, is_store
@@ -50,6 +51,9 @@ def open_points(sources: Sequence[str], repo: Path | None = None) -> Points:
             commits.append(store.commits())
     if plain:
         loaded = load(plain)
+        if loaded.frame.empty:  # e.g. a file that is neither a store nor results
+            why = "; ".join(map(str, loaded.problems[:3])) or "no result files"
+            raise MapbenchError(f"no results in {', '.join(plain)}: {why}")
         ok = loaded.frame[loaded.frame["status"] == "ok"]
         frames.append(with_points(ok))
         problems = loaded.problems

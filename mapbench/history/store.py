@@ -33,6 +33,7 @@ import pandas as pd
 from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS, size_column
 from mapbench.errors import MapbenchError
 from mapbench.history.points import with_points
+from mapbench.input_files import InputError, read_input
 from mapbench.results import COLUMNS, LoadProblem, ResultSet, load, result_files
 
 if TYPE_CHECKING:
@@ -119,10 +120,18 @@ class Store:
         self._check_version()
 
     def _check_version(self) -> None:
-        found = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            found = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        except _duckdb().Error as exc:
+            self.db.close()
+            raise MapbenchError(
+                f"{self.path}: cannot read it as a results store (damaged?): {_one_line(exc)}"
+            ) from None
         if found.get("format") != FORMAT:
+            self.db.close()
             raise MapbenchError(f"{self.path} is a DuckDB file but not a mapbench results store")
-        if int(found.get("version", "0")) != VERSION:
+        if found.get("version") != str(VERSION):
+            self.db.close()
             raise MapbenchError(
                 f"{self.path} is results store version {found.get('version')}; "
                 f"this mapbench reads version {VERSION}: ingest the results files into a new store"
@@ -134,22 +143,31 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        """Close; a failure reading the store (DuckDB's errors, values no writer stores) is
+        the store's damage, reported as one line naming it."""
         self.close()
+        if exc is not None and isinstance(exc, (_duckdb().Error, ValueError, TypeError)):
+            raise MapbenchError(f"{self.path}: damaged results store: {_one_line(exc)}") from None
 
     def ingest(self, paths: Iterable[str | os.PathLike[str]]) -> Ingested:
         """Add every results file under `paths` that the store does not hold yet."""
         known = {d for (d,) in self.db.execute("SELECT digest FROM files").fetchall()}
         fresh: dict[str, Path] = {}
+        refused: list[LoadProblem] = []
         skipped = 0
-        for path in result_files(paths):
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        for path, within in result_files(paths):
+            try:
+                digest = hashlib.sha256(read_input(path, within)).hexdigest()
+            except InputError as exc:
+                refused.append(LoadProblem(str(path), str(exc).removeprefix(f"{path}: ")))
+                continue
             if digest in known or digest in fresh:
                 skipped += 1
             else:
                 fresh[digest] = path
         if not fresh:
-            return Ingested(0, skipped, 0, 0)
+            return Ingested(0, skipped, 0, 0, tuple(refused))
         loaded = load(fresh.values())
         frame = with_points(loaded.frame)
         firsts = {
@@ -193,7 +211,8 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        return Ingested(len(fresh), skipped, len(replaced), len(frame), loaded.problems)
+        problems = (*refused, *loaded.problems)
+        return Ingested(len(fresh), skipped, len(replaced), len(frame), problems)
 
     def _insert_rows(self, frame: pd.DataFrame, run_ids: np.ndarray) -> None:
         """The tidy rows and, in long form, their samples."""
@@ -316,6 +335,11 @@ class Store:
     def count(self, table: str) -> int:
         found = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(found[0]) if found else 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _run_key(first: Any, environment: Mapping[str, Any], digest: str) -> str:

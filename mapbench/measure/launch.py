@@ -6,7 +6,7 @@ seed pinned before the interpreter starts and faulthandler on; it dies with its 
 reports a map's failure through `mapbench._child`; its answer is a file in that directory, named
 in ARGS. The children: the measuring worker (`mapbench.measure.worker`, JOB.json -> results;
 `WorkerLauncher.run` writes the job, reads the results and charges every case of a worker that
-died with why), the description of an interpreter or a map (`mapbench.measure.describe`), and
+died with why), the description of an interpreter or a map (`mapbench.describe`), and
 `mapbench run`'s pyperf timing pass (`mapbench.runner._timeworker`, whose pyperf workers are
 the manager's children).
 """

@@ -1,6 +1,6 @@
 """Child process: describe the interpreter, or one map, as JSON in a file.
 
-`python -m mapbench.measure.describe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
+`python -m mapbench.describe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
 the interpreter that will run the benchmarks, and by `mapbench list` for every plugin: a map
 that crashes, hangs or exits while it is imported or created takes down only this child. A
 spec that cannot be loaded exits 2, a map that cannot be created exits 1, each reported to the
@@ -25,7 +25,7 @@ from mapbench.spec import MapSpecError
 if TYPE_CHECKING:
     from mapbench.measure.launch import WorkerLauncher
 
-MODULE = "mapbench.measure.describe"
+MODULE = "mapbench.describe"
 
 
 def described(
