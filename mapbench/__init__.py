@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 from mapbench.errors import MapbenchError, UsageError
 from mapbench.protocol import (
     BatchOps,
+    EventCounters,
     Map,
     Persistent,
     Presizable,
@@ -22,6 +23,7 @@ from mapbench.spec import MapSpecError
 
 __all__ = [
     "BatchOps",
+    "EventCounters",
     "Map",
     "MapInfo",
     "MapSpec",
