@@ -1,4 +1,4 @@
-"""A reader-writer lock: readers share it, a writer excludes everyone; which side waits is an option.
+"""A reader-writer lock: readers share it, a writer excludes all; which side waits is an option.
 
 - `prefer="writers"`: a reader arriving while a writer waits queues behind it, so a stream of
   readers cannot starve writers (Go's `sync.RWMutex` behaves so).

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
 from mapbench.impls._rwlock import ExclusiveGuard, Preference, RWLock, SharedGuard
+
 from mapbench.protocol import KeyOrder, iter_update_items
 from mapbench.registry import MapInfo
 
