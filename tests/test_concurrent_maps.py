@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
-
 from mapbench.impls._rwlock import RWLock
 from mapbench.impls.syncmap import SyncMap
+
 from mapbench.protocol import EventCounters, capabilities_of
 
 
