@@ -69,6 +69,23 @@ def build_info() -> dict[str, str]:
     }
 
 
+def gil_enabled() -> bool:
+    """Whether the GIL is on now: `sys._is_gil_enabled()` where it exists (3.13+), else True."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
+
+
+def threading_info() -> dict[str, Any]:
+    """What decides how threads share the interpreter: whether this is a free-threaded build,
+    whether the GIL is on (a free-threaded build may turn it back on), and how often a thread
+    holding it is asked to let another run (`sys.getswitchinterval()`, seconds)."""
+    return {
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled": gil_enabled(),
+        "switch_interval": sys.getswitchinterval(),
+    }
+
+
 def git_commit(path: str | os.PathLike[str] = ".") -> tuple[str | None, str | None]:
     """(commit hash, ISO commit date) of the checkout at `path`, or (None, None) outside git."""
     try:
@@ -91,7 +108,7 @@ def environment(commit_dir: str | os.PathLike[str] | None = None) -> dict[str, A
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
         "executable": sys.executable,
-        "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
+        **threading_info(),
         "gc_threshold": list(gc.get_threshold()),
         "gc_enabled": gc.isenabled(),
         "hash_seed": hash_seed(),
