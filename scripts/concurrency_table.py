@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 
 from mapbench._table import format_markdown_table
 from mapbench.environment import environment, load_average
-from mapbench.formatting import value
+from mapbench.formatting import MISSING, value
 from mapbench.measure.case import CaseId
 from mapbench.measure.latency import Latency
 from mapbench.measure.timing import gc_paused, time_runs
@@ -72,9 +72,7 @@ def events_per_run(case: Case) -> dict[str, int]:
 
 
 def measure(names: Sequence[str], workloads: Sequence[str], size: int, repeats: int) -> list[Row]:
-    cases = {
-        (m, w): CaseId(m, w, "random-int", size).open() for m in names for w in workloads
-    }
+    cases = {(m, w): CaseId(m, w, "random-int", size).open() for m in names for w in workloads}
     rows = {key: Row(key[0], key[1], case.ops) for key, case in cases.items()}
     try:
         for key, case in cases.items():
@@ -99,7 +97,7 @@ def load() -> str:
 
 
 def _events(events: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in events.items() if n) or "–"
+    return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in events.items() if n) or MISSING
 
 
 def table(rows: Sequence[Row]) -> str:
