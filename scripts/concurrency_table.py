@@ -1,6 +1,7 @@
 """The concurrent map designs side by side (issue 30), printed as a Markdown table for the README.
 
-    python scripts/concurrency_table.py [--size 10000] [--repeats 5] [--threads 4] [--json PATH]
+    python scripts/concurrency_table.py [--size 10000] [--repeats 5] [--threads 4]
+        [--map NAME ...] [--workload NAME ...] [--json PATH]
 
 Maps: syncmap (Go's sync.Map), rwlock (a reader-writer lock, writer-preferring), sharded (32
 shards, a lock each), locked (one dict, one mutex) and cow (copy-on-write). Workloads, all with
@@ -128,11 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repetitions (5)")
     parser.add_argument("--threads", type=int, default=4, help="threads per case (4)")
     parser.add_argument("--map", action="append", help=f"a map (repeatable; {', '.join(MAPS)})")
+    parser.add_argument(
+        "--workload", action="append", help=f"a workload (repeatable; {', '.join(WORKLOADS)})"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     args = parser.parse_args(argv)
     if args.size < 1 or args.repeats < 1 or args.threads < 2:
         parser.error("--size and --repeats must be positive, --threads at least 2")
-    workloads = [w if args.threads == 4 else f"{w}-t{args.threads}" for w in WORKLOADS]
+    chosen = args.workload or WORKLOADS
+    workloads = [w if args.threads == 4 else f"{w}-t{args.threads}" for w in chosen]
     env = environment()
     print(
         f"Python {env['python']} on {env['platform']}, {env['cpu_count']} CPUs, "
