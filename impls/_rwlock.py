@@ -12,6 +12,7 @@ it reads. Waits are counted exactly (`waits()`): how often each side found the l
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Literal
 
 Preference = Literal["writers", "readers"]
@@ -32,6 +33,8 @@ class RWLock:
         self._writers_waiting = 0
         self._reader_waits = 0
         self._writer_waits = 0
+        self.shared = Guard(self.acquire_read, self.release_read)
+        self.exclusive = Guard(self.acquire_write, self.release_write)
 
     def _reader_must_wait(self) -> bool:
         if self._writing:
@@ -73,34 +76,20 @@ class RWLock:
             return {"reader_waits": self._reader_waits, "writer_waits": self._writer_waits}
 
 
-class SharedGuard:
-    """`with guard:` holds the lock as a reader."""
+class Guard:
+    """`with guard:` calls `acquire` on entry and `release` on exit."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_acquire", "_release")
 
-    def __init__(self, lock: RWLock) -> None:
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        self._lock.acquire_read()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release_read()
-
-
-class ExclusiveGuard:
-    """`with guard:` holds the lock as the writer."""
-
-    __slots__ = ("_lock",)
-
-    def __init__(self, lock: RWLock) -> None:
-        self._lock = lock
+    def __init__(self, acquire: Callable[[], None], release: Callable[[], None]) -> None:
+        self._acquire = acquire
+        self._release = release
 
     def __enter__(self) -> None:
-        self._lock.acquire_write()
+        self._acquire()
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.release_write()
+        self._release()
 
 
-__all__ = ["PREFERENCES", "ExclusiveGuard", "Preference", "RWLock", "SharedGuard"]
+__all__ = ["PREFERENCES", "Guard", "Preference", "RWLock"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
-from mapbench.impls._rwlock import ExclusiveGuard, Preference, RWLock, SharedGuard
+from mapbench.impls._rwlock import Preference, RWLock
 
 from mapbench.protocol import KeyOrder, iter_update_items
 from mapbench.registry import MapInfo
@@ -106,7 +106,7 @@ class RWLockDict(GuardedDict):
 
     def __init__(self, prefer: Preference = "writers") -> None:
         self.lock = RWLock(prefer)
-        super().__init__(SharedGuard(self.lock), ExclusiveGuard(self.lock))
+        super().__init__(self.lock.shared, self.lock.exclusive)
 
     def counters(self) -> Mapping[str, int]:
         """Acquisitions that found the lock taken and waited, readers' and writers' (exact)."""

@@ -93,22 +93,24 @@ def _delete(e: _Entry) -> Any:
         return old
 
 
-def _unexpunge(e: _Entry) -> bool:
-    """`_EXPUNGED` -> `_NIL`; whether it was expunged (it must then be put in the dirty map)."""
+def _cas(e: _Entry, old: _Marker, new: _Marker) -> bool:
+    """Compare-and-swap of an entry's state: `old` -> `new`; whether it happened."""
     with _atomic(e):
-        if e.p is _EXPUNGED:
-            e.p = _NIL
+        if e.p is old:
+            e.p = new
             return True
         return False
 
 
+def _unexpunge(e: _Entry) -> bool:
+    """`_EXPUNGED` -> `_NIL`; whether it was expunged (it must then be put in the dirty map)."""
+    return _cas(e, _EXPUNGED, _NIL)
+
+
 def _try_expunge(e: _Entry) -> bool:
-    """`_NIL` -> `_EXPUNGED`; whether the entry is now expunged (left out of a new dirty map)."""
-    with _atomic(e):
-        if e.p is _NIL:
-            e.p = _EXPUNGED
-            return True
-        return e.p is _EXPUNGED
+    """`_NIL` -> `_EXPUNGED`; whether the entry is now expunged (left out of a new dirty map).
+    Called under the map's mutex, the only place entries become expunged."""
+    return _cas(e, _NIL, _EXPUNGED) or e.p is _EXPUNGED
 
 
 def _live(p: Any) -> bool:
