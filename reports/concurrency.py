@@ -18,10 +18,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from mapbench.reports import selection
-from mapbench.reports.cells import Cell, Section, Table, case_key, num
-from mapbench.reports.fragments import Fragment, Line, Topic, topic
-from mapbench.reports.timetable import TimeTable
+from mapbench.reports.findings import Fragment, Line, Topic, href, joined, records, topic
+from mapbench.reports.rows import latest_per_python
+from mapbench.reports.tables import (
+    ROW_COLUMNS,
+    Cell,
+    Column,
+    Section,
+    Table,
+    TopicTable,
+    anchor,
+    case_key,
+    map_label,
+    num,
+    sentences,
+)
+from mapbench.reports.timing import TimeTable
 
 from mapbench import formatting
 from mapbench.workloads import WorkloadError, get_workload
@@ -30,6 +42,21 @@ READ_P99, READ_MAX, WRITE_P50 = "latency_read_p99", "latency_read_max", "latency
 # A reader waited for the writer's whole hold when its longest read reached this share of it.
 WAITED_SHARE = 0.5
 _GROUP = ["python", "size", "key_kind", "threads"]
+
+ROLES_TABLE = TopicTable(
+    "latency-roles",
+    "Latency of reads and writes apart",
+    "Cases whose operations are reads or writes (mixed plans, concurrent and long-writer "
+    "workloads): each operation timed on its own, every thread's together, reads and writes in "
+    "their own distributions; spikes: slower than "
+    f"10{formatting.TIMES} their own median. A long writer's write is one bulk call",
+    tuple(
+        Column(f"{role} {header}", f"latency_{role}_{suffix}")
+        for role in ("read", "write")
+        for header, suffix in (("p50", "p50"), ("p99", "p99"), ("max", "max"), ("spikes", "spikes"))
+    ),
+    reads=frozenset({"latency_read_p999", "latency_write_p999"}),
+)
 
 
 @dataclass(frozen=True)
@@ -88,7 +115,7 @@ def concurrency_view(
         section = _writer_section(dict(zip([*_GROUP, "bulk"], key, strict=True)), part)
         sections.append(section)
         lines += _writer_findings(part, section)
-    note = selection.sentences(
+    note = sentences(
         [
             "Throughput: every thread's operations per second of wall time (the inverse of the "
             "time table's statistic); read p99: each read timed alone, every thread's reads "
@@ -133,14 +160,14 @@ def _wide(
 ) -> pd.DataFrame:
     """One row per case and Python: its kind, throughput and latency figures."""
     wanted = {READ_P99, READ_MAX, WRITE_P50}
-    latest = selection.latest_per_python(frame[frame["metric"].isin(wanted)])
-    keys = [*selection.ROW_COLUMNS, "python"]
+    latest = latest_per_python(frame[frame["metric"].isin(wanted)])
+    keys = [*ROW_COLUMNS, "python"]
     figures = (
         latest.pivot_table(index=keys, columns="metric", values="value", aggfunc="median")
         if not latest.empty
         else pd.DataFrame()
     )
-    cases = selection.latest_per_python(frame).drop_duplicates(keys)
+    cases = latest_per_python(frame).drop_duplicates(keys)
     out = []
     for row in cases[keys].to_dict("records"):
         kind = kinds[str(row["workload"])]
@@ -194,7 +221,7 @@ def _title(key: Mapping[str, Any], what: str) -> str:
 
 
 def _label(row: Mapping[str, Any]) -> str:
-    return str(row["map"]) + (f" ({row['params']})" if row["params"] else "")
+    return map_label(str(row["map"]), str(row["params"]))
 
 
 def _rate(ops_per_s: float) -> str:
@@ -203,12 +230,12 @@ def _rate(ops_per_s: float) -> str:
 
 def _mix_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
     title = _title(key, "Concurrent maps by read fraction")
-    anchor = selection.anchor("concurrency", title)
+    section_id = anchor("concurrency", title)
     fractions = sorted(part["read_fraction"].unique(), reverse=True)
     best = {f: part[part["read_fraction"] == f]["throughput"].max() for f in fractions}
     rows, by_case, ids = [], {}, []
     for label, cases in part.groupby(["map", "params"], sort=False):
-        row_id = selection.anchor(anchor, " ".join(str(x) for x in label))
+        row_id = anchor(section_id, " ".join(str(x) for x in label))
         cells = [Cell(_label(cases.iloc[0]))]
         for f in fractions:
             at = cases[cases["read_fraction"] == f]
@@ -231,16 +258,16 @@ def _mix_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
         groups=(("", 1), *((f"{_mix_label(f)} reads/writes", 2) for f in fractions)),
         row_ids=tuple(ids),
     )
-    return Section(title, anchor, "", table, by_case)
+    return Section(title, section_id, "", table, by_case)
 
 
 def _writer_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
     what = "clears and refills" if key["bulk"] == "clear" else "bulk updates"
     title = _title(key, f"Readers beside a writer's {what}")
-    anchor = selection.anchor("concurrency", title)
+    section_id = anchor("concurrency", title)
     rows, by_case, ids = [], {}, []
     for r in part.to_dict("records"):
-        row_id = selection.anchor(anchor, _label(r))
+        row_id = anchor(section_id, _label(r))
         rows.append(
             (
                 Cell(_label(r)),
@@ -261,48 +288,44 @@ def _writer_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
         "One thread makes the bulk call four times while the others read; the writer's hold is "
         "the median time of one bulk call"
     )
-    return Section(title, anchor, selection.sentences([note]), table, by_case)
+    return Section(title, section_id, sentences([note]), table, by_case)
 
 
 def _mix_findings(part: pd.DataFrame, section: Section) -> Iterable[Line]:
     """Per read fraction: the maps by throughput, and the lowest reader p99."""
     for f in sorted(part["read_fraction"].unique(), reverse=True):
         at = part[(part["read_fraction"] == f) & part["throughput"].notna()]
-        at = at.sort_values("throughput", ascending=False, kind="stable")
-        if len(at) < 2:
+        ranked = records(at.sort_values("throughput", ascending=False, kind="stable"))
+        if len(ranked) < 2:
             continue
-        ranked = [
-            _map_fragment(r, section, f"{r['throughput'] / 1e6:.2f} Mops/s")
-            for r in at.to_dict("records")
+        line = [
+            Fragment(f"{_mix_label(f)} reads/writes, {ranked[0]['threads']} threads: "),
+            *joined(
+                [_map_fragment(r, section, f"{r['throughput'] / 1e6:.2f} Mops/s") for r in ranked]
+            ),
         ]
-        line: list[Fragment] = [
-            Fragment(f"{_mix_label(f)}, {int(at['threads'].iloc[0])} threads: ")
-        ]
-        for i, frag in enumerate(ranked):
-            line += [Fragment(", " if i else ""), *frag]
-        calm = at[at[READ_P99].notna()].sort_values(READ_P99, kind="stable")
-        if not calm.empty:
-            r = calm.iloc[0]
+        calm = [r for r in ranked if math.isfinite(r[READ_P99])]
+        if calm:
+            r = min(calm, key=lambda r: float(r[READ_P99]))
             line.append(
-                Fragment(f"; lowest reader p99 {r['map']} ({formatting.value(r[READ_P99], 's')})")
+                Fragment(f"; lowest reader p99: {_label(r)}, {formatting.value(r[READ_P99], 's')}")
             )
         yield tuple(line)
 
 
 def _writer_findings(part: pd.DataFrame, section: Section) -> Iterable[Line]:
     """Per map: whether its readers waited for the writer's whole hold."""
-    for r in part.to_dict("records"):
+    for r in records(part):
         hold, longest = r[WRITE_P50], r[READ_MAX]
         if not (math.isfinite(hold) and math.isfinite(longest)):
             continue
-        waited = longest >= WAITED_SHARE * hold
         verdict = (
-            "readers waited as long as the writer held the map"
-            if waited
-            else "readers never waited for the writer's hold"
+            "a reader waited about as long as the writer held the map"
+            if longest >= WAITED_SHARE * hold
+            else "no reader waited as long as the writer held the map"
         )
         yield (
-            *_map_fragment(r, section, ""),
+            _map_fragment(r, section, ""),
             Fragment(
                 f" beside {r['bulk']}s: {verdict} (longest read "
                 f"{formatting.value(longest, 's')}, hold {formatting.value(hold, 's')}, "
@@ -311,10 +334,9 @@ def _writer_findings(part: pd.DataFrame, section: Section) -> Iterable[Line]:
         )
 
 
-def _map_fragment(row: Mapping[str, Any], section: Section, figure: str) -> Line:
-    href = section.rows_by_case.get(case_key(row), "")
+def _map_fragment(row: Mapping[str, Any], section: Section, figure: str) -> Fragment:
     text = _label(row) + (f" {figure}" if figure else "")
-    return (Fragment(text, f"#{href}" if href else "", "figure"),)
+    return Fragment(text, href(section, row), "figure")
 
 
 __all__ = ["ConcurrencyView", "concurrency_view", "gil_note"]
