@@ -17,6 +17,11 @@ For every case and repetition, interleaved (each repetition runs every case once
   the map, one whole `update()`);
 - the map's own event counters over one more run (syncmap: locked misses and promotions; rwlock:
   acquisitions that waited), exact.
+With `--deletes`, a second table instead: per-key `delete` against `delete-iterate` (iterate over
+the map and delete every key met, as Go's Range with Delete inside), ns per deleted key at
+10^3 ... 10^6 keys, single-threaded, minimum of interleaved repetitions (cow only up to 10^4: each
+of its deletes copies the map).
+
 The table shows the minimum and median run time, the throughput of the fastest run and the
 medians of the latency figures over the repetitions. The first lines say where and when, with
 the interpreter's GIL state and switch interval, and the load average before and after.
@@ -92,6 +97,32 @@ def measure(names: Sequence[str], workloads: Sequence[str], size: int, repeats: 
     return list(rows.values())
 
 
+DELETE_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+COPYING = {"cow": 10_000}  # maps whose every write copies the map: the largest size they run
+
+
+def deletes(names: Sequence[str], repeats: int) -> str:
+    """ns per deleted key, per-key delete against iterate-and-delete, at each size."""
+    headers = ["map", "deletes", *(f"{n:,} keys" for n in DELETE_SIZES)]
+    out = []
+    for name in names:
+        for workload in ("delete", "delete-iterate"):
+            cells = []
+            for n in DELETE_SIZES:
+                if n > COPYING.get(name, n):
+                    cells.append(MISSING)
+                    continue
+                case = CaseId(name, workload, "random-int", n).open()
+                try:
+                    best = min(time_runs(case, reps=repeats).wall) / case.ops
+                finally:
+                    case.close()
+                cells.append(value(best, "s"))
+            out.append((f"`{name}`", f"`{workload}`", *cells))
+        print(f"  {name} done, load {load()}", file=sys.stderr)
+    return format_markdown_table(headers, out)
+
+
 def load() -> str:
     loads = load_average()
     return "/".join(f"{x:.1f}" for x in loads) if loads else "unknown"
@@ -133,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workload", action="append", help=f"a workload (repeatable; {', '.join(WORKLOADS)})"
     )
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
+    parser.add_argument(
+        "--deletes", action="store_true", help="per-key delete against iterate-and-delete instead"
+    )
     args = parser.parse_args(argv)
     if args.size < 1 or args.repeats < 1 or args.threads < 2:
         parser.error("--size and --repeats must be positive, --threads at least 2")
@@ -145,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(free-threaded build: {env['free_threaded_build']}), switch interval "
         f"{env['switch_interval'] * 1e3:g} ms"
     )
+    if args.deletes:
+        print(f"load average at start: {load()}; random int keys, one thread")
+        print()
+        print(deletes(args.map or MAPS, args.repeats))
+        print(f"\nfinished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load average {load()}")
+        return 0
     print(f"load average at start: {load()}; {args.size} random int keys, {args.threads} threads")
     rows = measure(args.map or MAPS, workloads, args.size, args.repeats)
     print()
