@@ -18,8 +18,9 @@ For every case and repetition, interleaved (each repetition runs every case once
 - the map's own event counters over one more run (syncmap: locked misses and promotions; rwlock:
   acquisitions that waited), exact.
 With `--deletes`, a second table instead: per-key `delete` against `delete-iterate` (iterate over
-the map and delete every key met, as Go's Range with Delete inside), ns per deleted key at
-10^3 ... 10^6 keys, single-threaded, minimum of interleaved repetitions (cow only up to 10^4: each
+the map and delete every key met, as Go's Range with Delete inside), CPU time per deleted key
+(one thread: its CPU clock does not count waiting for a core) at 10^3 ... 10^6 keys, minimum of
+the repetitions (cow only up to 10^4: each
 of its deletes copies the map).
 
 The table shows the minimum and median run time, the throughput of the fastest run and the
@@ -114,7 +115,7 @@ def deletes(names: Sequence[str], repeats: int) -> str:
                     continue
                 case = CaseId(name, workload, "random-int", n).open()
                 try:
-                    best = min(time_runs(case, reps=repeats).wall) / case.ops
+                    best = min(time_runs(case, reps=repeats).cpu) / case.ops
                 finally:
                     case.close()
                 cells.append(value(best, "s"))
