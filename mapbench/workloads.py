@@ -123,6 +123,7 @@ class Case:
 
     fill = True  # reset() loads `keys` into the map
     destructive = True  # run() changes the map, so reset() must build a fresh one
+    threaded = False  # run() happens in worker threads, not the calling one
 
     def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], ops: int) -> None:
         self.make_map = make_map
@@ -455,6 +456,8 @@ class ConcurrentCase(Case):
     every read hits whatever the interleaving. The workers are started in `prepare()` and wait
     on a barrier, so thread start-up is never timed; `close()` stops them.
     """
+
+    threaded = True
 
     def __init__(
         self, make_map: MapFactory, first: Map, keys: list[Key], programs: Sequence[Program]

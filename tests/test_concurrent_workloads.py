@@ -8,7 +8,7 @@ import pytest
 
 from mapbench.environment import environment
 from mapbench.measure.latency import Latency
-from mapbench.measure.timing import time_batches
+from mapbench.measure.timing import time_batches, time_runs
 from mapbench.protocol import Map
 from mapbench.registry import parse_spec
 from mapbench.workloads import GET, READ, BulkWrites, Plan, WorkloadError, batch_roles, get_workload
@@ -139,3 +139,14 @@ def test_the_environment_records_the_gil_and_the_switch_interval() -> None:
     assert env["switch_interval"] == sys.getswitchinterval()
     assert env["gil_enabled"] is getattr(sys, "_is_gil_enabled", lambda: True)()
     assert isinstance(env["free_threaded_build"], bool)
+
+
+def test_a_threaded_case_counts_every_threads_cpu_time() -> None:
+    case = get_workload("concurrent-95-5").prepare(parse_spec("locked").create, 20_000, "seq-int")
+    try:
+        runs = time_runs(case, reps=2)
+    finally:
+        case.close()
+    # 20,000 locked operations cost milliseconds of the workers' CPU; the measuring thread only
+    # waits on a barrier, so its own clock would show almost nothing.
+    assert min(runs.cpu) > 2e-3

@@ -4,7 +4,8 @@
 plugin in `mapbench.conformance.plugin`, registered as a `pytest11` entry point). The suite's
 modules are `test_mapping` (semantics, types, errors, capabilities), `test_stateful` (random
 programs against `dict` as the oracle, hypothesis), `test_threads` (thread-safe maps lose no
-update) and `test_stress` (the same under deletes, re-inserts and racing writers). Profiles and their budgets: docs/conformance.md.
+update) and `test_stress` (the same under deletes, re-inserts and racing writers). Profiles and
+their budgets: docs/conformance.md.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ _METRICS = [
         ("time", "Time per operation", "s", "noisy",
          "wall-clock seconds per operation of one run of the workload (perf_counter), GC paused"),
         ("cpu_time", "CPU time per operation", "s", "noisy",
-         "CPU seconds of the measuring thread per operation of one run (thread_time), GC "
+         "CPU seconds of the measuring thread per operation of one run (thread_time; of every "
+         "thread, process_time, for a workload run by worker threads), GC "
          "paused: blind to time spent waiting for a core"),
         ("context_switches", "Involuntary context switches per run", "switches", "noisy",
          "times the OS took the measuring thread's core away during one timed run (getrusage "
