@@ -104,7 +104,8 @@ def concurrency_view(
     if not kinds:
         return ConcurrencyView("", (), None)
     rows = _wide(frame[frame["workload"].isin(list(kinds))], tables, kinds)
-    sections, lines = [], []
+    sections: list[Section] = []
+    lines: list[Line] = []
     mixes = rows[rows["read_fraction"].notna()]
     for key, part in mixes.groupby(_GROUP, sort=False, dropna=False):
         section = _mix_section(dict(zip(_GROUP, key, strict=True)), part)
@@ -169,7 +170,7 @@ def _wide(
     )
     cases = latest_per_python(frame).drop_duplicates(keys)
     out = []
-    for row in cases[keys].to_dict("records"):
+    for row in records(cases[keys]):
         kind = kinds[str(row["workload"])]
         found = _figures(figures, tuple(row[k] for k in keys))
         out.append(
@@ -182,7 +183,8 @@ def _wide(
                 **{m: found.get(m, math.nan) for m in wanted},
             }
         )
-    return pd.DataFrame(out)
+    wide: pd.DataFrame = pd.DataFrame(out)
+    return wide
 
 
 def _figures(figures: pd.DataFrame, key: tuple[Any, ...]) -> dict[str, float]:
@@ -236,7 +238,7 @@ def _mix_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
     rows, by_case, ids = [], {}, []
     for label, cases in part.groupby(["map", "params"], sort=False):
         row_id = anchor(section_id, " ".join(str(x) for x in label))
-        cells = [Cell(_label(cases.iloc[0]))]
+        cells = [Cell(map_label(str(label[0]), str(label[1])))]
         for f in fractions:
             at = cases[cases["read_fraction"] == f]
             rate = float(at["throughput"].iloc[0]) if not at.empty else math.nan
@@ -247,7 +249,7 @@ def _mix_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
                 Cell(formatting.value(p99, "s"), num(p99)),
             ]
             if not at.empty:
-                by_case[case_key(at.iloc[0])] = row_id
+                by_case[case_key(records(at)[0])] = row_id
         rows.append(tuple(cells))
         ids.append(row_id)
     headers = ("map", *(h for _ in fractions for h in ("Mops/s", "read p99")))
@@ -266,7 +268,7 @@ def _writer_section(key: Mapping[str, Any], part: pd.DataFrame) -> Section:
     title = _title(key, f"Readers beside a writer's {what}")
     section_id = anchor("concurrency", title)
     rows, by_case, ids = [], {}, []
-    for r in part.to_dict("records"):
+    for r in records(part):
         row_id = anchor(section_id, _label(r))
         rows.append(
             (
