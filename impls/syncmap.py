@@ -109,8 +109,17 @@ def _unexpunge(e: _Entry) -> bool:
 
 def _try_expunge(e: _Entry) -> bool:
     """`_NIL` -> `_EXPUNGED`; whether the entry is now expunged (left out of a new dirty map).
-    Called under the map's mutex, the only place entries become expunged."""
-    return _cas(e, _NIL, _EXPUNGED) or e.p is _EXPUNGED
+
+    As Go's: a plain load first, the compare-and-swap only for a deleted entry (a rebuild reads
+    every entry; most hold values). Called under the map's mutex, the only place entries become
+    expunged.
+    """
+    p = e.p
+    while p is _NIL:
+        if _cas(e, _NIL, _EXPUNGED):
+            return True
+        p = e.p
+    return p is _EXPUNGED
 
 
 def _live(p: Any) -> bool:
