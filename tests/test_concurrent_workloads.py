@@ -150,3 +150,19 @@ def test_a_threaded_case_counts_every_threads_cpu_time() -> None:
     # 20,000 locked operations cost milliseconds of the workers' CPU; the measuring thread only
     # waits on a barrier, so its own clock would show almost nothing.
     assert min(runs.cpu) > 2e-3
+
+
+def test_a_free_threaded_build_files_its_results_under_its_own_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sysconfig
+
+    from mapbench import environment as env_module
+    from mapbench.history.changepoints import _minor
+
+    real = sysconfig.get_config_var
+    monkeypatch.setattr(
+        sysconfig, "get_config_var", lambda n: 1 if n == "Py_GIL_DISABLED" else real(n)
+    )
+    assert env_module.python_label().endswith("t") and env_module.free_threaded_build()
+    assert _minor("3.13.0t") == "3.13t" and _minor("3.12.1") == "3.12"
