@@ -104,6 +104,8 @@ def concurrency_view(
     if not kinds:
         return ConcurrencyView("", (), None)
     rows = _wide(frame[frame["workload"].isin(list(kinds))], tables, kinds)
+    if rows.empty:  # concurrent cases ran, but none succeeded
+        return ConcurrencyView("", (), None)
     sections: list[Section] = []
     lines: list[Line] = []
     mixes = rows[rows["read_fraction"].notna()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,10 @@ def test_the_note_says_whether_the_gil_was_on() -> None:
 
 
 def test_no_concurrent_case_no_section() -> None:
-    f = _frame(case("dict", "insert", 1e-7))
-    assert view(f) == concurrency.ConcurrencyView("", (), None)
+    empty = concurrency.ConcurrencyView("", (), None)
+    assert view(_frame(case("dict", "insert", 1e-7))) == empty
+    failed = [row("syncmap", "concurrent-95-5", "", math.nan, status="failed")]
+    assert view(_frame(failed)) == empty
 
 
 def test_the_report_shows_the_section_and_the_read_write_table(tmp_path: Path) -> None:
