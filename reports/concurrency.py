@@ -39,8 +39,10 @@ from mapbench import formatting
 from mapbench.workloads import WorkloadError, get_workload
 
 READ_P99, READ_MAX, WRITE_P50 = "latency_read_p99", "latency_read_max", "latency_write_p50"
-# A reader waited for the writer's whole hold when its longest read reached this share of it.
+# A longest read under this share of the writer's hold did not wait for it; one over FAR_LONGER
+# times the hold waited for something else.
 WAITED_SHARE = 0.5
+FAR_LONGER = 4.0
 _GROUP = ["python", "size", "key_kind", "threads"]
 
 ROLES_TABLE = TopicTable(
@@ -149,7 +151,7 @@ def gil_note(environments: Mapping[str, Any]) -> str:
         return ""
     parts = "; ".join(f"{state} on Python {p}" for p, state in sorted(seen.items()))
     meaning = (
-        "with the GIL on, one thread runs Python at a time: threads take turns rather than "
+        "With the GIL on, one thread runs Python at a time: threads take turns rather than "
         "read in parallel, a lock-free read saves the cost of a lock, not waiting, and a thread "
         "that wants the GIL may wait a switch interval for it"
         if any(s.startswith("GIL on") for s in seen.values())
@@ -318,16 +320,20 @@ def _mix_findings(part: pd.DataFrame, section: Section) -> Iterable[Line]:
 
 
 def _writer_findings(part: pd.DataFrame, section: Section) -> Iterable[Line]:
-    """Per map: whether its readers waited for the writer's whole hold."""
+    """Per map: how its longest read compares with the writer's hold."""
     for r in records(part):
         hold, longest = r[WRITE_P50], r[READ_MAX]
         if not (math.isfinite(hold) and math.isfinite(longest)):
             continue
-        verdict = (
-            "a reader waited about as long as the writer held the map"
-            if longest >= WAITED_SHARE * hold
-            else "no reader waited as long as the writer held the map"
-        )
+        if longest < WAITED_SHARE * hold:
+            verdict = "no read took as long as the writer's hold"
+        elif longest <= FAR_LONGER * hold:
+            verdict = "the longest read was about the writer's hold: readers may have waited for it"
+        else:
+            verdict = (
+                "the longest read was far longer than the writer's hold: it waited for something "
+                "else (the GIL, the machine)"
+            )
         yield (
             _map_fragment(r, section, ""),
             Fragment(

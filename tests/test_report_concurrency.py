@@ -42,6 +42,8 @@ def frame() -> pd.DataFrame:
                   write_p50=5e-3),
             *case("rwlock", "long-writer-update", 1e-6, read_p99=2e-6, read_max=6e-3,
                   write_p50=5e-3),
+            *case("locked", "long-writer-update", 1e-6, read_p99=2e-6, read_max=9e-2,
+                  write_p50=5e-3),
             *case("dict", "insert", 1e-7),
         ]
     )  # fmt: skip
@@ -75,8 +77,9 @@ def test_findings_in_words() -> None:
         "lowest reader p99: syncmap, 2 µs"
     )
     assert lines[1].startswith("50/50 reads/writes, 4 threads: rwlock 0.50 Mops/s, syncmap")
-    assert lines[2].startswith("syncmap beside updates: no reader waited as long as the writer")
-    assert lines[3].startswith("rwlock beside updates: a reader waited about as long as the")
+    assert lines[2].startswith("syncmap beside updates: no read took as long as the writer's hold")
+    assert lines[3].startswith("rwlock beside updates: the longest read was about the writer")
+    assert lines[4].startswith("locked beside updates: the longest read was far longer than")
     assert all(line[0].href.startswith("#concurrency-") for line in found.lines[2:])
 
 
@@ -104,4 +107,4 @@ def test_the_report_shows_the_section_and_the_read_write_table(tmp_path: Path) -
     assert any(t.title == "Concurrent maps" for t in built.findings)
     roles = next(s for s in built.themes if s.anchor == "latency-roles")
     p99 = roles.table.headers.index("read p99")
-    assert len(roles.table.rows) == 6 and roles.table.rows[0][p99].text == "2 µs"
+    assert len(roles.table.rows) == 7 and roles.table.rows[0][p99].text == "2 µs"
