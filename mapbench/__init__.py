@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from mapbench.protocol import (
         BatchOps,
+        EventCounters,
         Map,
         Persistent,
         Presizable,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 # Each lazily loaded public name and the module that defines it.
 _LAZY = {
     "BatchOps": "mapbench.protocol",
+    "EventCounters": "mapbench.protocol",
     "Map": "mapbench.protocol",
     "Persistent": "mapbench.protocol",
     "Presizable": "mapbench.protocol",
@@ -62,6 +64,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BatchOps",
+    "EventCounters",
     "Map",
     "MapInfo",
     "MapSpec",

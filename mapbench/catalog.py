@@ -45,7 +45,8 @@ _METRICS = [
         ("time", "Time per operation", "s", "noisy",
          "wall-clock seconds per operation of one run of the workload (perf_counter), GC paused"),
         ("cpu_time", "CPU time per operation", "s", "noisy",
-         "CPU seconds of the measuring thread per operation of one run (thread_time), GC "
+         "CPU seconds of the measuring thread per operation of one run (thread_time; of every "
+         "thread, process_time, for a workload run by worker threads), GC "
          "paused: blind to time spent waiting for a core"),
         ("context_switches", "Involuntary context switches per run", "switches", "noisy",
          "times the OS took the measuring thread's core away during one timed run (getrusage "
@@ -167,6 +168,23 @@ _METRICS = [
          "spikes with none of the causes above (a spike may have several)"),
         ("latency_timer_overhead", "Timer overhead", "s", "noisy",
          "median time of an empty timed call (included in every latency figure)"),
+        *(
+            row
+            for role in ("read", "write")
+            for row in (
+                (f"latency_{role}_p50", f"{role.capitalize()} latency p50", "s", "noisy",
+                 f"median time of one {role} operation, over every thread's {role}s (cases "
+                 "that tell reads from writes: plans, concurrent and long-writer workloads)"),
+                (f"latency_{role}_p99", f"{role.capitalize()} latency p99", "s", "noisy",
+                 f"99th percentile of one {role} operation's time, every thread's"),
+                (f"latency_{role}_p999", f"{role.capitalize()} latency p99.9", "s", "noisy",
+                 f"99.9th percentile of one {role} operation's time, every thread's"),
+                (f"latency_{role}_max", f"{role.capitalize()} latency max", "s", "noisy",
+                 f"the slowest {role} operation of the run"),
+                (f"latency_{role}_spikes", f"{role.capitalize()} spikes", "ops", "noisy",
+                 f"{role} operations slower than 10 times the median {role}"),
+            )
+        ),
     )),
     *_family("memory", "off", (
         ("memory_traced_bytes_per_entry", "Memory per entry (Python)", "B", "deterministic",

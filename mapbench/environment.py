@@ -69,6 +69,34 @@ def build_info() -> dict[str, str]:
     }
 
 
+def free_threaded_build() -> bool:
+    """Whether this interpreter was built without the GIL (3.13t and later)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def python_label() -> str:
+    """The Python version results are filed under: `3.13.0`, or `3.13.0t` for a free-threaded
+    build (as CPython names it), so its results sit beside the GIL build's, never pooled."""
+    return platform.python_version() + ("t" if free_threaded_build() else "")
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on now: `sys._is_gil_enabled()` where it exists (3.13+), else True."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return True if probe is None else bool(probe())
+
+
+def threading_info() -> dict[str, Any]:
+    """What decides how threads share the interpreter: whether this is a free-threaded build,
+    whether the GIL is on (a free-threaded build may turn it back on), and how often a thread
+    holding it is asked to let another run (`sys.getswitchinterval()`, seconds)."""
+    return {
+        "free_threaded_build": free_threaded_build(),
+        "gil_enabled": gil_enabled(),
+        "switch_interval": sys.getswitchinterval(),
+    }
+
+
 def git_commit(path: str | os.PathLike[str] = ".") -> tuple[str | None, str | None]:
     """(commit hash, ISO commit date) of the checkout at `path`, or (None, None) outside git."""
     try:
@@ -88,10 +116,10 @@ def environment(commit_dir: str | os.PathLike[str] | None = None) -> dict[str, A
     """A JSON-ready description of this process's environment, recorded with every result."""
     commit, commit_date = git_commit(commit_dir or Path.cwd())
     return {
-        "python": platform.python_version(),
+        "python": python_label(),
         "implementation": sys.implementation.name,
         "executable": sys.executable,
-        "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
+        **threading_info(),
         "gc_threshold": list(gc.get_threshold()),
         "gc_enabled": gc.isenabled(),
         "hash_seed": hash_seed(),

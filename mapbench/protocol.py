@@ -125,6 +125,16 @@ class ThreadSafe(Protocol):
 
 
 @runtime_checkable
+class EventCounters(Protocol):
+    """A map that counts the events of its own mechanism (promotions, lock waits), exactly.
+
+    `counters()` returns totals since the map was made, by name; callers take differences.
+    """
+
+    def counters(self) -> Mapping[str, int]: ...
+
+
+@runtime_checkable
 class Persistent(Protocol):
     """A map whose contents live in a file and survive the process."""
 
@@ -214,6 +224,7 @@ CAPABILITIES: dict[str, type] = {
     "probe-stats": ProbeStatsReporter,
     "dict-backed": DictBacked,
     "thread-safe": ThreadSafe,
+    "counters": EventCounters,
     "persistent": Persistent,
     "batch": BatchOps,
     "presizable": Presizable,

@@ -33,6 +33,8 @@ BUILTIN_MODULES = (
     "mapbench.impls.builtin_dict",
     "mapbench.impls.sharded",
     "mapbench.impls.cow",
+    "mapbench.impls.syncmap",
+    "mapbench.impls.locked",
     "mapbench.impls.cmaps",
     "mapbench.impls.mmap_map",
     "mapbench.impls.peers",

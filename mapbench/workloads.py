@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import gc
 import random
+import re
 import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import islice
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from mapbench.errors import MapbenchError
-from mapbench.protocol import CAPABILITIES, BatchOps, Key, Map, Presizable, Snapshottable
+from mapbench.protocol import (
+    CAPABILITIES,
+    BatchOps,
+    Key,
+    Map,
+    Presizable,
+    Snapshottable,
+    ThreadSafe,
+)
 from mapbench.values import (
     DEFAULT_VALUE_KIND,
     INT_VALUES,
@@ -37,8 +46,10 @@ KEY_KINDS = ("seq-int", "random-int", "short-str", "long-str", "bytes")
 INT_KEY_KINDS = ("seq-int", "random-int")  # what batch calls take: buffers of int64
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 
-# Operation codes of a plan (mixed, churn and concurrent workloads).
-READ, INSERT, DELETE = 0, 1, 2
+# Operation codes of a plan (mixed, churn and concurrent workloads); GET may miss, READ must hit.
+READ, INSERT, DELETE, GET = 0, 1, 2, 3
+# What one operation (or a timed batch of them) does, for latency figures split by role.
+ROLES = ("read", "write")
 
 _CHUNK = (
     4096  # keys drawn per step; fixed, so make_keys(kind, n) is a prefix of make_keys(kind, 2n)
@@ -120,6 +131,7 @@ class Case:
     destructive = True  # run() changes the map, so reset() must build a fresh one
     values_of: Values  # the value kind, in the form this case's map stores it
     values: list[Any]  # the fill's values, built ahead (see `fill_items`)
+    threaded = False  # run() happens in worker threads, not the calling one
 
     def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], ops: int) -> None:
         self.make_map = make_map
@@ -148,6 +160,12 @@ class Case:
             self._replace_map()
         if self.fill and not self._filled:
             self.map.update(self.fill_items())
+            if isinstance(self.map, ThreadSafe):
+                # A shared map lives long and its keys are read: read each once, so a map that
+                # adapts to reads (syncmap promotes its dirty map after as many misses as it
+                # holds keys) starts in its steady state, as Go's benchmarks prime sync.Map.
+                for k in self.keys:
+                    self.map[k]
             self._filled = True
 
     def fill_items(self) -> Iterable[tuple[Key, Any]]:
@@ -180,6 +198,11 @@ class Case:
     def run_range(self, start: int, stop: int) -> None:
         """Operations `start..stop-1` of a run (each subclass says what one operation is)."""
         raise NotImplementedError
+
+    def batch_roles(self, batch: int) -> list[str] | None:
+        """The role ("read", "write", "mixed") of each batch `run_batches` times, in the order of
+        its durations; None where the case does not tell reads from writes."""
+        return None
 
 
 class InsertCase(Case):
@@ -243,16 +266,41 @@ class DeleteCase(Case):
             del m[k]
 
 
+class Program(Protocol):
+    """What one thread of a concurrent case runs: `ops` operations, each a read or a write."""
+
+    @property
+    def ops(self) -> int: ...
+    def apply(self, m: Map, start: int, stop: int, values: Sequence[Any]) -> None: ...
+    def role(self, i: int) -> str: ...
+
+
+def batch_roles(program: Program, batch: int) -> list[str]:
+    """The role of each consecutive batch of `batch` operations of `program` ("mixed" if both)."""
+    out = []
+    for start in range(0, program.ops, batch):
+        roles = {program.role(i) for i in range(start, min(start + batch, program.ops))}
+        out.append(roles.pop() if len(roles) == 1 else "mixed")
+    return out
+
+
 @dataclass(frozen=True)
 class Plan:
-    """A fixed sequence of operations: `codes[i]` (READ/INSERT/DELETE) applied to `keys[i]`."""
+    """A fixed sequence of operations: `codes[i]` (READ/INSERT/DELETE/GET) applied to `keys[i]`."""
 
     codes: list[int]
     keys: list[Key]
 
+    @property
+    def ops(self) -> int:
+        return len(self.codes)
+
+    def role(self, i: int) -> str:
+        return "read" if self.codes[i] in (READ, GET) else "write"
+
     def apply(self, m: Map, start: int, stop: int, values: Sequence[Any]) -> None:
-        """Perform operations `start..stop-1` on `m` (reads must hit, deletes must find the key);
-        an insert at operation `i` stores `values[i]`."""
+        """Perform operations `start..stop-1` on `m` (reads must hit, deletes must find the key;
+        a GET may miss); an insert at operation `i` stores `values[i]`."""
         for code, k, v in zip(
             _span(self.codes, start, stop),
             _span(self.keys, start, stop),
@@ -263,8 +311,34 @@ class Plan:
                 m[k]
             elif code == INSERT:
                 m[k] = v
-            else:
+            elif code == DELETE:
                 del m[k]
+            else:
+                m.get(k)
+
+
+@dataclass(frozen=True)
+class BulkWrites:
+    """A writer's program: `rounds` bulk writes of every pair, each one `update()` call (after a
+    `clear()` if `clear`), which a locked map performs under one hold of its lock."""
+
+    pairs: Mapping[Key, int]
+    rounds: int
+    clear: bool
+
+    @property
+    def ops(self) -> int:
+        return self.rounds
+
+    def role(self, i: int) -> str:
+        return "write"
+
+    def apply(self, m: Map, start: int, stop: int, values: Sequence[Any]) -> None:
+        """`values` are not used: the pairs are the writer's own."""
+        for _ in range(start, stop):
+            if self.clear:
+                m.clear()
+            m.update(self.pairs)
 
 
 def mixed_plan(
@@ -313,6 +387,9 @@ class PlanCase(Case):
     def run_range(self, start: int, stop: int) -> None:
         self.plan.apply(self.map, start, stop, self.op_values)
 
+    def batch_roles(self, batch: int) -> list[str]:
+        return batch_roles(self.plan, batch)
+
 
 class IterateCase(Case):
     """Iterate over every key of a filled map."""
@@ -328,6 +405,22 @@ class IterateCase(Case):
             self._iter = iter(self.map)
         for _ in islice(self._iter, stop - start):
             pass
+
+
+class IterateDeleteCase(Case):
+    """Iterate over a filled map and delete every key met (Go's Range with Delete inside): for
+    maps whose iteration tolerates writes, i.e. thread-safe ones."""
+
+    def __init__(self, make_map: MapFactory, first: Map, keys: list[Key]) -> None:
+        super().__init__(make_map, first, keys, len(keys))
+        self._iter: Iterator[Any] = iter(())
+
+    def run_range(self, start: int, stop: int) -> None:
+        m = self.map
+        if start == 0:
+            self._iter = iter(m)
+        for k in islice(self._iter, stop - start):
+            del m[k]
 
 
 class SnapshotCase(Case):
@@ -382,27 +475,29 @@ class BatchCase(Case):
 
 
 class ConcurrentCase(Case):
-    """`threads` worker threads apply their own mixed plans to one shared, filled map at once.
+    """`threads` worker threads run their own programs on one shared, filled map at once.
 
-    Each thread reads and deletes only keys of its own partition, so every read hits whatever
-    the interleaving. The workers are started in `prepare()` and wait on a barrier, so thread
-    start-up is never timed; `close()` stops them.
+    In the mixed workloads each thread reads and deletes only keys of its own partition, so
+    every read hits whatever the interleaving. The workers are started in `prepare()` and wait
+    on a barrier, so thread start-up is never timed; `close()` stops them.
     """
 
+    threaded = True
+
     def __init__(
-        self, make_map: MapFactory, first: Map, keys: list[Key], plans: list[Plan]
+        self, make_map: MapFactory, first: Map, keys: list[Key], programs: Sequence[Program]
     ) -> None:
-        self.plans = plans
-        super().__init__(make_map, first, keys, sum(len(p.codes) for p in plans))
-        self._start = threading.Barrier(len(plans) + 1)
-        self._done = threading.Barrier(len(plans) + 1)
+        self.programs = programs  # before Case.__init__, which binds the values (`use_values`)
+        super().__init__(make_map, first, keys, sum(p.ops for p in programs))
+        self._start = threading.Barrier(len(programs) + 1)
+        self._done = threading.Barrier(len(programs) + 1)
         self._timing: tuple[BatchTimer, int] | None = None
-        self._times: list[list[int]] = [[] for _ in plans]
+        self._times: list[list[int]] = [[] for _ in programs]
         self._errors: list[BaseException] = []
         self._stopping = False
         self._workers = [
             threading.Thread(target=self._work, args=(t,), daemon=True, name=f"mapbench-{t}")
-            for t in range(len(plans))
+            for t in range(len(programs))
         ]
         for worker in self._workers:
             worker.start()
@@ -410,10 +505,10 @@ class ConcurrentCase(Case):
     def use_values(self, values: Values) -> None:
         super().use_values(values)
         # One list for every thread's plan: values are only stored, never changed.
-        self.op_values = values.many(max(len(p.codes) for p in self.plans), len(self.keys))
+        self.op_values = values.many(max(p.ops for p in self.programs), len(self.keys))
 
     def _work(self, t: int) -> None:
-        plan = self.plans[t]
+        program = self.programs[t]
         while True:
             self._start.wait()
             if self._stopping:
@@ -421,11 +516,11 @@ class ConcurrentCase(Case):
             m = self.map
             try:
                 if self._timing is None:
-                    plan.apply(m, 0, len(plan.codes), self.op_values)
+                    program.apply(m, 0, program.ops, self.op_values)
                 else:
                     timer, batch = self._timing
-                    run_range = partial(plan.apply, m, values=self.op_values)
-                    self._times[t] = timer(run_range, len(plan.codes), batch)
+                    run_range = partial(program.apply, m, values=self.op_values)
+                    self._times[t] = timer(run_range, program.ops, batch)
             except BaseException as exc:  # re-raised by the main thread after the run
                 self._errors.append(exc)
             self._done.wait()
@@ -446,6 +541,9 @@ class ConcurrentCase(Case):
         """Each thread times its own batches; the lists are concatenated in thread order."""
         self._round((timer, batch))
         return [t for times in self._times for t in times]
+
+    def batch_roles(self, batch: int) -> list[str]:
+        return [role for program in self.programs for role in batch_roles(program, batch)]
 
     def close(self) -> None:
         if self._workers:
@@ -698,9 +796,7 @@ def _snapshot(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) 
 def _concurrent(
     mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Mapping[str, Any]
 ) -> Case:
-    threads = int(p["threads"])
-    if threads < 1:
-        raise WorkloadError(f"threads must be >= 1, not {threads}")
+    threads = _threads(p)
     both = make_keys(kind, 2 * n, seed)
     plans = [
         mixed_plan(
@@ -736,6 +832,48 @@ def _stream_ops(size: int, _: Mapping[str, Any]) -> int:
 # What a GC workload allocates is its values and garbage, on purpose; counting it costs minutes.
 _NOT_COUNTED = "a GC workload allocates values and garbage on purpose: counted when named"
 _GC_ONLY = MappingProxyType(dict.fromkeys(("blocks", "tracemalloc", "allocations"), _NOT_COUNTED))
+
+
+def _threads(p: Mapping[str, Any]) -> int:
+    threads = int(p["threads"])
+    if threads < 1:
+        raise WorkloadError(f"threads must be >= 1, not {threads}")
+    return threads
+
+
+def _long_writer(
+    mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Mapping[str, Any]
+) -> Case:
+    keys = make_keys(kind, n, seed)
+    readers = _threads(p) - 1
+    if readers < 1:
+        raise WorkloadError("a long-writer workload needs threads >= 2 (one writer, readers)")
+    writer = BulkWrites({k: -i for i, k in enumerate(keys)}, int(p["rounds"]), bool(p["clear"]))
+    plans: list[Program] = [writer]
+    for t in range(readers):
+        rng = random.Random(f"mapbench-plan/long-writer/{seed}/{t}")
+        plans.append(Plan([GET] * n, [keys[rng.randrange(n)] for _ in range(n)]))
+    return ConcurrentCase(mm, first, keys, plans)
+
+
+def _read_after_write(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    both = make_keys(kind, 2 * n, seed)
+    fresh = both[n:]
+    codes = [INSERT, READ] * n
+    keys: list[Key] = [k for k in fresh for _ in range(2)]
+    return PlanCase(mm, first, both[:n], Plan(codes, keys))
+
+
+def _iterate_delete(mm: MapFactory, first: Map, n: int, kind: str, seed: int, _: Any) -> Case:
+    return IterateDeleteCase(mm, first, make_keys(kind, n, seed))
+
+
+def _concurrent_ops(size: int, p: Mapping[str, Any]) -> int:
+    return int(size // p["threads"] * p["threads"])
+
+
+def _long_writer_ops(size: int, p: Mapping[str, Any]) -> int:
+    return int((p["threads"] - 1) * size + p["rounds"])
 
 
 def _params(**params: Any) -> Mapping[str, Any]:
@@ -787,7 +925,46 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
                 requires=("thread-safe",),
                 build=_concurrent,
                 params=_params(threads=4, read_fraction=0.9),
-                count_ops=lambda size, p: size // p["threads"] * p["threads"],
+                count_ops=_concurrent_ops,
+            ),
+            *(
+                Workload(
+                    f"concurrent-{reads}-{100 - reads}",
+                    f"threads apply {reads}/{100 - reads} mixed plans to one shared map at once "
+                    "(N ops in total)",
+                    requires=("thread-safe",),
+                    build=_concurrent,
+                    params=_params(threads=4, read_fraction=reads / 100),
+                    count_ops=_concurrent_ops,
+                )
+                for reads in (99, 95, 50, 10)
+            ),
+            *(
+                Workload(
+                    f"long-writer-{bulk}",
+                    f"one thread {what} all N keys 4 times while the other threads "
+                    "read N keys each (get: may miss)",
+                    requires=("thread-safe",),
+                    build=_long_writer,
+                    params=_params(threads=4, rounds=4, clear=bulk == "clear"),
+                    count_ops=_long_writer_ops,
+                )
+                for bulk, what in (
+                    ("update", "updates (one update() call)"),
+                    ("clear", "clears and refills (clear(), then one update() call)"),
+                )
+            ),
+            Workload(
+                "read-after-write",
+                "N times: insert a new key, then read it (a promoting map's slow path)",
+                build=_read_after_write,
+                count_ops=lambda size, _: 2 * size,
+            ),
+            Workload(
+                "delete-iterate",
+                "iterate over the map and delete every key met (needs writes during iteration)",
+                requires=("thread-safe",),
+                build=_iterate_delete,
             ),
             *(
                 Workload(
@@ -848,24 +1025,45 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
 # its value. Plans run them with values the collector scans; asv times none of them (its GC
 # benchmarks do).
 GC_WORKLOADS = ("write-heavy", "write-heavy-frozen", "write-heavy-raised", "churn-fresh")
+# `NAME-tN`: a threaded workload run by N threads instead of its default count.
+_THREADS_SUFFIX = re.compile(r"(?P<base>.+)-t(?P<threads>[0-9]+)")
+MAX_THREADS = 64
 
 
 def get_workload(name: str) -> Workload:
-    """The workload called `name`, or a `WorkloadError` naming the known ones."""
-    try:
-        return WORKLOADS[name]
-    except KeyError:
-        raise WorkloadError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}") from None
+    """The workload called `name` (`NAME-tN`: a threaded one with N threads), or a
+    `WorkloadError` naming the known ones."""
+    found = WORKLOADS.get(name)
+    if found is not None:
+        return found
+    match = _THREADS_SUFFIX.fullmatch(name)
+    base = WORKLOADS.get(match["base"]) if match else None
+    if match is None or base is None or "threads" not in base.params:
+        raise WorkloadError(
+            f"unknown workload {name!r}; known: {', '.join(WORKLOADS)} "
+            "(a threaded one as NAME-tN for N threads)"
+        )
+    threads = int(match["threads"])
+    if not 1 <= threads <= MAX_THREADS:
+        raise WorkloadError(f"{name!r}: threads must be 1 to {MAX_THREADS}, not {threads}")
+    return replace(
+        base,
+        name=name,
+        description=f"{base.description}; {threads} threads",
+        params=_params(**{**base.params, "threads": threads}),
+    )
 
 
 __all__ = [
     "GC_WORKLOADS",
     "INT_KEY_KINDS",
     "KEY_KINDS",
+    "ROLES",
     "SIZES",
     "WORKLOADS",
     "Case",
     "Plan",
+    "Program",
     "Workload",
     "WorkloadError",
     "get_workload",

@@ -15,6 +15,7 @@ import pandas as pd
 from mapbench.reports import (
     allocations,
     charts,
+    concurrency,
     environments,
     failures,
     garbage_collection,
@@ -45,6 +46,7 @@ __all__ = ["TOPIC_TABLES", "ReportView", "build"]
 TOPIC_TABLES = (
     latency.TABLE,
     latency.SPIKES_TABLE,
+    concurrency.ROLES_TABLE,
     garbage_collection.TABLE,
     allocations.PER_OPERATION_TABLE,
     allocations.TABLE,
@@ -74,6 +76,7 @@ class ReportView:
     not_run: Table | None  # cases neither measured nor failed (skipped, not selected, ...)
     time_note: str
     time_tables: tuple[TimeSection, ...]
+    concurrency: concurrency.ConcurrencyView
     themes: tuple[Section, ...]
     quiet: tuple[str, ...]  # topics left out because every number was 0
     latency_charts: tuple[charts.Chart, ...]
@@ -112,6 +115,7 @@ def build(
     chart_of: dict[str, list[charts.Chart]] = {}
     for anchor, chart in timing.time_charts(time_tables):
         chart_of.setdefault(anchor, []).append(chart)
+    concurrent = concurrency.concurrency_view(shown.frame, time_tables, shown.environments)
     failed = failures.failed_cases(frame)
     failure_ids = tuple(f"failure-{i}" for i in range(len(failed)))
     sides = environments.sides(results, comparison)
@@ -120,7 +124,13 @@ def build(
         version=__version__,
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         findings=_findings(
-            shown, time_tables, {s.anchor: s for s in topics}, failed, failure_ids, thresholds
+            shown,
+            time_tables,
+            {s.anchor: s for s in topics},
+            failed,
+            failure_ids,
+            thresholds,
+            concurrent.findings,
         ),
         overview=_overview(frame),
         problems=tuple(str(p) for p in results.problems),
@@ -133,6 +143,7 @@ def build(
             TimeSection(s, tuple(chart_of.get(s.anchor, ())))
             for s in timing.time_sections(time_tables)
         ),
+        concurrency=concurrent,
         themes=tuple(t for t in topics if t.anchor != probes.PROBES),
         quiet=(*quiet, *quiet_others),
         latency_charts=tuple(latency.latency_charts(shown.frame)),
@@ -156,10 +167,12 @@ def _findings(
     failed: pd.DataFrame,
     failure_ids: Sequence[str],
     thresholds: Thresholds,
+    concurrent: Topic | None,
 ) -> tuple[Topic, ...]:
     """Every topic's findings that say something, in the order a reader asks."""
     found = [
         *timing_findings.time_topics(shown.frame, time_tables, thresholds),
+        concurrent,
         latency.tails_finding(shown.frame, sections.get(latency.TABLE.anchor)),
         memory.least_memory_finding(shown.frame, sections.get(memory.TABLE.anchor)),
         garbage_collection.pause_finding(

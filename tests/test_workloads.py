@@ -215,7 +215,7 @@ def test_snapshot_copies_a_dict_and_uses_snapshot_when_offered() -> None:
 def test_concurrent_runs_threads_and_reports_their_errors() -> None:
     case = get_workload("concurrent").prepare(_sharded, 2000, "random-int")
     try:
-        assert len(case.plans) == 4  # type: ignore[attr-defined]
+        assert len(case.programs) == 4  # type: ignore[attr-defined]
         assert case.ops == 2000
         before, after = _run(case)
         assert before == 2000 and abs(after - before) <= 4

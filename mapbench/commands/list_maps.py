@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from mapbench._child import describe_exception
 from mapbench._table import format_table
-from mapbench.errors import UsageError
 from mapbench.describe import describe_map, described, unexamined
+from mapbench.errors import UsageError
 from mapbench.registry import (
     MapSpec,
     builtin_maps,

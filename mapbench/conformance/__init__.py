@@ -3,15 +3,16 @@
 `mapbench conform SPEC...` runs it; so does `pytest --map SPEC` from any directory (the pytest
 plugin in `mapbench.conformance.plugin`, registered as a `pytest11` entry point). The suite's
 modules are `test_mapping` (semantics, types, errors, capabilities), `test_stateful` (random
-programs against `dict` as the oracle, hypothesis) and `test_threads` (thread-safe maps lose no
-update). Profiles and their budgets: docs/conformance.md.
+programs against `dict` as the oracle, hypothesis), `test_threads` (thread-safe maps lose no
+update) and `test_stress` (the same under deletes, re-inserts and racing writers). Profiles and
+their budgets: docs/conformance.md.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads")
+SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads", "test_stress")
 DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
 
 

@@ -134,8 +134,10 @@ def build_series(
 
 
 def _minor(version: str) -> str:
-    """3.12.1 -> 3.12: one series per Python version, as asv names them."""
-    return ".".join(version.split(".")[:2])
+    """3.12.1 -> 3.12, 3.13.0t -> 3.13t: one series per Python version (a free-threaded build
+    its own), as asv names them."""
+    minor = ".".join(version.split(".")[:2])
+    return f"{minor.removesuffix('t')}t" if version.endswith("t") else minor
 
 
 def _order(frame: pd.DataFrame, commits: pd.DataFrame | None) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from mapbench.measure._collector import Collector, percentile
 from mapbench.measure.spikes import Spike, SpikeWatch, replay_resizes, table_identity
 from mapbench.measure.timing import time_batches
 from mapbench.schema import Measurement
-from mapbench.workloads import Case
+from mapbench.workloads import ROLES, Case
 
 _OVERHEAD_SAMPLES = 2001
 SPIKE_FACTOR = 10  # a spike: an operation slower than this many times the median
@@ -40,7 +40,7 @@ class Latency(Collector):
         gc.enable()
         gc.callbacks.append(watch.gc_callback)
         try:
-            case.run_batches(watch, self.batch)
+            times = case.run_batches(watch, self.batch)
         finally:
             gc.callbacks.remove(watch.gc_callback)
             if not was_enabled:
@@ -67,7 +67,34 @@ class Latency(Collector):
             ),
             *_causes(case, watch, spikes),
             measurement("latency_timer_overhead", overhead_ns / 1e9),
+            *_by_role(times, case.batch_roles(self.batch), self.batch),
         ]
+
+
+def _by_role(times: list[int], roles: list[str] | None, batch: int) -> list[Measurement]:
+    """Reads' and writes' latency apart, over every thread's batches of that role alone."""
+    if roles is None or len(roles) != len(times):
+        return []
+    out = []
+    for role in ROLES:
+        per_op = sorted(t / batch / 1e9 for t, r in zip(times, roles, strict=True) if r == role)
+        if not per_op:
+            continue
+        note = f"{len(per_op)} timed batches of {batch} {role} op(s), every thread's"
+        median = percentile(per_op, 50)
+        spikes = sum(1 for t in per_op if t > SPIKE_FACTOR * median)
+        out += [
+            measurement(f"latency_{role}_p50", median, note=note),
+            measurement(f"latency_{role}_p99", percentile(per_op, 99), note=note),
+            measurement(f"latency_{role}_p999", percentile(per_op, 99.9), note=note),
+            measurement(f"latency_{role}_max", per_op[-1], note=note),
+            measurement(
+                f"latency_{role}_spikes",
+                spikes,
+                note=f"{role}s slower than {SPIKE_FACTOR}x the median {role}",
+            ),
+        ]
+    return out
 
 
 def _causes(case: Case, watch: SpikeWatch, spikes: list[Spike]) -> list[Measurement]:
