@@ -17,11 +17,11 @@ from mapbench._result_rows import Row
 from mapbench.ci import instructions
 from mapbench.ci.adaptive import loose_rows
 from mapbench.ci.background import busy_loops
-from mapbench.ci.build import BuildError, resolve
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side, SideRuns, schedule
 from mapbench.ci.results_io import per_process
 from mapbench.ci.slowmap import WORK, SlowMap
 from mapbench.compare import Comparison, compare
+from mapbench.git import GitError, resolve
 from mapbench.measure import CaseId, measurement
 from mapbench.results import ResultSet, _frame
 from mapbench.thresholds import Thresholds
@@ -94,7 +94,7 @@ def test_exact_metrics_are_identical_in_separate_processes() -> None:
 
 def test_a_revision_that_is_not_a_commit_is_a_clear_error(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    with pytest.raises(BuildError, match="'nope' is not a commit"):
+    with pytest.raises(GitError, match="'nope' is not a commit"):
         resolve(tmp_path, "nope")
 
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 from test_ci_e2e import GIT, _copy_checkout
 
-from mapbench.ci.build import build
+from mapbench.builder import build_environment
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side
 from mapbench.ci.results_io import per_process
 from mapbench.measure.case import CaseId
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
+from mapbench.sources import Source
 
 pytestmark = pytest.mark.slow
 
@@ -123,8 +124,12 @@ def test_bisect_finds_the_probe_length_change_in_five_builds(repo: dict) -> None
 def _record(repo: dict, results: Path) -> None:
     """`mapbench ci`-style results of every commit: time from ROUNDS processes per commit,
     interleaved across the commits (alternating direction), then the exact pass."""
-    builds = [build(repo["repo"], c, repo["work"], log=False) for c in repo["commits"]]
-    sides = [Side(f"c{i + 1}", b.python, b.commit) for i, b in enumerate(builds)]
+    sources = [Source("commit", c, c, c, repo=repo["repo"]) for c in repo["commits"]]
+    builds = [build_environment([s], repo["work"]) for s in sources]
+    sides = [
+        Side(f"c{n}", b.python, s.commit)
+        for n, (s, b) in enumerate(zip(sources, builds, strict=True), start=1)
+    ]
     rounds: dict[str, dict[CaseId, list[list[Measurement]]]] = {s.name: {} for s in sides}
     exact: dict[str, dict[CaseId, list[Measurement]]] = {}
     environments: dict[str, dict] = {}

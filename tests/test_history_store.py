@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from mapbench.errors import MapbenchError
+from mapbench.git import describe
 from mapbench.history import Store, ingest, is_store, load_store, open_points
-from mapbench.history.commits import describe
 from mapbench.measure.catalog import measurement
 from mapbench.results import load
 from mapbench.schema import CaseResult, MetricsFile, encode

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapbench.ci import adaptive, asv_site, instructions
-from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
+from mapbench.ci.sides import Prepared, SideError, check_presence, prepare, source_of
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError
 from mapbench.measure.case import CaseId
 from mapbench.reports import render_html
 from mapbench.reports.markdown import markdown_escape, markdown_text
 from mapbench.results import problems_as_text
+from mapbench.spec import parse as parse_spec_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
 
@@ -52,10 +53,13 @@ class CiOptions:
 
 @dataclass(frozen=True)
 class CiOutcome:
-    """The comparison, the cases that worked at base but broke at head, and the files written."""
+    """The comparison, the cases that worked at base but broke at head, the maps new or removed
+    at head, and the files written."""
 
     comparison: Comparison
     broken: tuple[tuple[str, str], ...]  # (case label, error at head)
+    new: tuple[str, ...]
+    removed: tuple[str, ...]
     report: Path
     summary: Path
     site: Path
@@ -75,12 +79,9 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     """The whole pipeline; raises `MapbenchError` on bad revisions or builds."""
     if options.rounds < 2:
         raise MapbenchError("--rounds must be at least 2: one round cannot interleave anything")
-    commits = [resolve(options.repo, rev) for rev in (options.base, options.head)]
-    builds = [build(options.repo, c, options.work_dir) for c in commits]
-    sides = (
-        Side("base", builds[0].python, builds[0].commit),
-        Side("head", builds[1].python, builds[1].commit),
-    )
+    prepared = prepare_sides(options, progress)
+    maps = [c.map for c in options.cases]
+    sides = (side_of(prepared[0], maps), side_of(prepared[1], maps))
     started = time.monotonic()
     with Runner(options.cases, timeout=options.timeout) as runner:
         base, head = run_interleaved(
@@ -114,20 +115,59 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     broken = tuple(
         (str(c), head.errors[c]) for c in options.cases if c in head.errors and c not in base.errors
     )
+    new = tuple(sorted(sides[0].absent - sides[1].absent))
+    removed = tuple(sorted(sides[1].absent - sides[0].absent))
     title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)
     summary = out / "summary.md"
-    summary.write_text(_summary_text(comparison, broken, options, rounds), encoding="utf-8")
+    summary.write_text(
+        _summary_text(comparison, broken, (new, removed), options, rounds), encoding="utf-8"
+    )
     site = out / "site"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
     shutil.copy2(report, site / "index.html")
     shutil.copytree(out / "results", site / "results")
-    outcome = CiOutcome(comparison, broken, report, summary, site, options.allow_noisy)
+    outcome = CiOutcome(
+        comparison, broken, new, removed, report, summary, site, options.allow_noisy
+    )
     if options.asv:
         progress("asv: running both commits and publishing its site")
+        commits = [p.source.commit or "" for p in prepared]
         asv_site.run_and_publish(options.repo, commits, site / "asv", options.asv_bench)
     return outcome
+
+
+def prepare_sides(options: CiOptions, progress: Progress) -> tuple[Prepared, Prepared]:
+    """Both sides named, built and checked before anything is measured (bad input: exit 2)."""
+    sources = [
+        source_of(n, t, options.repo) for n, t in (("base", options.base), ("head", options.head))
+    ]
+    if options.asv and any(s.commit is None for s in sources):
+        raise SideError(
+            "--asv benchmarks commits of the repository: BASE and HEAD must be revisions"
+        )
+    maps = list(dict.fromkeys(c.map for c in options.cases))
+    base, head = (
+        prepare(n, s, maps, options.work_dir, progress)
+        for n, s in zip(("base", "head"), sources, strict=True)
+    )
+    check_presence((base, head), maps)
+    return base, head
+
+
+def side_of(prepared: Prepared, maps: Sequence[str]) -> Side:
+    """The measuring side of a prepared one: its interpreter, source and absent maps (a spec of
+    a file made absolute: workers run in a directory of their own)."""
+    source = prepared.source
+    return Side(
+        prepared.name,
+        prepared.environment.python,
+        source.commit,
+        specs={m: parse_spec_text(m).absolute() for m in maps},
+        label=source.label,
+        absent=frozenset(prepared.absent),
+    )
 
 
 def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
@@ -138,10 +178,21 @@ def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
 
 
 def _summary_text(
-    comparison: Comparison, broken: Sequence[tuple[str, str]], options: CiOptions, rounds: int
+    comparison: Comparison,
+    broken: Sequence[tuple[str, str]],
+    changed_maps: tuple[Sequence[str], Sequence[str]],
+    options: CiOptions,
+    rounds: int,
 ) -> str:
-    """The comparison's summary, plus cases that broke and how the samples were taken."""
+    """The comparison's summary, plus cases that broke, maps new or removed at head, and how
+    the samples were taken."""
     parts = [markdown_text(comparison).rstrip()]
+    for title, maps in zip(("New at head", "Removed at head"), changed_maps, strict=True):
+        if maps:
+            parts.append(
+                f"**{title}** (measured on one side only): "
+                + ", ".join(f"`{markdown_escape(m)}`" for m in maps)
+            )
     if broken:
         lines = [f"- `{markdown_escape(label)}`: {markdown_escape(err)}" for label, err in broken]
         parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))

@@ -59,8 +59,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
     import pytest
 
+    from mapbench.builder import cache_dir
     from mapbench.conformance import suite_paths
-    from mapbench.runner.venvs import cache_dir
 
     with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
         ini = Path(tmp) / "pytest.ini"

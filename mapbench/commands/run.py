@@ -125,8 +125,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from mapbench.builder import source_root
     from mapbench.runner.suite import run_suite
-    from mapbench.runner.venvs import source_root
 
     check_hash_seed(args.hash_seed)
     plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
@@ -178,7 +178,7 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _targets(requests: list[str], packages: list[str]) -> list[Target]:
-    from mapbench.runner.venvs import runtime_for
+    from mapbench.runner.runtimes import runtime_for
 
     if not requests and not packages:
         return [current_target()]
