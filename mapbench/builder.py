@@ -21,6 +21,7 @@ interrupted build is rebuilt and a finished one is reused without running anythi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -164,9 +165,20 @@ def _wheel(source: Source, python: Path, scratch: Path) -> Path:
 
 
 def _pip(python: Path, args: list[str], what: str) -> None:
-    cmd = [sys.executable, "-m", "pip", "--python", str(python), "-q"]
+    cmd = [_pip_host(), "-m", "pip", "--python", str(python), "-q"]
     cmd += ["--disable-pip-version-check", *args]
     check_call(cmd, what, BuildError)
+
+
+@functools.cache
+def _pip_host() -> str:
+    """An interpreter with pip (>= 22.3, for --python): this one, else the one it was made from
+    (a venv made without pip)."""
+    for candidate in dict.fromkeys([sys.executable, getattr(sys, "_base_executable", "")]):
+        probe = [candidate, "-m", "pip", "--version"] if candidate else []
+        if probe and subprocess.run(probe, capture_output=True, timeout=60).returncode == 0:
+            return candidate
+    raise BuildError(f"building environments needs pip: {sys.executable} -m ensurepip")
 
 
 def _running_site_dirs() -> list[str]:

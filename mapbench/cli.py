@@ -91,6 +91,15 @@ COMMANDS: tuple[Command, ...] = (
         "docs/history.md", "workflow",
     ),
     Command(
+        "init", "mapbench.commands.init",
+        "set up mapbench in your map project: [tool.mapbench], asv config and suites, workflow",
+        (
+            "mapbench init --map mypkg:MyMap --map mypkg.fast:CMap",
+            "mapbench init --force --size 1000 --size 100000",
+        ),
+        "docs/your-project.md", "workflow",
+    ),
+    Command(
         "measure", "mapbench.commands.measure",
         "every metric of one map on one workload, measured as the runners measure it",
         (

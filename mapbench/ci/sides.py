@@ -90,8 +90,9 @@ def check_presence(sides: Sequence[Prepared], maps: Sequence[str]) -> None:
     nowhere = [m for m in maps if all(m in side.absent for side in sides)]
     if nowhere:
         why = sides[-1].absent[nowhere[0]]
-        names = " and ".join(s.name for s in sides)
-        raise SideError(f"map {nowhere[0]!r} exists at neither {names}: {why}")
+        where = " nor at ".join(s.name for s in sides)
+        exists = f"exists neither at {where}" if len(sides) > 1 else f"does not exist at {where}"
+        raise SideError(f"map {nowhere[0]!r} {exists}: {why}")
 
 
 # Run in a side's environment: is each spec's target there ("ok"), missing there ("absent:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mapbench._child import describe_exception
 from mapbench._table import format_table
 from mapbench.errors import UsageError
+from mapbench.project import configured_maps
 from mapbench.registry import (
     MapSpec,
     builtin_maps,
@@ -40,7 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="also describe this map spec (e.g. ./my_map.py:MyMap or sharded,shards=8)",
+        help="also describe this map spec (e.g. ./my_map.py:MyMap or sharded,shards=8); default: "
+        "the maps of pyproject.toml's [tool.mapbench]",
     )
     parser.add_argument(
         "--timeout",
@@ -66,7 +68,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
-    given = [(text, loadable_spec(text)) for text in args.specs]  # bad input: exit 2 at once
+    # bad input: exit 2 at once
+    given = [(text, loadable_spec(text)) for text in configured_maps(args.specs)]
     with WorkerLauncher(timeout=args.timeout) as launcher:
         extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
         rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]

@@ -11,6 +11,7 @@ from pathlib import Path
 from mapbench.commands._paths import output_directory
 from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
+from mapbench.project import configured_maps
 from mapbench.runner.interpreters import python_version
 from mapbench.runner.plan import (
     DEFAULT_PLAN,
@@ -33,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="a map name or spec (e.g. sharded,shards=8 or ./my_map.py:MyMap); default: all",
+        help="a map name or spec (e.g. sharded,shards=8 or ./my_map.py:MyMap); default: the maps "
+        "of pyproject.toml's [tool.mapbench], else all",
     )
     add(
         "--workload",
@@ -140,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
         settings = replace(settings, timeout=args.timeout)
     # Maps may be installed only in the environments --with builds: their workers check names.
-    maps, notes = select_maps(args.maps, check_names=not args.with_packages)
+    maps, notes = select_maps(configured_maps(args.maps), check_names=not args.with_packages)
     cases = make_cases(
         maps,
         _split(args.workloads) or plan.workloads,
