@@ -143,7 +143,7 @@ def build_environment(
             )
         if inherit:
             _inherit(venv_python)
-        if wheels:  # the dependencies the inherited environment lacks
+        if any(_requires(w) for w in wheels):  # what the inherited environment lacks
             _pip(venv_python, ["install", *map(str, wheels)], f"install what {what} needs")
         _check_imports(venv_python, venv, wheels)
     stamp.write_text(text)
@@ -165,19 +165,19 @@ def _wheel(source: Source, python: Path, scratch: Path) -> Path:
 
 
 def _pip(python: Path, args: list[str], what: str) -> None:
-    cmd = [_pip_host(), "-m", "pip", "--python", str(python), "-q"]
+    cmd = [*pip_command(), "--python", str(python), "-q"]
     cmd += ["--disable-pip-version-check", *args]
     check_call(cmd, what, BuildError)
 
 
 @functools.cache
-def _pip_host() -> str:
-    """An interpreter with pip (>= 22.3, for --python): this one, else the one it was made from
-    (a venv made without pip)."""
+def pip_command() -> tuple[str, ...]:
+    """pip run by an interpreter that has it (>= 22.3, for --python): this one, else the one it
+    was made from (a venv made without pip)."""
     for candidate in dict.fromkeys([sys.executable, getattr(sys, "_base_executable", "")]):
         probe = [candidate, "-m", "pip", "--version"] if candidate else []
         if probe and subprocess.run(probe, capture_output=True, timeout=60).returncode == 0:
-            return candidate
+            return (candidate, "-m", "pip")
     raise BuildError(f"building environments needs pip: {sys.executable} -m ensurepip")
 
 
@@ -242,6 +242,14 @@ def _check_imports(python: Path, venv: Path, wheels: Sequence[Path]) -> None:
             raise BuildError(f"{venv} imports {name} from {where or 'nowhere'}, not its own build")
 
 
+def _requires(wheel: Path) -> bool:
+    """Whether a wheel declares dependencies (Requires-Dist) of any kind."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(name).decode("utf-8", "replace")
+    return any(line.startswith("Requires-Dist:") for line in metadata.splitlines())
+
+
 def _top_level(wheel: Path) -> set[str]:
     """The importable top-level names a wheel installs (packages and modules)."""
     with zipfile.ZipFile(wheel) as archive:
@@ -266,6 +274,7 @@ __all__ = [
     "Environment",
     "build_environment",
     "cache_dir",
+    "pip_command",
     "same_interpreter",
     "source_root",
 ]

@@ -215,9 +215,10 @@ def commit(repo: Path, n: int, message: str) -> str:
 
 
 def make_history(repo: Path, second: Callable[[Path], object] | None = None) -> list[str]:
-    """Seven commits: 1 the maps, 2 docs (or what `second` does in the working tree: `mapbench
-    init`), 3 slow CMap lookups, 4 docs, 5 PyMap values wrapped in lists (more bytes per
-    insert), 6 a new map (toymaps.extra:ExtraMap), 7 docs. Returns their hashes, oldest first."""
+    """Seven commits: 1 the maps; 2 docs, or whatever `second` commits (the walkthrough's
+    `mapbench init`, tagged v1.0); 3 slow CMap lookups (v1.1); 4 docs (v1.2); 5 PyMap values
+    wrapped in lists, more bytes per insert (v1.3); 6 a new map, toymaps.extra:ExtraMap; 7 docs.
+    Returns their hashes, oldest first."""
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     (repo / ".gitignore").write_text("build/\n*.egg-info/\n__pycache__/\n.asv/\n.mapbench-ci/\n")
@@ -226,7 +227,9 @@ def make_history(repo: Path, second: Callable[[Path], object] | None = None) -> 
     for n in range(2, 8):
         if n == 2 and second is not None:
             second(repo)
-        elif n == 3:
+            commits.append(git(repo, "rev-parse", "HEAD"))
+            continue
+        if n == 3:
             change(repo, SLOW_LOOKUPS)
         elif n == 5:
             change(repo, ALLOCATING_INSERTS)
@@ -236,4 +239,9 @@ def make_history(repo: Path, second: Callable[[Path], object] | None = None) -> 
         else:
             (repo / "README.md").write_text(f"toymaps: two maps (revision {n})\n")
         commits.append(commit(repo, n, f"commit {n}"))
+        if n in TAGS:
+            git(repo, "tag", TAGS[n])
     return commits
+
+
+TAGS = {3: "v1.1", 4: "v1.2", 5: "v1.3"}
