@@ -101,6 +101,16 @@ def workflow(python: str, instrument: str) -> str:
     summary posted by a separate job that reads only the report artifact); the main branch
     benchmarked with asv, published to GitHub Pages with the history of change points."""
     a = ACTIONS
+    # Every job that checks out: the whole history, no credentials left in .git/config.
+    checkout = (
+        f"      - uses: {a['checkout']}\n"
+        "        with:\n"
+        "          fetch-depth: 0\n"
+        "          persist-credentials: false\n"
+        f"      - uses: {a['setup-python']}\n"
+        "        with:\n"
+        f'          python-version: "{python}"\n'
+    )
     return f"""\
 # mapbench (written by `mapbench init`): pull requests are compared with their base by
 # `mapbench ci`; pushes to main are benchmarked by asv, and asv's site, the change points of
@@ -124,14 +134,7 @@ jobs:
     permissions:
       contents: read
     steps:
-      - uses: {a["checkout"]}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      - uses: {a["setup-python"]}
-        with:
-          python-version: "{python}"
-      - run: python -m pip install "{instrument}"
+{checkout}      - run: python -m pip install "{instrument}"
       - run: mapbench ci "$BASE" HEAD --output ci-report
         env:
           BASE: ${{{{ github.event.pull_request.base.sha }}}}
@@ -178,15 +181,8 @@ jobs:
       group: mapbench-publish
       cancel-in-progress: false
     steps:
-      - uses: {a["checkout"]}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      - uses: {a["setup-python"]}
-        with:
-          python-version: "{python}"
-      # asv's NEW means "since the last commit benchmarked here", and the history store grows
-      # with every run: both are kept in the Actions cache.
+{checkout}      # asv's NEW means "since the last commit benchmarked here", and the history
+      # store grows with every run: both are kept in the Actions cache.
       - uses: {a["cache"]}
         with:
           path: |

@@ -224,4 +224,33 @@ def test_ci_and_bisect_default_to_the_project_table(repo: Path) -> None:
     assert {(c.map, c.workload) for c in cases_from(args)} == {("toymaps:CMap", "lookup-hit")}
     args.maps = ["dict"]
     assert {c.map for c in cases_from(args)} == {"dict"}
-    assert os.path.isdir(repo)
+
+
+def test_the_actions_script_reports_the_verdict_and_paths(repo: Path, tmp_path: Path) -> None:
+    """The action's measuring step as GitHub runs it: inputs in the environment, outputs in
+    $GITHUB_OUTPUT; a side that is no commit ends as verdict `error`, with mapbench's status."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    script = next(s for s in action["runs"]["steps"] if s.get("id") == "ci")["run"]
+    outputs = tmp_path / "github-output"
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "BASE": "v0.9; touch pwned",  # an input is data, never code
+        "HEAD": "HEAD",
+        "MAPS": "toymaps:PyMap\ntoymaps:CMap\n",
+        "THRESHOLD": "0.05",
+        "OUTPUT": str(tmp_path / "report"),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert "base 'v0.9; touch pwned'" in done.stderr and not (repo / "pwned").exists()
+    said = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert said == {
+        "verdict": "error",
+        "report": f"{tmp_path}/report/report.html",
+        "summary": f"{tmp_path}/report/summary.md",
+        "site": f"{tmp_path}/report/site",
+    }
