@@ -2,7 +2,7 @@
 
 `parse_source(text, repo)` decides, in this order:
     an existing file (.whl, .tar.gz, .zip)  a built package or an sdist       dist/pkg-1.0.whl
-    an existing directory                    a project to build from its files ../pkg-checkout
+    an existing directory                    a project to build from its files ../pkg-checkout, .
     NAME with a version or `@ URL`           a pip requirement                 pkg==5.5.2
     anything else                            a revision of the git repository  v1.0, HEAD~1
 
@@ -63,9 +63,7 @@ class Source:
 
     def install_argument(self, scratch: Path) -> str:
         """What `pip wheel` is given for this source (a tree is first exported into `scratch`)."""
-        if self.kind == "requirement":
-            return self.location
-        if self.kind == "file":
+        if self.kind in ("requirement", "file"):
             return self.location
         tree = scratch / "tree"
         if self.kind == "commit":
@@ -90,7 +88,7 @@ def parse_source(text: str, repo: Path) -> Source:
         if not stripped.endswith(PACKAGE_SUFFIXES):
             raise SourceError(f"{stripped}: a file, but not a wheel or sdist ({PACKAGE_SUFFIXES})")
         return Source("file", stripped, str(path.resolve()), file_digest(path))
-    if path.is_dir() and stripped not in {".", ".."} | _branch_like(repo, stripped):
+    if path.is_dir() and not _is_revision(repo, stripped):
         return directory_source(path, text=stripped)
     if _REQUIREMENT.match(stripped):
         return requirement_source(stripped)
@@ -118,13 +116,14 @@ def requirement_source(requirement: str) -> Source:
     return Source("requirement", requirement, requirement, identity)
 
 
-def _branch_like(repo: Path, text: str) -> set[str]:
-    """`{text}` when `text` is also a revision of `repo` (a directory named like a branch)."""
+def _is_revision(repo: Path, text: str) -> bool:
+    """Whether `text` is also a revision of `repo` (a directory named like a branch): the
+    revision wins."""
     try:
         git.resolve(repo, text)
     except MapbenchError:
-        return set()
-    return {text}
+        return False
+    return True
 
 
 def tree_files(root: Path) -> Iterator[Path]:
