@@ -61,7 +61,7 @@ def _check_clean(side: str, text: str, source: Source, repo: Path) -> None:
             f"{side} {text!r}: the working tree of {repo} has uncommitted changes to "
             f"{len(changed)} tracked file{'s' if len(changed) != 1 else ''} "
             f"({changed[0].split()[-1]}{', ...' if len(changed) > 1 else ''}), which a commit "
-            "leaves out: commit or stash them"
+            "leaves out: commit or stash them (or give . to measure the working tree as it is)"
         )
 
 
