@@ -6,6 +6,7 @@ measures)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -254,3 +255,65 @@ def test_the_actions_script_reports_the_verdict_and_paths(repo: Path, tmp_path: 
         "summary": f"{tmp_path}/report/summary.md",
         "site": f"{tmp_path}/report/site",
     }
+
+
+MY_MAP = '''
+class PyMap:
+    """A dict-backed map in Python."""
+
+    def __init__(self):
+        self._items = {}
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def __setitem__(self, key, value):
+        self._items[key] = value
+
+    def __delitem__(self, key):
+        del self._items[key]
+
+    def __len__(self):
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+'''
+
+
+def test_the_generated_asv_suites_measure_the_tables_maps_and_skip_what_they_lack(
+    tmp_path: Path,
+) -> None:
+    from mapbench.asv_suites import suites
+    from mapbench.project_files import suites_module
+
+    (tmp_path / "mymap.py").write_text(MY_MAP)
+    spec = f"{tmp_path}/mymap.py:PyMap"
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.mapbench]\nmaps = ["{spec}"]\nworkloads = ["insert"]\nsizes = [200]\n'
+    )
+    benchmarks = tmp_path / "benchmarks"
+    benchmarks.mkdir()
+    (benchmarks / "__init__.py").write_text("")
+    (benchmarks / "mapbench_suites.py").write_text(suites_module())
+    out = tmp_path / "benchmarks.json"
+    subprocess.run(
+        [sys.executable, "-m", "asv.benchmark", "discover", str(benchmarks), str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    names = {b["name"] for b in json.loads(out.read_text())}
+    assert "mapbench_suites.TimeWorkloads.time_run" in names
+    assert "mapbench_suites.Allocations.track_alloc_net_bytes" in names
+    classes = suites(str(benchmarks / "mapbench_suites.py"))
+    params = (spec, "insert", "random-int", 200)
+    timed = classes["TimeWorkloads"]()
+    timed.setup(*params)
+    timed.time_run(*params)
+    allocations = classes["Allocations"]()
+    allocations.setup(*params)
+    assert allocations.track_alloc_net_bytes(*params) > 0
+    with pytest.raises(NotImplementedError, match="probe"):  # asv: skipped, not failed
+        classes["ProbeLengths"]().setup(*params)
