@@ -65,10 +65,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "ci", "mapbench.commands.ci",
-        "build two commits, measure them interleaved, report; exit 1 on a regression",
+        "build two commits (or releases), measure them interleaved, report; exit 1 on a regression",
         (
             "mapbench ci origin/main HEAD",
             "mapbench ci HEAD~1 HEAD --map dict --map c-swiss --instructions",
+            "mapbench ci 'mymaps==1.0' 'mymaps==1.1' --map mymaps:LRUMap",
         ),
         "docs/ci.md", "workflow",
     ),

@@ -144,7 +144,8 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
         import json
 
         points = json.loads(found.stdout)
-        slow = [p["commit"] for p in points if (p["map"], p["metric"]) == ("toymaps:CMap", "time")]
+        lookups = ("toymaps:CMap", "lookup-hit", "time")
+        slow = [p["commit"] for p in points if (p["map"], p["workload"], p["metric"]) == lookups]
         grown = [p["commit"] for p in points if p["metric"] == "alloc_net_bytes"]
         assert slow == [by_tag["v1.1"]] and grown == [by_tag["v1.3"]], points
 
