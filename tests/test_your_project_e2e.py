@@ -45,11 +45,11 @@ def walkthrough() -> list[str]:
     return [line[2:] for block in blocks for line in block.splitlines() if line.startswith("$ ")]
 
 
-def _regressions(out: Path) -> set[tuple[str, str, str]]:
-    """(map, workload, metric) of every regression row of a `ci` output directory."""
+def _regressions(out: Path) -> set[tuple[str, str, str, str]]:
+    """(map, workload, metric, kind) of every regression row of a `ci` output directory."""
     rows = compare(load([out / "results/base"]), load([out / "results/head"]), Thresholds()).rows
     bad = rows[rows["verdict"] == "regression"]
-    return set(zip(bad["map"], bad["workload"], bad["metric"], strict=True))
+    return set(zip(bad["map"], bad["workload"], bad["metric"], bad["kind"], strict=True))
 
 
 def _first_bad(stdout: str) -> tuple[str, str]:
@@ -115,14 +115,17 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     checks: dict[str, Callable[[subprocess.CompletedProcess[str]], None]] = {}
     out = walk.repo / "ci-report"
 
+    # Time rows of other cases may be judged either way on a loaded machine (the walkthrough's
+    # few rounds); exact metrics are exact.
     def slow_lookups(_: subprocess.CompletedProcess[str]) -> None:
         found = _regressions(out)
-        assert found and {(m, w) for m, w, _ in found} == {("toymaps:CMap", "lookup-hit")}
+        assert {f[:2] for f in found if f[3] == "noisy"} >= {("toymaps:CMap", "lookup-hit")}
+        assert not {f for f in found if f[3] == "deterministic"}, found
 
     def grown_inserts(_: subprocess.CompletedProcess[str]) -> None:
-        found = _regressions(out)
-        assert ("toymaps:PyMap", "insert", "alloc_net_bytes") in found
-        assert {m for m, _, _ in found} == {"toymaps:PyMap"}
+        exact = {f[:3] for f in _regressions(out) if f[3] == "deterministic"}
+        assert ("toymaps:PyMap", "insert", "alloc_net_bytes") in exact
+        assert {m for m, _, _ in exact} == {"toymaps:PyMap"}, exact
 
     def new_map(_: subprocess.CompletedProcess[str]) -> None:
         summary = (out / "summary.md").read_text()
