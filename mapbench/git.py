@@ -6,9 +6,7 @@ pandas frame and imports pandas only when called.
 
 from __future__ import annotations
 
-import io
 import subprocess
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +81,9 @@ def dirty_files(repo: Path) -> list[str]:
 
 def export(repo: Path, commit: str, dest: Path) -> None:
     """The commit's tracked files (no untracked or ignored ones, no .git) in `dest`."""
+    import io
+    import tarfile  # here: workers import this module (commit facts) and never export
+
     try:
         data = subprocess.run(
             ["git", "-C", str(repo), "archive", "--format=tar", commit],
