@@ -215,26 +215,27 @@ def commit(repo: Path, n: int, message: str) -> str:
 
 
 def make_history(repo: Path, second: Callable[[Path], object] | None = None) -> list[str]:
-    """Seven commits: 1 the maps; 2 docs, or whatever `second` commits (the walkthrough's
-    `mapbench init`, tagged v1.0); 3 slow CMap lookups (v1.1); 4 docs (v1.2); 5 PyMap values
-    wrapped in lists, more bytes per insert (v1.3); 6 a new map, toymaps.extra:ExtraMap; 7 docs.
-    Returns their hashes, oldest first."""
+    """Nine commits: 1 the maps; 2 docs, or whatever `second` commits (the walkthrough's
+    `mapbench init`, tagged v1.0); 3, 4 docs; 5 slow CMap lookups (v1.1); 6 docs (v1.2); 7 PyMap
+    values wrapped in lists, more bytes per insert (v1.3); 8 a new map, toymaps.extra:ExtraMap;
+    9 docs. Four commits before the slowdown: with fewer, `mapbench history`'s kernel method
+    cannot tell a step from noise (docs/your-project.md). Returns the hashes, oldest first."""
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     (repo / ".gitignore").write_text("build/\n*.egg-info/\n__pycache__/\n.asv/\n.mapbench-ci/\n")
     write(repo, FILES)
     commits = [commit(repo, 1, "toymaps: PyMap and CMap")]
-    for n in range(2, 8):
+    for n in range(2, 10):
         if n == 2 and second is not None:
             second(repo)
             commits.append(git(repo, "rev-parse", "HEAD"))
             continue
-        if n == 3:
+        if n == SLOW_AT:
             change(repo, SLOW_LOOKUPS)
-        elif n == 5:
+        elif n == ALLOC_AT:
             change(repo, ALLOCATING_INSERTS)
             change(repo, WRAPPED_LOOKUPS)
-        elif n == 6:
+        elif n == EXTRA_AT:
             write(repo, EXTRA_MAP)
         else:
             (repo / "README.md").write_text(f"toymaps: two maps (revision {n})\n")
@@ -244,4 +245,5 @@ def make_history(repo: Path, second: Callable[[Path], object] | None = None) -> 
     return commits
 
 
-TAGS = {3: "v1.1", 4: "v1.2", 5: "v1.3"}
+SLOW_AT, ALLOC_AT, EXTRA_AT = 5, 7, 8
+TAGS = {SLOW_AT: "v1.1", SLOW_AT + 1: "v1.2", ALLOC_AT: "v1.3"}
