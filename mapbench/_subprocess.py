@@ -16,5 +16,7 @@ def check_call(
     except (OSError, subprocess.SubprocessError) as exc:
         raise error(f"could not {what}: {exc}") from exc
     if done.returncode != 0:
-        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        # The last lines say why; pip's warnings about ignored index locations do not.
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        tail = " | ".join([line for line in lines if not line.startswith("WARNING:")][-5:])
         raise error(f"could not {what}: {tail}")

@@ -66,10 +66,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "ci", "mapbench.commands.ci",
-        "build two commits, measure them interleaved, report; exit 1 on a regression",
+        "build two commits (or releases), measure them interleaved, report; exit 1 on a regression",
         (
             "mapbench ci origin/main HEAD",
             "mapbench ci HEAD~1 HEAD --map dict --map c-swiss --instructions",
+            "mapbench ci 'mymaps==1.0' 'mymaps==1.1' --map mymaps:LRUMap",
         ),
         "docs/ci.md", "workflow",
     ),
@@ -90,6 +91,15 @@ COMMANDS: tuple[Command, ...] = (
             "mapbench bisect HEAD~16 HEAD --map sharded --workload lookup-hit --metric time",
         ),
         "docs/history.md", "workflow",
+    ),
+    Command(
+        "init", "mapbench.commands.init",
+        "set up mapbench in your map project: [tool.mapbench], asv config and suites, workflow",
+        (
+            "mapbench init --map mypkg:MyMap --map mypkg.fast:CMap",
+            "mapbench init --force --size 1000 --size 100000",
+        ),
+        "docs/your-project.md", "workflow",
     ),
     Command(
         "measure", "mapbench.commands.measure",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mapbench import __version__, _cflags
+from mapbench.git import GitError, git
 
 
 def hash_seed() -> str:
@@ -100,14 +101,8 @@ def threading_info() -> dict[str, Any]:
 def git_commit(path: str | os.PathLike[str] = ".") -> tuple[str | None, str | None]:
     """(commit hash, ISO commit date) of the checkout at `path`, or (None, None) outside git."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(path), "log", "-1", "--format=%H %cI"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.split()
-    except (OSError, subprocess.SubprocessError):
+        out = git(Path(path), "log", "-1", "--format=%H %cI", timeout=10).split()
+    except GitError:
         return None, None
     return (out[0], out[1]) if len(out) == 2 else (None, None)
 

@@ -41,7 +41,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from mapbench.measure.case import CaseId
+from mapbench.case import CaseId
 
 from mapbench._table import format_markdown_table
 from mapbench.environment import environment, load_average

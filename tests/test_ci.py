@@ -16,10 +16,10 @@ from mapbench.reports import markdown_text
 from mapbench.ci import instructions
 from mapbench.ci.adaptive import loose_rows
 from mapbench.ci.background import busy_loops
-from mapbench.ci.build import BuildError, resolve
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side, SideRuns, schedule
 from mapbench.ci.slowmap import WORK, SlowMap
 from mapbench.compare import Comparison, compare
+from mapbench.git import GitError, resolve
 from mapbench.measure import CaseId, measurement
 from mapbench.measure.timing import across_processes
 from mapbench.results import ResultSet, Row, frame_of
@@ -93,7 +93,7 @@ def test_exact_metrics_are_identical_in_separate_processes() -> None:
 
 def test_a_revision_that_is_not_a_commit_is_a_clear_error(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    with pytest.raises(BuildError, match="'nope' is not a commit"):
+    with pytest.raises(GitError, match="'nope' is not a commit"):
         resolve(tmp_path, "nope")
 
 

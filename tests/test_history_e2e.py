@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from mapbench.builder import build_environment
 from mapbench.case import CaseId
-from mapbench.ci.build import build
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side
 from mapbench.measure.timing import across_processes
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
+from mapbench.sources import Source
 
 pytestmark = pytest.mark.slow
 
@@ -100,8 +101,12 @@ def test_bisect_finds_the_probe_length_change_in_five_builds(
 def _record(repo: dict, results: Path) -> None:
     """`mapbench ci`-style results of every commit: time from ROUNDS processes per commit,
     interleaved across the commits (alternating direction), then the exact pass."""
-    builds = [build(repo["repo"], c, repo["work"], log=False) for c in repo["commits"]]
-    sides = [Side(f"c{i + 1}", b.python, b.commit) for i, b in enumerate(builds)]
+    sources = [Source("commit", c, c, c, repo=repo["repo"]) for c in repo["commits"]]
+    builds = [build_environment([s], repo["work"]) for s in sources]
+    sides = [
+        Side(f"c{n}", b.python, s.commit)
+        for n, (s, b) in enumerate(zip(sources, builds, strict=True), start=1)
+    ]
     rounds: dict[str, dict[CaseId, list[list[Measurement]]]] = {s.name: {} for s in sides}
     exact: dict[str, dict[CaseId, list[Measurement]]] = {}
     environments: dict[str, dict] = {}

@@ -12,8 +12,8 @@ import pytest
 from mapbench.case import CaseId
 from mapbench.catalog import measurement
 from mapbench.errors import MapbenchError
+from mapbench.git import describe
 from mapbench.history import Store, ingest, is_store, load_store, open_points
-from mapbench.history.commits import describe
 from mapbench.results import load
 from mapbench.schema import CaseResult, MetricsFile, encode
 

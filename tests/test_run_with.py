@@ -12,7 +12,7 @@ import pytest
 
 from mapbench.results import load
 from mapbench.runner.interpreters import available
-from mapbench.runner.venvs import _split_extras
+from mapbench.runner.runtimes import _split_extras
 
 PACKAGE = {
     "pyproject.toml": """

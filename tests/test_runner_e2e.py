@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from mapbench.builder import source_root
 from mapbench.runner.interpreters import available, path_prefix
-from mapbench.runner.venvs import source_root
 
 ROOT = source_root()
 MAPBENCH = [sys.executable, "-m", "mapbench"]

@@ -59,7 +59,7 @@ def per_operation(runner: Runner, side: Side, low: int = 1, high: int = 3) -> fl
 def add_to(runs: SideRuns, cases: Sequence[CaseId], timeout: float) -> None:
     """Add each case's instructions per operation to `runs.metrics` (deterministic, exact)."""
     note = "callgrind; start-up cancelled by subtracting a run with fewer repetitions"
-    for case in cases:
+    for case in runs.side.cases(cases):
         if case in runs.errors:
             continue
         with Runner([case], timeout=timeout) as runner:

@@ -31,12 +31,24 @@ EXACT_COLLECTORS = ("gc", "tracemalloc", "allocations", "memory", "probes")
 
 @dataclass(frozen=True)
 class Side:
-    """What one side runs: an interpreter, and the spec each map label is created from there."""
+    """What one side runs: an interpreter, the spec each map label is created from there, and
+    the maps that do not exist there (new or removed: never run on this side)."""
 
     name: str
     python: str
     commit: str | None = None
     specs: Mapping[str, str] = field(default_factory=dict)  # label -> spec; default: the label
+    label: str = ""  # what was built: a commit's short hash, a requirement, a wheel's path
+    absent: frozenset[str] = frozenset()
+
+    @property
+    def title(self) -> str:
+        """The side's name and what it measures: "base 1a2b3c4d5e6f", "head pkg==7.0"."""
+        return f"{self.name} {self.label or (self.commit or '')[:12]}".strip()
+
+    def cases(self, cases: Sequence[CaseId]) -> list[CaseId]:
+        """The cases of maps that exist on this side."""
+        return [c for c in cases if c.map not in self.absent]
 
     def loadable(self, case: CaseId) -> CaseId:
         """`case` as this side's worker loads it (with this side's spec of its map)."""
@@ -95,7 +107,7 @@ class Runner:
     ) -> WorkerJob:
         """The worker job for one pass over every case on `side`."""
         return WorkerJob(
-            tuple(side.loadable(c) for c in self.cases),
+            tuple(side.loadable(c) for c in side.cases(self.cases)),
             HASH_SEED,
             reps=reps,
             collectors=collectors,
@@ -108,6 +120,8 @@ class Runner:
         """One worker process (optionally under a `prefix` such as valgrind)."""
         # Fixed file names per side and kind of pass: a name that varied would vary what the
         # worker hashes, and so its instruction count.
+        if not job.cases:  # every map is absent on this side
+            return WorkerRun(())
         kind = "plain" if job.plain_runs else "time" if job.reps else "exact"
         return self.launcher.run(side.python, job, prefix=prefix, name=f"{side.name}-{kind}")
 

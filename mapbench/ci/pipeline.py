@@ -22,15 +22,16 @@ from pathlib import Path
 from mapbench._atomic import write_bytes_atomic
 from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions
-from mapbench.ci.build import build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
+from mapbench.ci.sides import Prepared, SideError, check_presence, prepare, source_of
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError, UsageError
 from mapbench.escaping import markdown_inline
 from mapbench.input_files import read_input
 from mapbench.reports import markdown_text, render_html
 from mapbench.results import problems_as_text
+from mapbench.spec import parse as parse_spec_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 
 
@@ -57,10 +58,13 @@ class CiOptions:
 
 @dataclass(frozen=True)
 class CiOutcome:
-    """The comparison, the cases that worked at base but broke at head, and the files written."""
+    """The comparison, the cases that worked at base but broke at head, the maps new or removed
+    at head, and the files written."""
 
     comparison: Comparison
     broken: tuple[tuple[str, str], ...]  # (case label, error at head)
+    new: tuple[str, ...]
+    removed: tuple[str, ...]
     report: Path
     summary: Path
     site: Path
@@ -81,12 +85,9 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     check_output(options.output)
     if options.rounds < 2:
         raise MapbenchError("--rounds must be at least 2: one round cannot interleave anything")
-    commits = [resolve(options.repo, rev) for rev in (options.base, options.head)]
-    builds = [build(options.repo, c, options.work_dir) for c in commits]
-    sides = (
-        Side("base", builds[0].python, builds[0].commit),
-        Side("head", builds[1].python, builds[1].commit),
-    )
+    prepared = prepare_sides(options, progress)
+    maps = [c.map for c in options.cases]
+    sides = (side_of(prepared[0], maps), side_of(prepared[1], maps))
     started = time.monotonic()
     with Runner(options.cases, timeout=options.timeout) as runner:
         base, head = run_interleaved(
@@ -120,10 +121,13 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     broken = tuple(
         (str(c), head.errors[c]) for c in options.cases if c in head.errors and c not in base.errors
     )
+    new = tuple(sorted(sides[0].absent - sides[1].absent))
+    removed = tuple(sorted(sides[1].absent - sides[0].absent))
     title = f"mapbench ci: {comparison.base_label} vs {comparison.candidate_label}"
     report = render_html(both, out / "report.html", comparison, title=title)
     summary = write_bytes_atomic(
-        out / "summary.md", _summary_text(comparison, broken, options, rounds).encode()
+        out / "summary.md",
+        _summary_text(comparison, broken, (new, removed), options, rounds).encode(),
     )
     site = out / "site"
     site.mkdir()
@@ -131,9 +135,12 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
         published = site / ours.relative_to(out) if ours != report else site / "index.html"
         published.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(published, read_input(ours, ours.parent))
-    outcome = CiOutcome(comparison, broken, report, summary, site, options.allow_noisy)
+    outcome = CiOutcome(
+        comparison, broken, new, removed, report, summary, site, options.allow_noisy
+    )
     if options.asv:
         progress("asv: running both commits and publishing its site")
+        commits = [p.source.commit or "" for p in prepared]
         asv_site.run_and_publish(options.repo, commits, site / "asv", options.asv_bench)
     return outcome
 
@@ -147,6 +154,38 @@ def check_output(out: Path) -> None:
         )
 
 
+def prepare_sides(options: CiOptions, progress: Progress) -> tuple[Prepared, Prepared]:
+    """Both sides named, built and checked before anything is measured (bad input: exit 2)."""
+    sources = [
+        source_of(n, t, options.repo) for n, t in (("base", options.base), ("head", options.head))
+    ]
+    if options.asv and any(s.commit is None for s in sources):
+        raise SideError(
+            "--asv benchmarks commits of the repository: BASE and HEAD must be revisions"
+        )
+    maps = list(dict.fromkeys(c.map for c in options.cases))
+    base, head = (
+        prepare(n, s, maps, options.work_dir, progress)
+        for n, s in zip(("base", "head"), sources, strict=True)
+    )
+    check_presence((base, head), maps)
+    return base, head
+
+
+def side_of(prepared: Prepared, maps: Sequence[str]) -> Side:
+    """The measuring side of a prepared one: its interpreter, source and absent maps (a spec of
+    a file made absolute: workers run in a directory of their own)."""
+    source = prepared.source
+    return Side(
+        prepared.name,
+        prepared.environment.python,
+        source.commit,
+        specs={m: parse_spec_text(m).absolute() for m in maps},
+        label=source.label,
+        absent=frozenset(prepared.absent),
+    )
+
+
 def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
     """The comparison of what was measured so far (for the adaptive rounds)."""
     with tempfile.TemporaryDirectory(prefix="mapbench-ci-look-") as tmp:
@@ -155,10 +194,21 @@ def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
 
 
 def _summary_text(
-    comparison: Comparison, broken: Sequence[tuple[str, str]], options: CiOptions, rounds: int
+    comparison: Comparison,
+    broken: Sequence[tuple[str, str]],
+    changed_maps: tuple[Sequence[str], Sequence[str]],
+    options: CiOptions,
+    rounds: int,
 ) -> str:
-    """The comparison's summary, plus cases that broke and how the samples were taken."""
+    """The comparison's summary, plus cases that broke, maps new or removed at head, and how
+    the samples were taken."""
     parts = [markdown_text(comparison).rstrip()]
+    for title, maps in zip(("New at head", "Removed at head"), changed_maps, strict=True):
+        if maps:
+            parts.append(
+                f"**{title}** (measured on one side only): "
+                + ", ".join(markdown_inline(m) for m in maps)
+            )
     if broken:
         lines = [f"- {markdown_inline(label)}: {markdown_inline(err)}" for label, err in broken]
         parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))

@@ -23,10 +23,10 @@ def save_side(
 ) -> Path:
     """Write `metrics-<python>.json` for one side into `directory`; its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    env = {**runs.environment, "commit": runs.side.commit, **extra_env}
+    env = {**runs.environment, "commit": runs.side.commit, "source": runs.side.label, **extra_env}
     tag = str(env.get("python") or platform.python_version())
     store = ResultStore(directory, tag, env)
-    for case in cases:
+    for case in runs.side.cases(cases):
         rounds = runs.rounds.get(case, [])
         error = runs.errors.get(case, "")
         found = (across_processes(rounds, n, "interleaved processes") for n in TIMING_METRICS)
@@ -65,6 +65,5 @@ def compare_runs(
         shutil.rmtree(side_dir, ignore_errors=True)
         files.append(save_side(runs, cases, side_dir, extra_env))
     loaded = [load([f]) for f in files]
-    labels = [f"{r.side.name} {(r.side.commit or '')[:12]}".strip() for r in (base, head)]
-    comparison = compare(loaded[0], loaded[1], thresholds, *labels)
+    comparison = compare(loaded[0], loaded[1], thresholds, base.side.title, head.side.title)
     return comparison, load(files)

@@ -39,11 +39,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
-    from mapbench.ci.interleave import progress_to_stderr
-    from mapbench.history.bisect import BisectOptions, bisect
+    from mapbench.ci.sides import source_of
 
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
+    # Bad revisions stop here, before the measuring machinery is even imported.
+    for side, text in (("GOOD", args.good), ("BAD", args.bad)):
+        source_of(side, text, args.repo.resolve())
+    from mapbench.ci.interleave import progress_to_stderr
+    from mapbench.history.bisect import BisectOptions, bisect
+
     options = BisectOptions(
         repo=args.repo.resolve(),
         good=args.good,

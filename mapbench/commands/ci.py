@@ -15,6 +15,7 @@ from mapbench.ci.asv_site import DEFAULT_BENCH
 from mapbench.commands._analysis import add_threshold_options, thresholds_from
 from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
+from mapbench.project import read_config
 from mapbench.thresholds import Thresholds
 from mapbench.values import VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS
@@ -28,8 +29,13 @@ DEFAULT_SIZES = (10_000,)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("base", metavar="BASE", help="the baseline revision (branch, tag, hash, HEAD~1, ...)")
-    add("head", metavar="HEAD", help="the candidate revision")
+    add(
+        "base",
+        metavar="BASE",
+        help="the baseline: a revision of --repo (branch, tag, hash, HEAD~1), a requirement "
+        "(pkg==5.5.2, 'pkg @ file:///x.whl'), a wheel or sdist, or a project directory",
+    )
+    add("head", metavar="HEAD", help="the candidate, given as BASE is")
     add("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
     add("-o", "--output", type=Path, default=Path("ci-report"), help="output directory")
     add(
@@ -86,7 +92,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
     """--map, --workload, --key-kind, --value-kind, --size: the cases `ci` (and `bisect`)
-    measure."""
+    measure; each defaults to pyproject.toml's [tool.mapbench] in --repo, else to the built-in
+    choice."""
     for flag, dest, default, kind, choices in (
         ("--map", "maps", DEFAULT_MAPS, str, None),
         ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
@@ -102,27 +109,28 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
             type=kind,
             choices=choices,
             metavar="X",
-            help=f"{known}repeatable; default: {', '.join(map(str, default))}",
+            help=f"{known}repeatable; default: [tool.mapbench] in --repo's pyproject.toml, "
+            f"else {', '.join(map(str, default))}",
         )
 
 
 def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
     """Every combination of the case options given (each defaulting as documented)."""
+    config = read_config(args.repo)
     return tuple(
         CaseId(m, w, kind, size, value_kind=values)
         for m, w, kind, values, size in itertools.product(
-            args.maps or DEFAULT_MAPS,
-            args.workloads or DEFAULT_WORKLOADS,
-            args.key_kinds or DEFAULT_KEY_KINDS,
+            args.maps or config.maps or DEFAULT_MAPS,
+            args.workloads or config.workloads or DEFAULT_WORKLOADS,
+            args.key_kinds or config.key_kinds or DEFAULT_KEY_KINDS,
             args.value_kinds or DEFAULT_VALUE_KINDS,
-            args.sizes or DEFAULT_SIZES,
+            args.sizes or config.sizes or DEFAULT_SIZES,
         )
     )
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    from mapbench.ci.interleave import progress_to_stderr
-    from mapbench.ci.pipeline import CiOptions, check_output, run_ci
+    from mapbench.ci.sides import source_of
 
     if args.rounds < 2 or args.reps < 1:
         raise UsageError("--rounds must be >= 2 and --reps >= 1")
@@ -133,9 +141,14 @@ def cmd_ci(args: argparse.Namespace) -> int:
     if not args.repo.is_dir():
         raise UsageError(f"--repo {args.repo}: no such directory")
     output_directory(args.output, "-o")
-    check_output(args.output)
     output_directory(args.work_dir, "--work-dir")
     cases = cases_from(args)
+    # Bad sides stop here, before the measuring machinery is even imported.
+    for side, text in (("base", args.base), ("head", args.head)):
+        source_of(side, text, args.repo.resolve())
+    from mapbench.ci.interleave import progress_to_stderr
+    from mapbench.ci.pipeline import CiOptions, run_ci
+
     thresholds = thresholds_from(
         args,
         min_effect=args.threshold,

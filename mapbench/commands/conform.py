@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mapbench.conformance import DEEP_BUDGET
 from mapbench.errors import UsageError
+from mapbench.project import configured_maps
 
 PLUGIN = "mapbench.conformance.plugin"
 
@@ -26,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         metavar="SPEC",
         help="map specs (e.g. ./my_map.py:MyMap, sortedcontainers:SortedDict, sharded); "
-        "default: every available registered map",
+        "default: the maps of pyproject.toml's [tool.mapbench], else every available one",
     )
     parser.add_argument(
         "--deep",
@@ -54,13 +55,14 @@ def cmd_conform(args: argparse.Namespace) -> int:
         )
     if args.budget <= 0:
         raise UsageError(f"--budget must be positive, not {args.budget:g}")
+    args.specs = configured_maps(args.specs)
     for text in args.specs:
         check_spec(text)
 
     import pytest
 
+    from mapbench.builder import cache_dir
     from mapbench.conformance import suite_paths
-    from mapbench.runner.venvs import cache_dir
 
     with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
         ini = Path(tmp) / "pytest.ini"

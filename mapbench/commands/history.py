@@ -25,7 +25,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add("--repo", type=Path, help="a git clone: commit order, parents and subjects from it")
     add("--metric", action="append", default=[], help="only these metrics (repeatable)")
-    add("--map", dest="maps", action="append", default=[], help="only these maps (repeatable)")
+    add(
+        "--map",
+        dest="maps",
+        action="append",
+        default=[],
+        help="only these maps (repeatable; default: those of pyproject.toml's [tool.mapbench])",
+    )
     add(
         "--across-machines",
         action="store_true",
@@ -51,6 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def cmd_history(args: argparse.Namespace) -> int:
     from mapbench.errors import UsageError
     from mapbench.history import change_points, ingest, open_points
+    from mapbench.project import configured_maps
     from mapbench.results import problems_as_text
 
     if not args.sources and args.store is None:
@@ -73,8 +80,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not frame.empty:
         if args.metric:
             frame = frame[frame["metric"].isin(args.metric)]
-        if args.maps:
-            frame = frame[frame["map"].isin(args.maps)]
+        maps = configured_maps(args.maps)
+        if maps:
+            frame = frame[frame["map"].isin(maps)]
     thresholds = Thresholds(
         min_effect=args.min_effect, deterministic_tolerance=args.exact_tolerance
     )

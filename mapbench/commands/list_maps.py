@@ -18,6 +18,7 @@ from mapbench._child import describe_exception
 from mapbench._table import format_table
 from mapbench.describe import describe_map, described, unexamined
 from mapbench.errors import UsageError
+from mapbench.project import configured_maps
 from mapbench.registry import (
     MapSpec,
     builtin_maps,
@@ -39,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="also describe this map spec (e.g. ./my_map.py:MyMap or sharded,shards=8)",
+        help="also describe this map spec (e.g. ./my_map.py:MyMap or sharded,shards=8); default: "
+        "the maps of pyproject.toml's [tool.mapbench]",
     )
     parser.add_argument(
         "--timeout",
@@ -63,7 +65,7 @@ def describe(spec: MapSpec) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
-    given = _loadable(args.specs)  # bad input: exit 2 at once
+    given = _loadable(configured_maps(args.specs))  # bad input: exit 2 at once
     rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
     plugins = list(plugin_entry_points())
     extra: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ from pathlib import Path
 from mapbench.commands._paths import output_directory
 from mapbench.commands.measure import check_hash_seed
 from mapbench.errors import UsageError
+from mapbench.project import configured_maps
 from mapbench.runner.interpreters import python_version
 from mapbench.runner.plan import (
     DEFAULT_PLAN,
@@ -34,7 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="a map name or spec (e.g. sharded,shards=8 or ./my_map.py:MyMap); default: all",
+        help="a map name or spec (e.g. sharded,shards=8 or ./my_map.py:MyMap); default: the maps "
+        "of pyproject.toml's [tool.mapbench], else all",
     )
     add(
         "--workload",
@@ -136,8 +138,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from mapbench.builder import source_root
     from mapbench.runner.suite import run_suite
-    from mapbench.runner.venvs import source_root
 
     check_hash_seed(args.hash_seed)
     plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
@@ -151,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
         settings = replace(settings, timeout=args.timeout)
     # Maps may be installed only in the environments --with builds: their workers check names.
-    maps, notes = select_maps(args.maps, check_names=not args.with_packages)
+    maps, notes = select_maps(configured_maps(args.maps), check_names=not args.with_packages)
     chosen = _split(args.workloads), _split(args.value_kinds)
     cases = make_cases(
         maps,
@@ -192,7 +194,7 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _targets(requests: list[str], packages: list[str]) -> list[Target]:
-    from mapbench.runner.venvs import runtime_for
+    from mapbench.runner.runtimes import runtime_for
 
     if not requests and not packages:
         return [current_target()]

@@ -1,6 +1,6 @@
 """Find the first bad commit between GOOD and BAD by binary search over the first-parent chain.
 
-Each commit tested is built once into its cached environment (`mapbench.ci.build`) and measured
+Each commit tested is built once into its cached environment (`mapbench.builder`) and measured
 against GOOD's build with `mapbench ci`'s machinery: an exact metric (probe lengths, allocation
 counts) in one process per side, compared exactly; time in interleaved worker processes (A B,
 B A, ...) judged by `mapbench.compare`, the `ci` verdict. A commit is bad when any selected case
@@ -18,13 +18,14 @@ from typing import Any
 
 from mapbench.case import CaseId
 from mapbench.catalog import info
-from mapbench.ci.build import Build, BuildError, build, resolve
 from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
 from mapbench.ci.results_io import compare_runs
+from mapbench.ci.sides import SideError, check_presence, prepare, source_of
 from mapbench.compare import Verdict
 from mapbench.errors import MapbenchError
 from mapbench.formatting import value as format_value
-from mapbench.history.commits import first_parent_range, subject
+from mapbench.git import first_parent_range, subject
+from mapbench.sources import Source
 from mapbench.thresholds import Thresholds
 
 
@@ -88,10 +89,16 @@ def bisect(options: BisectOptions, progress: Progress) -> BisectOutcome:
         kind = info(options.metric).kind
     except KeyError:
         raise MapbenchError(f"unknown metric {options.metric!r} (see docs/metrics.md)") from None
-    good, bad = resolve(options.repo, options.good), resolve(options.repo, options.bad)
+    good_source, bad_source = (
+        source_of(side, text, options.repo)
+        for side, text in (("GOOD", options.good), ("BAD", options.bad))
+    )
+    if good_source.commit is None or bad_source.commit is None:
+        raise SideError("bisect searches the commits between GOOD and BAD: both must be revisions")
+    good, bad = good_source.commit, bad_source.commit
     commits = first_parent_range(options.repo, good, bad)
     search = _Search(options, kind == "noisy", progress)
-    search.good_build = search.build(good)
+    search.good_side = search.side("good", good_source)
     low, high = -1, len(commits) - 1  # commits[low] is good (GOOD itself at -1), [high] bad
     while high - low > 1:
         middle = (low + high) // 2
@@ -121,30 +128,31 @@ class _Search:
         self.options = options
         self.noisy = noisy
         self.progress = progress
-        self.good_build: Build | None = None
+        self.good_side: Side | None = None
         self.tested: dict[str, Step] = {}
         self.steps: list[Step] = []
 
-    def build(self, commit: str) -> Build:
+    def side(self, name: str, source: Source) -> Side:
+        """The measuring side of `source`, built; every map must exist there."""
+        maps = list(dict.fromkeys(c.map for c in self.options.cases))
         try:
-            return build(self.options.repo, commit, self.options.work_dir)
-        except BuildError as exc:
+            prepared = prepare(name, source, maps, self.options.work_dir, self.progress)
+            check_presence([prepared], maps)
+        except SideError as exc:
+            title = subject(self.options.repo, source.location)
             raise BisectStopped(
-                f"cannot build {commit[:12]} ({subject(self.options.repo, commit)}): {exc}; "
-                "bisect a narrower range that avoids it"
+                f"{exc} ({source.label}: {title}); bisect a narrower range that avoids it"
             ) from exc
+        return Side(name, prepared.environment.python, source.commit, label=source.label)
 
     def test(self, commit: str) -> Step:
         """Measure `commit` against GOOD and judge it."""
-        assert self.good_build is not None
+        assert self.good_side is not None
         o = self.options
         title = subject(o.repo, commit)
         self.progress(f"testing {commit[:12]} {title}")
-        candidate = self.build(commit)
-        sides = (
-            Side("good", self.good_build.python, self.good_build.commit),
-            Side("tested", candidate.python, candidate.commit),
-        )
+        candidate = Source("commit", commit, commit, commit, repo=o.repo)
+        sides = (self.good_side, self.side("tested", candidate))
         with Runner(o.cases, timeout=o.timeout) as runner:
             base, head = run_interleaved(
                 runner,
@@ -163,7 +171,11 @@ class _Search:
         comparison, _ = compare_runs(
             base, head, o.cases, o.thresholds, directory, {"bisect": {"metric": o.metric}}
         )
-        rows = comparison.rows[comparison.rows["metric"] == o.metric]
+        # Time is judged on one clock per case (CPU time, or wall time where the work waits):
+        # either row stands for --metric time or cpu_time.
+        clocks = ("time", "cpu_time")
+        wanted = clocks if o.metric in clocks else (o.metric,)
+        rows = comparison.rows[comparison.rows["metric"].isin(wanted)]
         missing = {str(c) for c in o.cases} - {_case(r) for r in rows.to_dict("records")}
         if missing:
             raise BisectStopped(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from mapbench.errors import MapbenchError
-from mapbench.history.commits import describe
+from mapbench.git import describe
 from mapbench.history.points import with_points
 from mapbench.history.store import Ingested, Store, is_store
 from mapbench.results import LoadProblem, load

@@ -4,7 +4,7 @@ Each case (map x workload x key kind x size) gets a pyperf timing pass and a sep
 pass, each in its own process group with a deadline, on one or more interpreters.
 
 The names below load with the module that defines them, on first use: importing a submodule
-(`mapbench list` needs `mapbench.runner._probe`) never loads pyperf or the measuring code.
+(`mapbench run` needs `mapbench.runner.plan` first) never loads pyperf or the measuring code.
 """
 
 from __future__ import annotations
