@@ -26,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mapbench.measure import CaseId, collect
 from mapbench.catalog import info
+from mapbench.measure import CaseId, collect
 from mapbench.project import read_config
 from mapbench.workloads import Case, WorkloadError
 

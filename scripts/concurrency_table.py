@@ -41,9 +41,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from mapbench.case import CaseId
-
 from mapbench._table import format_markdown_table
+from mapbench.case import CaseId
 from mapbench.environment import environment, load_average
 from mapbench.formatting import MISSING, value
 from mapbench.measure.latency import Latency
