@@ -36,9 +36,11 @@ def _family(
 
 
 _GC_NOTE = "during one run with the GC on"
-_PER_OP = (
-    "(memray; the first half of a run minus its first quarter, so once-per-run allocations cancel)"
-)
+_HALVES = "the first half of a run minus its first quarter, so once-per-run allocations cancel"
+_PER_OP = f"(memray; {_HALVES})"
+# Python's allocator is counted by a hook on it, never under a profile hook (which would count
+# a frame object per Python-level call: the measurer, not the code).
+_PER_OP_PYTHON = f"(an allocator hook, no profile hook; {_HALVES})"
 
 _METRICS = [
     *_family("timing", "off", (
@@ -95,10 +97,11 @@ _METRICS = [
         ("alloc_python_calls_per_op", "Allocation calls per operation (Python allocator)",
          "alloc/op", "deterministic",
          f"calls to Python's allocator (PyMem/PyObject malloc, calloc, realloc) per operation "
-         f"{_PER_OP}; objects reused from CPython's free lists are no calls"),
+         f"{_PER_OP_PYTHON}; objects reused from CPython's free lists are no calls"),
         ("alloc_python_bytes_per_op", "Bytes allocated per operation (Python allocator)",
          "B/op", "deterministic",
-         f"bytes those calls asked for (a realloc counts its new size) per operation {_PER_OP}"),
+         "bytes those calls asked for (a realloc counts its new size) per operation "
+         f"{_PER_OP_PYTHON}"),
         ("alloc_native_calls_per_op", "Allocation calls per operation (native: malloc, mmap)",
          "alloc/op", "deterministic",
          "calls to malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc, "
