@@ -17,6 +17,11 @@ History of "version" (format "mapbench-metrics"):
   3 - a measurement says which worker process took each sample (`groups`: how many consecutive
       samples each process took), so statistics can use the process as the independent unit.
       Versions 1 and 2 still load (their samples count as one process each).
+  4 - the timing loop records, per run, the run-queue delay (`run_queue`, seconds per operation
+      the thread waited for a core; Linux) and voluntary context switches (`voluntary_switches`)
+      next to wall and CPU time, so a comparison tells waiting for a core (contention: CPU time
+      judged) from sleeping (wall time judged). New measurements only, no new fields: versions
+      1-3 still load, and their cases fall back to judging by the CPU share of wall time.
 """
 
 from __future__ import annotations
@@ -28,8 +33,8 @@ from typing import Any, Literal
 import msgspec
 
 FORMAT = "mapbench-metrics"
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 
 # "noisy" numbers (times, pauses) need statistics to compare; "deterministic" ones (counts,
 # probe lengths with a fixed seed) are proven to repeat exactly and are compared exactly;
@@ -140,6 +145,7 @@ _READERS: dict[int, Callable[[bytes], CaseResult]] = {
     1: lambda raw: msgspec.json.decode(raw, type=_ResultV1).upgraded(),
     2: msgspec.json.Decoder(CaseResult).decode,
     3: msgspec.json.Decoder(CaseResult).decode,
+    4: msgspec.json.Decoder(CaseResult).decode,
 }
 
 

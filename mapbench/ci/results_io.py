@@ -20,7 +20,9 @@ from mapbench.schema import CaseResult, Measurement
 from mapbench.thresholds import Thresholds
 
 # What each worker process's timing pass records for a case, kept for every process.
-TIMING_METRICS = ("time", "cpu_time", "context_switches", "load_average")
+TIMING_METRICS = (
+    "time", "cpu_time", "run_queue", "context_switches", "voluntary_switches", "load_average",
+)  # fmt: skip
 
 
 def per_process(rounds: Sequence[Sequence[Measurement]], name: str) -> Measurement | None:

@@ -49,9 +49,16 @@ _METRICS = [
         ("cpu_time", "CPU time per operation", "s", "noisy",
          "CPU seconds of the measuring thread per operation of one run (thread_time), GC "
          "paused: blind to time spent waiting for a core"),
+        ("run_queue", "Run-queue delay per operation", "s", "noisy",
+         "seconds per operation the measuring thread was runnable but waiting for a core during "
+         "one timed run (/proc/thread-self/schedstat, Linux): CPU time + this ≈ wall time means "
+         "contention, a remainder means the work slept; a condition, never given a verdict"),
         ("context_switches", "Involuntary context switches per run", "switches", "noisy",
          "times the OS took the measuring thread's core away during one timed run (getrusage "
          "ru_nivcsw): a condition of the machine, never given a verdict"),
+        ("voluntary_switches", "Voluntary context switches per run", "switches", "noisy",
+         "times the measuring thread gave up its core to wait (I/O, a lock, sleep) during one "
+         "timed run (getrusage ru_nvcsw): a condition of the machine, never given a verdict"),
         ("load_average", "Load average", "tasks", "noisy",
          "the machine's 1-minute load average (runnable tasks, all cores) after the timed runs: "
          "a condition of the machine, never given a verdict"),
@@ -198,7 +205,7 @@ CATALOG: Mapping[str, MetricInfo] = MappingProxyType({m.name: m for m in _METRIC
 EXTRA_PREFIX = "probe_"
 _HIGHER_IS_BETTER = frozenset({"load_factor"})
 # What the machine was doing while a case was timed: read by the noise verdict, never judged.
-_CONDITIONS = frozenset({"context_switches", "load_average"})
+_CONDITIONS = frozenset({"run_queue", "context_switches", "voluntary_switches", "load_average"})
 
 
 def info(name: str) -> MetricInfo:

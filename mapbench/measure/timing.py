@@ -5,10 +5,13 @@ garbage collector is collected once before the runs and paused during them ("gc 
 `time_` benchmarks do): a collection owed to earlier garbage never lands inside one run and not
 another; GC pauses are measured by the `gc` collector, with the GC on. Around every run both
 clocks are read: wall time (`perf_counter`) and the measuring thread's CPU time (`thread_time`),
-which does not count time the thread spent waiting for a core on a busy machine. Two machine
-conditions go with them: the thread's involuntary context switches during each run
-(`getrusage`: how often the OS took its core away) and the 1-minute load average after the runs,
-so a comparison can tell a contended measurement from a clean one (docs/ci.md).
+which does not count time the thread spent waiting for a core on a busy machine. Machine
+conditions go with them: per run, the thread's run-queue delay (`/proc/thread-self/schedstat`:
+time it was runnable but waiting for a core, Linux) and its involuntary and voluntary context
+switches (`getrusage`: the OS took its core away / it gave the core up to wait), and the
+1-minute load average after the runs. CPU time + run-queue delay ≈ wall time means the work only
+waited for a core (contention: judge CPU time); a remainder means it slept (I/O, locks, other
+threads: judge wall time). docs/ci.md has the rules.
 
 Runners differ only in who calls the loop: `mapbench measure` and the `mapbench ci` worker call
 `time_runs` ("loop": "mapbench"); pyperf calls `pyperf_time_func` from its own calibrated loop
@@ -24,6 +27,7 @@ import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from mapbench.environment import load_average
 from mapbench.measure.catalog import measurement
@@ -37,9 +41,28 @@ LOOP = "mapbench"
 _RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
 
 
+# The measuring thread's scheduler statistics: CPU ns, run-queue wait ns, time slices.
+_SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
 def involuntary_switches() -> int:
     """Involuntary context switches of the measuring thread so far (the OS took its core away)."""
     return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
+
+
+def _switches() -> tuple[int, int]:
+    """(involuntary, voluntary) context switches of the measuring thread so far."""
+    usage = resource.getrusage(_RUSAGE_WHO)
+    return usage.ru_nivcsw, usage.ru_nvcsw
+
+
+def run_queue_ns() -> int | None:
+    """Nanoseconds the measuring thread has spent runnable, waiting for a core (None where the
+    kernel keeps no scheduler statistics)."""
+    try:
+        return int(_SCHEDSTAT.read_bytes().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def one_minute_load() -> float:
@@ -64,17 +87,21 @@ def gc_paused() -> Iterator[None]:
 @dataclass(frozen=True)
 class Runs:
     """Seconds taken by each timed run of a case (wall and CPU), and operations per run, with
-    the conditions they ran in: involuntary context switches per run, load average after them."""
+    the conditions they ran in: per run the run-queue delay (seconds; empty where the OS keeps
+    none) and involuntary and voluntary context switches, the load average after them."""
 
     ops: int
     wall: tuple[float, ...]
     cpu: tuple[float, ...]
     switches: tuple[int, ...] = ()
     load: float = math.nan
+    run_queue: tuple[float, ...] = ()
+    voluntary: tuple[int, ...] = ()
 
     def measurements(self, loop: str = LOOP) -> list[Measurement]:
         """Seconds per operation, one sample per run, all from this process: "time" (wall) and
-        "cpu_time"; then the conditions: "context_switches" (per run), "load_average" (once)."""
+        "cpu_time"; then the conditions: "run_queue" (seconds per operation, per run),
+        "context_switches" and "voluntary_switches" (per run), "load_average" (once)."""
         note = f"{len(self.wall)} runs of {self.ops} ops, GC paused; minimum shown"
         one = (len(self.wall),)  # every run was taken by this one process
         out = []
@@ -83,12 +110,18 @@ class Runs:
             out.append(
                 measurement(name, min(per_op), samples=per_op, note=note, loop=loop, groups=one)
             )
-        if self.switches:
-            per_run = tuple(float(n) for n in self.switches)
-            mean = sum(per_run) / len(per_run)
-            out.append(
-                measurement("context_switches", mean, samples=per_run, loop=loop, groups=one)
-            )
+        if self.run_queue:
+            per_op = tuple(s / self.ops for s in self.run_queue)
+            median = sorted(per_op)[len(per_op) // 2]
+            out.append(measurement("run_queue", median, samples=per_op, loop=loop, groups=one))
+        for name, counts in (
+            ("context_switches", self.switches),
+            ("voluntary_switches", self.voluntary),
+        ):
+            if counts:
+                per_run = tuple(float(n) for n in counts)
+                mean = sum(per_run) / len(per_run)
+                out.append(measurement(name, mean, samples=per_run, loop=loop, groups=one))
         if not math.isnan(self.load):
             out.append(measurement("load_average", self.load, samples=(self.load,), loop=loop))
         return out
@@ -98,7 +131,7 @@ def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
     """`warmups` untimed runs, then `reps` timed ones, each after an untimed reset."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, not {reps}")
-    wall, cpu, switches = [], [], []
+    wall, cpu, switches, voluntary, queued = [], [], [], [], []
     wall_clock, cpu_clock = time.perf_counter, time.thread_time
     with gc_paused():
         for _ in range(warmups):
@@ -106,16 +139,30 @@ def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
             case.run()
         for _ in range(reps):
             case.reset()
-            s0 = involuntary_switches()
+            s0, v0 = _switches()
+            q0 = run_queue_ns()
             c0 = cpu_clock()
             t0 = wall_clock()
             case.run()
             t1 = wall_clock()
             c1 = cpu_clock()
-            switches.append(involuntary_switches() - s0)
+            q1 = run_queue_ns()
+            s1, v1 = _switches()
+            switches.append(s1 - s0)
+            voluntary.append(v1 - v0)
+            if q0 is not None and q1 is not None:
+                queued.append((q1 - q0) / 1e9)
             wall.append(t1 - t0)
             cpu.append(c1 - c0)
-    return Runs(case.ops, tuple(wall), tuple(cpu), tuple(switches), one_minute_load())
+    return Runs(
+        case.ops,
+        tuple(wall),
+        tuple(cpu),
+        tuple(switches),
+        one_minute_load(),
+        tuple(queued) if len(queued) == reps else (),
+        tuple(voluntary),
+    )
 
 
 def pyperf_time_func(loops: int, case: Case) -> float:
@@ -190,6 +237,7 @@ __all__ = [
     "involuntary_switches",
     "one_minute_load",
     "pyperf_time_func",
+    "run_queue_ns",
     "time_batches",
     "time_call",
     "time_runs",
