@@ -9,8 +9,9 @@ at once, and the intervals are widened to match (false-coverage-rate adjustment)
 significant exactly when its interval excludes no change. A regression must also exceed the
 minimum effect. Times are judged on one clock: CPU time, unless the work sleeps (wall time minus
 CPU time minus the time spent waiting for a core leaves a real remainder) or only wall time was
-recorded; waiting for a core is contention, and CPU time is judged however busy the machine. A row that would read "no change" or "inconclusive" reads "too
-noisy" when the measurement cannot support it (modes, preempted runs, load, spread).
+recorded; waiting for a core is contention, and CPU time is judged however busy the machine.
+A row that would read "no change" or "inconclusive" reads "too noisy" when the measurement
+cannot support it (modes, preempted runs, load, spread).
 Deterministic metrics are compared exactly. Modelled numbers are not compared.
 """
 
