@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import names
-from mapbench.reports.cells import Cell, Table, num
+from mapbench.reports.tables import Cell, Table, case_text, metric_title, num
 
 from mapbench import formatting
 from mapbench.compare import Comparison
@@ -30,7 +29,6 @@ VERDICT_CSS = {
 }
 UNCHANGED = "no change"
 TOO_NOISY = "too noisy"
-CASE_COLUMNS = ("map", "workload", "size", "key_kind", "params")
 # Context shown next to a case when a comparison spans several values (env follows python).
 SHOWN_CONTEXT = ("python", "machine")
 ROBUST_SOURCES = frozenset({"timing", "instructions", "tracemalloc", "blocks", "memory"})
@@ -97,18 +95,6 @@ def ordered_verdicts(present: Sequence[str]) -> list[str]:
 def row_id(position: int) -> str:
     """The id of the verdict table's row of `comparison.rows.iloc[position]`."""
     return f"cmp-{position}"
-
-
-def case_text(row: Mapping[Any, Any]) -> str:
-    """`sharded · lookup-hit · 10,000 · random-int (shards=8)`; empty parts left out."""
-    parts = []
-    for c in ("map", "workload", "size", "key_kind"):
-        value = row.get(c)
-        if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
-            continue
-        parts.append(f"{int(value):,}" if c == "size" else str(value))
-    text = " · ".join(parts) or str(row.get("benchmark", ""))
-    return f"{text} ({row['params']})" if row.get("params") else text
 
 
 def case_with_context(row: Mapping[Any, Any], rows: pd.DataFrame) -> str:
@@ -232,7 +218,7 @@ def _highlight(row: Mapping[str, Any], rows: pd.DataFrame) -> Highlight:
         verdict=str(row["verdict"]),
         css=css(str(row["verdict"])),
         case=case_with_context(row, rows),
-        metric=names.title(str(row["metric"])),
+        metric=metric_title(str(row["metric"])),
         before=formatting.value(row["base"], unit),
         after=formatting.value(row["candidate"], unit),
         change=change,
@@ -334,7 +320,7 @@ def _verdict_row(
         Cell(formatting.probability(row["q_value"]), num(row["q_value"])),
         Cell(case_text(row)),
         *(Cell(str(row[c])) for c in context),
-        Cell(names.title(str(row["metric"])), title=str(row["metric"])),
+        Cell(metric_title(str(row["metric"])), title=str(row["metric"])),
         Cell(formatting.value(row["base"], unit), num(row["base"])),
         Cell(formatting.value(row["candidate"], unit), num(row["candidate"])),
         Cell(f"{row['base_n']}/{row['candidate_n']}", str(row["base_n"] + row["candidate_n"])),
@@ -355,7 +341,7 @@ def _geomean_rows(rows: pd.DataFrame, width: int) -> tuple[tuple[Cell, ...], ...
         if len(ratios) < 2:
             continue
         mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-        label = f"geometric mean of {len(ratios)} rows: {names.title(str(metric))}"
+        label = f"geometric mean of {len(ratios)} rows: {metric_title(str(metric))}"
         cells = [Cell("all"), Cell(formatting.change(mean), num(mean)), Cell(""), Cell(""),
                  Cell(label)]  # fmt: skip
         out.append(tuple(cells + [Cell("")] * (width - len(cells))))

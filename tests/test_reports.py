@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from mapbench.reports import charts, render_html, render_markdown
-from mapbench.reports import html as html_module
-from mapbench.reports.markdown import markdown_escape
+from mapbench.reports import charts, markdown_escape, render_html, render_markdown
+from mapbench.reports import render as render_module
 
 from mapbench.compare import compare
 from mapbench.results import combine, load, where
@@ -103,7 +102,7 @@ def test_failed_render_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monkey
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(html_module.viewmodel, "build", broken)
+    monkeypatch.setattr(render_module.viewmodel, "build", broken)
     target = tmp_path / "report.html"
     with pytest.raises(RuntimeError, match="boom"):
         render_html(load([HERE / "fixtures" / "runs" / "base"]), target)
