@@ -4,7 +4,7 @@ Noisy metrics (times, GC pauses) are judged on one statistic and one unit, the w
 (docs/ci.md has the measurements behind each choice): each process gives one number (a low
 percentile of its runs, `--statistic`), and between the sides the change is the Hodges-Lehmann
 shift of their logs, tested by Mann-Whitney U, with the interval that test implies
-(`mapbench._shift`). Benjamini-Hochberg controls the false-discovery rate over every row compared
+(`mapbench.stats`). Benjamini-Hochberg controls the false-discovery rate over every row compared
 at once, and the intervals are widened to match (false-coverage-rate adjustment), so a row is
 significant exactly when its interval excludes no change. A regression must also exceed the
 minimum effect. Times are judged on one clock: CPU time, unless the work sleeps (wall time minus
@@ -27,10 +27,10 @@ import pandas as pd
 from scipy import stats
 
 from mapbench import _noise
-from mapbench._shift import per_process, shift
 from mapbench.errors import MapbenchError
 from mapbench.measure.catalog import higher_is_better, is_condition, per_entry
 from mapbench.results import ResultSet
+from mapbench.stats import per_process, shift
 from mapbench.thresholds import EXIT_TOO_NOISY, STATISTICS, Thresholds
 
 __all__ = [

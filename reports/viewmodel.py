@@ -124,7 +124,7 @@ def build(
         summary=verdicts.summary(comparison) if comparison is not None else None,
         verdicts=verdicts.verdict_table(comparison) if comparison is not None else None,
         failures=failures.failure_table(failed, failure_ids),
-        time_note=timing.describe(statistic),
+        time_note=timing.describe(thresholds),
         time_tables=tuple(
             TimeSection(s, tuple(chart_of.get(s.anchor, ())))
             for s in timing.time_sections(time_tables)
