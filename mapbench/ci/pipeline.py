@@ -3,6 +3,7 @@
 Output directory layout (every path is stable, so CI can upload and post them):
     report.html      the full HTML report (verdict summary first)
     summary.md       the Markdown summary, short enough for a pull-request comment
+    verdicts.json    every verdict row, after confirmation and the instruction fallback (JSON)
     results/base/, results/head/   mapbench metrics JSON of each side (`mapbench report` reads it)
     site/            the publishable directory: index.html (the report), results/, asv/ when --asv
 """
@@ -133,6 +134,7 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     report = render_html(both, out / "report.html", comparison, title=title)
     summary = out / "summary.md"
     summary.write_text(_summary_text(comparison, broken, options, rounds), encoding="utf-8")
+    comparison.rows.to_json(out / "verdicts.json", orient="records", indent=1)
     site = out / "site"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
