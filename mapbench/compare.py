@@ -103,7 +103,8 @@ class Comparison:
         clock = (
             "wall time"
             if t.clock == "wall"
-            else "CPU time (wall time where the work waits off the CPU or is all there is)"
+            else "CPU time, however busy the machine (wall time where the work sleeps off the "
+            "CPU, or is all there is)"
         )
         return (
             f"Times judged on {clock}. Noisy metrics: per worker process the "
