@@ -173,8 +173,8 @@ def table(records: Sequence[dict[str, Any]]) -> str:
         "(sharded · lookup-hit · random-int · 2,000 keys, 10 interleaved rounds x 5 runs, "
         "confirmation and instruction fallback on).",
         "",
-        "| busy loops started | change | trials | exit 0 / 1 / 4 | flagged on time (on "
-        "instructions) | exact-metric change reported | median change | 1-min load seen |",
+        "| busy loops started | change | trials | exit 0 / 1 / 4 | flagged (of which on "
+        "instructions) | exact-metric change reported | median time change | 1-min load seen |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted({(r["level"], r["change"]) for r in records}, key=lambda k: (k[0], k[1]))
