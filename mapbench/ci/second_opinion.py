@@ -43,12 +43,8 @@ INSTRUCTION_CAVEAT = (
 
 def _case_of(row: Any, cases: Sequence[CaseId]) -> CaseId | None:
     """The measured case a verdict row belongs to."""
-    for case in cases:
-        if (case.map, case.workload, case.key_kind) == (row.map, row.workload, row.key_kind) and (
-            case.size == row.size
-        ):
-            return case
-    return None
+    key = (row.map, row.workload, row.key_kind, row.size)
+    return next((c for c in cases if (c.map, c.workload, c.key_kind, c.size) == key), None)
 
 
 def _rows(comparison: Comparison, verdict: str) -> list[tuple[int, Any]]:
