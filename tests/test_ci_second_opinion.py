@@ -88,3 +88,19 @@ def test_a_flagged_time_row_fails_only_if_fresh_rounds_agree(extra: float, verdi
     assert row["verdict"] == verdict
     said = "confirmed: 6 fresh" if verdict == "regression" else "not confirmed: 6 fresh"
     assert said in row["note"]
+
+
+def test_fresh_rounds_too_noisy_to_confirm_make_the_row_too_noisy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Then the instruction counts decide, not the first, unconfirmed reading."""
+    fresh = _too_noisy()
+    monkeypatch.setattr(second_opinion, "run_interleaved", lambda *a, **k: (None, None))
+    monkeypatch.setattr(second_opinion, "compare_runs", lambda *a, **k: (fresh, None))
+    confirmed = second_opinion.confirm(
+        _flagged(CASE), SIDES, [CASE], rounds=10, reps=5, timeout=60, progress=lambda _: None
+    )
+    row = confirmed.rows.iloc[0]
+    assert row["verdict"] == "too noisy"
+    assert row["note"].startswith("not confirmed: 10 fresh interleaved rounds read ")
+    assert "base splits into 2 modes" in row["note"]

@@ -2,9 +2,10 @@
 
 - **Confirmation.** A time row fails the build only if the evidence survives fresh evidence:
   new interleaved rounds of just the flagged cases (as many as the first pass had), compared on
-  their own, must call the same row a regression too. A rule of "the interval excludes no
-  change" fails about alpha/2 of noisy identical rows by construction; asking twice, on
-  independent rounds, makes that rate about its square.
+  their own, must call the same row a regression too; where they are too noisy to say, the row
+  is too noisy (and goes to the instruction counts below), otherwise inconclusive. A rule of
+  "the interval excludes no change" fails about alpha/2 of noisy identical rows by
+  construction; asking twice, on independent rounds, makes that rate about its square.
 - **An answer for "too noisy".** Where a time row stays too noisy after the rounds the budget
   allowed, its case's instructions per operation are counted under callgrind on both sides
   (`mapbench.ci.instructions`): a clock no neighbour can move. The row then reads the verdict
@@ -79,7 +80,8 @@ def confirm(
     progress: Progress,
 ) -> Comparison:
     """Re-measure the cases of time rows flagged as regressions in `rounds` fresh interleaved
-    rounds, judged on their own; a regression stands only where they agree."""
+    rounds, judged on their own; a regression stands only where they agree, and turns "too
+    noisy" where they cannot tell."""
     flagged = {i: _case_of(row, cases) for i, row in _rows(comparison, "regression")}
     fresh_cases = sorted({c for c in flagged.values() if c is not None})
     if not fresh_cases:
@@ -109,6 +111,8 @@ def confirm(
             said = f"{rounds} fresh interleaved rounds read {change} {interval} ({again.verdict})"
         if again is not None and again.verdict == "regression":
             changes[i] = ("regression", _join(old, f"confirmed: {said}"))
+        elif again is not None and again.verdict == "too noisy":  # undecided: ask instructions
+            changes[i] = ("too noisy", _join(f"not confirmed: {said}; {again.note}", old))
         else:
             changes[i] = ("inconclusive", _join(old, f"not confirmed: {said}"))
     return _with_rows(comparison, changes)
