@@ -3,6 +3,7 @@ the verdict of its instruction counts, labelled, or says what was tried."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -77,17 +78,23 @@ def _flagged(case: CaseId) -> Comparison:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("extra", "verdict"), [(0.0, "inconclusive"), (60.0, "regression")])
-def test_a_flagged_time_row_fails_only_if_fresh_rounds_agree(extra: float, verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "verdicts"), [(0.0, ("inconclusive", "too noisy")), (60.0, ("regression",))]
+)
+def test_a_flagged_time_row_fails_only_if_fresh_rounds_agree(
+    extra: float, verdicts: tuple[str, ...]
+) -> None:
+    """Identical code is never confirmed (the fresh rounds find no change, or cannot tell);
+    a real +60% is."""
     case = CaseId(LABEL, "lookup-hit", "random-int", 1000)
     confirmed = second_opinion.confirm(
-        _flagged(case), _slowmap(extra), [case], rounds=6, reps=3, timeout=120,
+        _flagged(case), _slowmap(extra), [case], rounds=8, reps=5, timeout=120,
         progress=lambda _: None,
     )  # fmt: skip
     row = confirmed.rows.iloc[0]
-    assert row["verdict"] == verdict
-    said = "confirmed: 6 fresh" if verdict == "regression" else "not confirmed: 6 fresh"
-    assert said in row["note"]
+    assert row["verdict"] in verdicts, row["note"]
+    said = "" if extra else "not "
+    assert re.search(rf"(^|; ){said}confirmed: 8 fresh interleaved rounds read", row["note"])
 
 
 def test_fresh_rounds_too_noisy_to_confirm_make_the_row_too_noisy(
