@@ -253,7 +253,8 @@ SANITIZE_CFLAGS = f"{SANITIZE} -g -O1 -DCM_NO_MMAP"
 
 @nox.session(python=MAIN_VERSION or False)
 def sanitize(session: nox.Session) -> None:
-    """The C maps under ASan+UBSan: C self-test (3 builds, huge sizes, bad lengths), then tests."""
+    """The C code under ASan+UBSan: the maps' C self-test (3 builds, huge sizes, bad lengths),
+    then their tests and the allocation counter's."""
     _require_python(session)
     tmp = session.create_tmp()
     exe = os.path.join(tmp, "selftest")
@@ -290,6 +291,9 @@ def sanitize(session: nox.Session) -> None:
     session.chdir("tests")
     suites = ["test_conformance.py", "test_conformance_stateful.py", "test_cmaps.py"]
     session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *maps, *suites, env=env)
+    # The allocation counter (C, hooks Python's allocator); memray is not run under ASan.
+    counter = ["test_measure_allocations.py", "-k", "counter"]
+    session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *counter, env=env)
 
 
 @nox.session(python=MAIN_VERSION or False)

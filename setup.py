@@ -1,7 +1,7 @@
-"""Compiles the C hash tables in impls/csrc into `mapbench/impls/_cmap*.so` at build time.
-
-The library has no Python C-API: `mapbench.impls.cmaps` loads it with ctypes. Everything else
-about the package is declared in pyproject.toml.
+"""Compiles the package's C code at build time: the hash tables in impls/csrc into
+`mapbench/impls/_cmap*.so` (no Python C-API: `mapbench.impls.cmaps` loads it with ctypes), and
+the allocation counter `mapbench.measure._pyalloc` (a CPython extension: it hooks Python's
+allocator). Everything else about the package is declared in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ CSRC = "impls/csrc"
 SOURCES = sorted(f"{CSRC}/{p.name}" for p in Path(CSRC).glob("*.c") if p.name != "selftest.c")
 # The package records these with every result (mapbench.environment.build_info).
 FLAGS = runpy.run_path(str(Path(__file__).parent / "mapbench" / "_cflags.py"))
+COMPILE_ARGS = [] if sys.platform == "win32" else list(FLAGS["EXTRA_COMPILE_ARGS"])
 
 setup(
     ext_modules=[
@@ -24,7 +25,12 @@ setup(
             "mapbench.impls._cmap",
             sources=SOURCES,
             depends=[f"{CSRC}/cmap.h"],
-            extra_compile_args=[] if sys.platform == "win32" else list(FLAGS["EXTRA_COMPILE_ARGS"]),
-        )
+            extra_compile_args=COMPILE_ARGS,
+        ),
+        Extension(
+            "mapbench.measure._pyalloc",
+            sources=["mapbench/measure/_pyalloc.c"],
+            extra_compile_args=COMPILE_ARGS,
+        ),
     ]
 )

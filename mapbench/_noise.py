@@ -17,7 +17,7 @@ noise it saw, process by process.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,29 +41,62 @@ class Conditions:
 
     load_per_core: float = math.nan  # median over the processes
     preempted: float = math.nan  # share of processes with no unpreempted timed run
+    # median over the runs of the share of wall time the thread was neither on a core nor
+    # waiting for one (wall - CPU - run-queue delay): it slept (I/O, locks, other threads)
+    asleep: float = math.nan
+    waiting: float = math.nan  # the same median share spent waiting for a core (contention)
 
 
 def conditions(
     frame: pd.DataFrame, case_key: list[str], environments: Mapping[str, Mapping[str, Any]]
 ) -> dict[tuple[Any, ...], Conditions]:
-    """Each case's conditions on one side, from its `load_average` and `context_switches` rows."""
-    rows = frame[frame["metric"].map(is_condition).astype(bool)]
+    """Each case's conditions on one side, from its `load_average`, `context_switches` and
+    `run_queue` rows (the last read against the same runs' wall and CPU times)."""
+    read = frame["metric"].map(is_condition).astype(bool) | frame["metric"].isin(_CLOCKS)
     found: dict[tuple[Any, ...], Conditions] = {}
-    for case, part in rows.groupby(case_key, dropna=False, sort=False):
+    for case, part in frame[read].groupby(case_key, dropna=False, sort=False):
         loads: list[float] = []
         preempted: list[bool] = []
+        runs: dict[str, dict[str, tuple[float, ...]]] = {}  # per file: clock -> its runs
         for row in part.itertuples(index=False):
             if row.metric == "load_average":
                 cores = environments.get(row.file, {}).get("cpu_count")
                 if isinstance(cores, int) and cores > 0:
                     loads += [x / cores for x in row.samples]
-            else:
+            elif row.metric == "context_switches":
                 preempted += _preempted(row.samples, row.groups)
+            elif row.metric in _CLOCKS:
+                runs.setdefault(row.file, {})[row.metric] = tuple(row.samples)
+        asleep, waiting = _off_cpu(runs.values())
         found[tuple(case)] = Conditions(
             float(np.median(loads)) if loads else math.nan,
             float(np.mean(preempted)) if preempted else math.nan,
+            asleep,
+            waiting,
         )
     return found
+
+
+# Wall time, CPU time and run-queue delay of the same runs, in the same order.
+_CLOCKS = ("time", "cpu_time", "run_queue")
+
+
+def _off_cpu(files: Iterable[Mapping[str, tuple[float, ...]]]) -> tuple[float, float]:
+    """Median shares of wall time spent asleep and spent waiting for a core, over every run
+    that recorded all three clocks (NaN, NaN: none did; files before version 4)."""
+    asleep: list[float] = []
+    waiting: list[float] = []
+    for clocks in files:
+        wall, cpu, queue = (clocks.get(name, ()) for name in _CLOCKS)
+        if not wall or not len(wall) == len(cpu) == len(queue):
+            continue
+        for w, c, q in zip(wall, cpu, queue, strict=True):
+            if w > 0:
+                asleep.append(max(0.0, w - c - q) / w)
+                waiting.append(q / w)
+    if not asleep:
+        return math.nan, math.nan
+    return float(np.median(asleep)), float(np.median(waiting))
 
 
 def _preempted(switches: Sequence[float], groups: Sequence[int]) -> list[bool]:

@@ -36,9 +36,11 @@ def _family(
 
 
 _GC_NOTE = "per run, GC on (one run of the case, as the case tuned the collector)"
-_PER_OP = (
-    "(memray; the first half of a run minus its first quarter, so once-per-run allocations cancel)"
-)
+_HALVES = "the first half of a run minus its first quarter, so once-per-run allocations cancel"
+_PER_OP = f"(memray; {_HALVES})"
+# Python's allocator is counted by a hook on it, never under a profile hook (which would count
+# a frame object per Python-level call: the measurer, not the code).
+_PER_OP_PYTHON = f"(an allocator hook, no profile hook; {_HALVES})"
 
 _METRICS = [
     *_family("timing", "off", (
@@ -48,9 +50,16 @@ _METRICS = [
          "CPU seconds of the measuring thread per operation of one run (thread_time; of every "
          "thread, process_time, for a workload run by worker threads), GC "
          "paused: blind to time spent waiting for a core"),
+        ("run_queue", "Run-queue delay per operation", "s", "noisy",
+         "seconds per operation the measuring thread was runnable but waiting for a core during "
+         "one timed run (/proc/thread-self/schedstat, Linux): CPU time + this ≈ wall time means "
+         "contention, a remainder means the work slept; a condition, never given a verdict"),
         ("context_switches", "Involuntary context switches per run", "switches", "noisy",
          "times the OS took the measuring thread's core away during one timed run (getrusage "
          "ru_nivcsw): a condition of the machine, never given a verdict"),
+        ("voluntary_switches", "Voluntary context switches per run", "switches", "noisy",
+         "times the measuring thread gave up its core to wait (I/O, a lock, sleep) during one "
+         "timed run (getrusage ru_nvcsw): a condition of the machine, never given a verdict"),
         ("load_average", "Load average", "tasks", "noisy",
          "the machine's 1-minute load average (runnable tasks, all cores) after the timed runs: "
          "a condition of the machine, never given a verdict"),
@@ -123,10 +132,11 @@ _METRICS = [
         ("alloc_python_calls_per_op", "Allocation calls per operation (Python allocator)",
          "alloc/op", "deterministic",
          f"calls to Python's allocator (PyMem/PyObject malloc, calloc, realloc) per operation "
-         f"{_PER_OP}; objects reused from CPython's free lists are no calls"),
+         f"{_PER_OP_PYTHON}; objects reused from CPython's free lists are no calls"),
         ("alloc_python_bytes_per_op", "Bytes allocated per operation (Python allocator)",
          "B/op", "deterministic",
-         f"bytes those calls asked for (a realloc counts its new size) per operation {_PER_OP}"),
+         "bytes those calls asked for (a realloc counts its new size) per operation "
+         f"{_PER_OP_PYTHON}"),
         ("alloc_native_calls_per_op", "Allocation calls per operation (native: malloc, mmap)",
          "alloc/op", "deterministic",
          "calls to malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, valloc, "
@@ -240,7 +250,7 @@ CATALOG: Mapping[str, MetricInfo] = MappingProxyType({m.name: m for m in _METRIC
 EXTRA_PREFIX = "probe_"
 _HIGHER_IS_BETTER = frozenset({"load_factor"})
 # What the machine was doing while a case was timed: read by the noise verdict, never judged.
-_CONDITIONS = frozenset({"context_switches", "load_average"})
+_CONDITIONS = frozenset({"run_queue", "context_switches", "voluntary_switches", "load_average"})
 
 
 def info(name: str) -> MetricInfo:

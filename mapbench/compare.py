@@ -4,12 +4,14 @@ Noisy metrics (times, GC pauses) are judged on one statistic and one unit, the w
 (docs/ci.md has the measurements behind each choice): each process gives one number (a low
 percentile of its runs, `--statistic`), and between the sides the change is the Hodges-Lehmann
 shift of their logs, tested by Mann-Whitney U, with the interval that test implies
-(`mapbench._shift`). Benjamini-Hochberg controls the false-discovery rate over every row compared
+(`mapbench.stats`). Benjamini-Hochberg controls the false-discovery rate over every row compared
 at once, and the intervals are widened to match (false-coverage-rate adjustment), so a row is
 significant exactly when its interval excludes no change. A regression must also exceed the
-minimum effect. Times are judged on one clock: CPU time, unless the work waits off the CPU or
-only wall time was recorded. A row that would read "no change" or "inconclusive" reads "too
-noisy" when the measurement cannot support it (modes, preempted runs, load, spread).
+minimum effect. Times are judged on one clock: CPU time, unless the work sleeps (wall time minus
+CPU time minus the time spent waiting for a core leaves a real remainder) or only wall time was
+recorded; waiting for a core is contention, and CPU time is judged however busy the machine.
+A row that would read "no change" or "inconclusive" reads "too noisy" when the measurement
+cannot support it (modes, preempted runs, load, spread).
 Deterministic metrics are compared exactly. Modelled numbers are not compared.
 """
 
@@ -26,11 +28,11 @@ import pandas as pd
 from scipy import stats
 
 from mapbench import _noise
-from mapbench._shift import per_process, shift
 from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS
 from mapbench.catalog import higher_is_better, is_condition, per_entry
 from mapbench.errors import MapbenchError
 from mapbench.results import ResultSet
+from mapbench.stats import per_process, shift
 from mapbench.thresholds import EXIT_TOO_NOISY, STATISTICS, Thresholds
 
 __all__ = [
@@ -67,6 +69,8 @@ CONTEXT_COLUMNS = ("python", "machine", "commit", "env")
 # The two clocks of the timing loop; one of them is judged per case.
 _CLOCKS = ("time", "cpu_time")
 # Below this share of wall time, CPU time misses part of the work (it waits): judge wall time.
+# With the run-queue delay recorded (results version 4), the share is CPU + run-queue delay:
+# only time spent neither on a core nor waiting for one is work CPU time cannot see.
 CPU_SHARE = 0.9
 # Units where a bigger number is better; everything else (time, bytes, probes) is lower-better.
 _HIGHER_IS_BETTER_UNITS = frozenset({"ops/s", "op/s", "1/s", "hz", "items/s"})
@@ -106,7 +110,8 @@ class Comparison:
         clock = (
             "wall time"
             if t.clock == "wall"
-            else "CPU time (wall time where the work waits off the CPU or is all there is)"
+            else "CPU time, however busy the machine (wall time where the work sleeps off the "
+            "CPU, or is all there is)"
         )
         return (
             f"Times judged on {clock}. Noisy metrics: per worker process the "
@@ -151,7 +156,7 @@ def compare(
             f"{base_label} and {candidate_label} share no benchmark case to compare "
             "(different maps, workloads or sizes?)"
         )
-    both, clock_notes = _one_clock(both, case_key, thresholds)
+    both, clock_notes = _one_clock(both, case_key, thresholds, conditions)
     rows, level = _verdicts(both, key, thresholds, _Context(case_key, conditions, clock_notes))
     return Comparison(
         rows=rows,
@@ -224,18 +229,25 @@ def _pooled_groups(samples: pd.Series, groups: pd.Series) -> tuple[int, ...]:
 
 
 def _one_clock(
-    both: pd.DataFrame, case_key: list[str], t: Thresholds
+    both: pd.DataFrame,
+    case_key: list[str],
+    t: Thresholds,
+    conditions: tuple[Mapping[tuple[Any, ...], _noise.Conditions], ...],
 ) -> tuple[pd.DataFrame, dict[int, str]]:
     """Keep one time row per case: the chosen clock's, or wall time where CPU time is blind.
 
-    CPU time counts only the measuring thread on a core: work that waits (other threads, I/O,
-    sleeping) is invisible to it. Where the fastest process's CPU time is below `CPU_SHARE`
-    of its wall time on either side, the case is judged on wall time, and the row says why.
+    CPU time counts only the measuring thread on a core: work that sleeps (other threads, I/O,
+    locks) is invisible to it, while time spent waiting for a core (contention) is no part of
+    the work at all. Where the run-queue delay was recorded, a case is judged on wall time only
+    when, on either side, the median run spent more than 1 - `CPU_SHARE` of its wall time
+    asleep (neither on a core nor queued for one); otherwise, CPU time is judged however busy
+    the machine was. Older results: wall time where the fastest process's CPU time is below
+    `CPU_SHARE` of its wall time on either side. The row says which and why.
     """
     clocks = both[both["metric"].isin(_CLOCKS)]
     drop: list[int] = []
     notes: dict[int, str] = {}
-    for _, pair in clocks.groupby(case_key, dropna=False, sort=False):
+    for case, pair in clocks.groupby(case_key, dropna=False, sort=False):
         by_metric = {m: int(i) for i, m in zip(pair.index, pair["metric"], strict=True)}
         if len(by_metric) < 2:  # one clock recorded (pyperf: wall only): judge it
             continue
@@ -244,13 +256,30 @@ def _one_clock(
             _fastest(both.at[cpu, f"samples_{s}"]) / _fastest(both.at[wall, f"samples_{s}"])
             for s in "ab"
         )
-        if t.clock == "wall" or share < CPU_SHARE:
+        sides = [c.get(tuple(case), _noise.Conditions()) for c in conditions]
+        asleep = max(c.asleep for c in sides)
+        waiting = max(c.waiting for c in sides)
+        if t.clock == "wall":
             drop.append(cpu)
-            if t.clock != "wall":
-                notes[wall] = (
-                    f"CPU time is {share:.0%} of wall time: the work waits off the CPU "
-                    "(threads, I/O), so wall time is judged"
+        elif math.isfinite(asleep) and asleep > 1 - CPU_SHARE:
+            drop.append(cpu)
+            notes[wall] = (
+                f"the work sleeps {asleep:.0%} of wall time (neither on a CPU nor waiting for "
+                "one: threads, I/O, locks), so wall time is judged"
+            )
+        elif math.isfinite(asleep):
+            drop.append(wall)
+            if share < CPU_SHARE:
+                notes[cpu] = (
+                    f"CPU time is {share:.0%} of wall time and the run waited {waiting:.0%} of "
+                    "it for a core (contention, not the work): CPU time is judged"
                 )
+        elif share < CPU_SHARE:
+            drop.append(cpu)
+            notes[wall] = (
+                f"CPU time is {share:.0%} of wall time: the work waits off the CPU "
+                "(threads, I/O; no run-queue delay recorded), so wall time is judged"
+            )
         else:
             drop.append(wall)
     kept = both.drop(index=drop)

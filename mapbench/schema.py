@@ -24,6 +24,11 @@ History of "version" (format "mapbench-metrics"):
       so do their pyperf files (with the environment of the results file beside them).
       Also since 4: a case's value kind (`value_kind`: int, str, tuple, record, json); files
       before it hold int values and read as "int".
+      Also since 4: the timing loop records, per run, the run-queue delay (`run_queue`, seconds
+      per operation the thread waited for a core; Linux) and voluntary context switches
+      (`voluntary_switches`) next to wall and CPU time, so a comparison tells waiting for a core
+      (contention: CPU time judged) from sleeping (wall time judged); cases of earlier files fall
+      back to judging by the CPU share of wall time.
 """
 
 from __future__ import annotations

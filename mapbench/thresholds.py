@@ -25,10 +25,9 @@ class Thresholds:
     statistic: str = HEADLINE  # a key of STATISTICS
     clock: str = "cpu"  # a member of CLOCKS (wall time is judged where CPU time is blind)
     min_samples: int = 5  # worker processes per side, below which no test is run
-    # The reports' intervals of each time cell (a bootstrap of its percentile), not the verdict:
+    # The level of intervals that are not a verdict's: each report time cell's (the median of
+    # its processes) and each change point's.
     confidence: float = 0.95
-    resamples: int = 1000  # bootstrap resamples (percentile intervals need about 1000)
-    seed: int = 0  # the bootstrap's random seed: the same inputs give the same report
     deterministic_tolerance: float = 0.0  # relative change of an exact metric still "no change"
     # Instruction counts repeat exactly within one build, but two builds (two venvs) differ by a
     # few hundredths of a percent: CPython's method cache and id-based hashes depend on

@@ -1,8 +1,9 @@
 """Time per operation: maps as rows, workloads as columns, one table per size and key kind.
 
-Each cell is a low percentile of the time samples (the statistic comparisons use, p10 by
-default: the fast end of the distribution is what stays put on a noisy machine) with its
-bootstrap interval and sample count, and the ratio to `dict` on the same Python; the fastest
+Each cell is the median over the worker processes of a low percentile of each process's runs
+(the statistic comparisons use, p10 by default: the fast end of the distribution is what stays
+put on a noisy machine) with that median's interval (`mapbench.stats`) and the number of
+processes, and the ratio to `dict` on the same Python; the fastest
 map of each column is marked, unstable cells are flagged, and the last column of each Python
 is the map's geometric mean over the workloads, relative to `dict`.
 """
@@ -19,7 +20,7 @@ import pandas as pd
 from mapbench.reports import charts
 from mapbench.reports.findings import Fragment, Line, Topic, topic
 from mapbench.reports.rows import first_seen, latest_per_python, pythons
-from mapbench.reports.spread import Spread, spreads
+from mapbench.reports.spread import UNSTABLE_IQR, Spread, spread, summary_only
 from mapbench.reports.tables import (
     Cell,
     Section,
@@ -33,6 +34,7 @@ from mapbench.reports.tables import (
 
 from mapbench import formatting
 from mapbench.case import size_key
+from mapbench.stats import per_process
 from mapbench.thresholds import STATISTICS, Thresholds
 
 REFERENCE = "dict"  # the map every other one is measured against
@@ -77,16 +79,24 @@ class TimeTable:
         return sorted(found)
 
 
-def describe(statistic: str) -> str:
+def describe(thresholds: Thresholds) -> str:
     """What a cell shows, for the section's note."""
-    shown = STATISTIC_NAMES.get(statistic, statistic)
+    shown = STATISTIC_NAMES.get(thresholds.statistic, thresholds.statistic)
     return (
-        f"Each cell: the {shown} of the time per operation over every sample; below it, its "
-        "95% bootstrap interval, the number of samples n and the ratio to "
-        f"{REFERENCE} on the same Python. The fastest map of each column is highlighted; cells "
-        "marked unstable have fewer than 5 samples or an interquartile range over 10% of the "
-        f"median. {GEOMEAN}: the geometric mean over the workloads of the ratio to {REFERENCE}. "
-        "Sort by a column with its header button."
+        f"Each cell: the median over the worker processes of each process's {shown} of the "
+        f"time per operation; below it, that median's {thresholds.confidence:.0%} interval "
+        "(order statistics: no resampling), the number of processes n and the ratio to "
+        f"{REFERENCE} on the same Python. The fastest map of each column is highlighted; "
+        f"cells marked unstable have {_unstable_rule(thresholds.min_samples)}. {GEOMEAN}: the "
+        f"geometric mean over the workloads of the ratio to {REFERENCE}. Sort by a column with "
+        "its header button."
+    )
+
+
+def _unstable_rule(min_samples: int) -> str:
+    return (
+        f"fewer than {min_samples} processes or an interquartile range between them over "
+        f"{UNSTABLE_IQR:.0%} of the median"
     )
 
 
@@ -97,7 +107,7 @@ def time_tables(
     times = latest_per_python(frame[frame["metric"] == "time"])
     if times.empty:
         return []
-    cells = _spreads(times, STATISTICS[statistic], thresholds)
+    cells = _spreads(times, STATISTICS[statistic], thresholds or Thresholds())
     sources = times["source"].nunique() > 1
     ranks = {c: first_seen(times[c]) for c in ("map", "workload", "key_kind")}
     groups = sorted(
@@ -140,20 +150,21 @@ def _size_text(size: Any) -> str:
     return "" if pd.isna(size) else f"size {int(size):,}"
 
 
-def _spreads(
-    times: pd.DataFrame, q: float, thresholds: Thresholds | None
-) -> dict[tuple[Any, ...], Spread]:
-    """Per case and Python: the spread of every sample of every run pooled."""
-    samples: dict[tuple[Any, ...], list[float]] = {}
-    summaries: dict[tuple[Any, ...], float] = {}
+def _spreads(times: pd.DataFrame, q: float, t: Thresholds) -> dict[tuple[Any, ...], Spread]:
+    """Per case and Python: the spread of the `q`-th percentiles of every worker process of
+    every run (a row without groups: each sample is a process, as `mapbench.compare` counts)."""
+    out: dict[tuple[Any, ...], Spread] = {}
     for key, group in times.groupby([*_TABLE_KEYS, *_CELL_KEYS], dropna=False, sort=False):
-        pooled = [x for s in group["samples"] for x in s]
-        samples[tuple(key)] = pooled
-        if not pooled:  # the tool kept no samples: its own summary (asv's median) is all there is
-            summaries[tuple(key)] = float(group["value"].median())
-    out = spreads(samples, q, thresholds)
-    for key, value in summaries.items():
-        out[key] = Spread(value, *(math.nan,) * 5, 0, out[key].min_samples)
+        processes = [
+            x
+            for samples, groups in zip(group["samples"], group["groups"], strict=True)
+            if samples
+            for x in per_process(samples, groups, q)
+        ]
+        # The tool kept no samples: its own summary (asv's median) is all there is.
+        out[tuple(key)] = (
+            spread(processes, t) if processes else summary_only(float(group["value"].median()), t)
+        )
     return out
 
 
@@ -167,7 +178,7 @@ def _samples_note(t: TimeTable) -> str:
     if not counts or counts == [0]:
         return "No samples recorded: each cell is the tool's own summary, without an interval."
     low, high = counts[0], counts[-1]
-    return f"{low} samples per cell." if low == high else f"{low} to {high} samples per cell."
+    return f"{low} processes per cell." if low == high else f"{low} to {high} processes per cell."
 
 
 def _table(t: TimeTable) -> Table:
@@ -269,9 +280,8 @@ def _hover(s: Spread, unstable: str, fastest: bool) -> str:
     if not s.n:
         return "no samples recorded: the tool's own summary"
     parts = [
-        f"{s.n} samples",
-        f"95% interval {s.interval_text('s')}",
-        f"median {formatting.value(s.median, 's')}",
+        f"median of {s.n} processes",
+        f"interval {s.interval_text('s')}",
         f"IQR {formatting.value_range(s.q1, s.q3, 's')}",
     ]
     if fastest:
@@ -324,10 +334,7 @@ def quality_finding(
         Fragment(
             f"{len(unstable)} of {len(cells)}", "#time", "figure bad" if unstable else "figure"
         ),
-        Fragment(
-            " time cells unstable (fewer than 5 samples, or an interquartile range over 10% of "
-            "the median)"
-        ),
+        Fragment(f" time cells unstable ({_unstable_rule(cells[0].min_samples)})"),
     ]
     lines: list[Line] = [tuple(parts)]
     if loads:

@@ -1,8 +1,9 @@
 """Findings about time: the fastest map per workload and its margin, each map against dict.
 
-Margins between maps are `mapbench.compare` verdicts (the same statistic, bootstrap interval
-and false-discovery control as a comparison of two runs), so "fastest" is only claimed with
-its interval, and a tie within the minimum effect is called a tie.
+Margins between maps are `mapbench.compare` verdicts (the same statistic, interval and
+false-discovery control as a comparison of two runs: `mapbench.stats`), so every effect is
+named with its interval ("sharded: slower on insert x9.35 [x8.9, x9.8]"), "fastest" is only
+claimed with its interval, and a tie within the minimum effect (`--threshold`) is a tie.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def time_topics(
 ) -> list[Topic | None]:
     """The fastest map per workload, then each map against dict."""
     margins = _margins(frame, tables, thresholds)
-    return [_fastest(tables, margins), _against_reference(tables, margins)]
+    return [_fastest(tables, margins), _against_reference(tables, margins, thresholds)]
 
 
 def _pairs(tables: Sequence[TimeTable]) -> list[tuple[Key, Key]]:
@@ -158,10 +159,16 @@ def _margin(row: Mapping[str, Any] | None, word: str) -> list[Fragment]:
     if interval != formatting.MISSING:
         parts.append(Fragment(f" {interval}"))
     if verdict not in (Verdict.REGRESSION, Verdict.IMPROVEMENT):
-        parts.append(
-            Fragment(f" ({verdict}: not significant, n={row['base_n']}/{row['candidate_n']})")
-        )
+        parts.append(Fragment(f" ({_undecided(row, interval)})"))
     return parts
+
+
+def _undecided(row: Mapping[str, Any], interval: str) -> str:
+    """Why a margin with this interval is not claimed."""
+    n = f"n={row['base_n']}/{row['candidate_n']}"
+    if interval == formatting.MISSING:
+        return f"{row['verdict']}: too few processes for an interval, {n}"
+    return f"{row['verdict']}: the interval includes no change, {n}"
 
 
 def _fastest_counts(columns: Sequence[tuple[TimeTable, str]]) -> list[Line]:
@@ -184,8 +191,10 @@ def _fastest_counts(columns: Sequence[tuple[TimeTable, str]]) -> list[Line]:
     return lines
 
 
-def _against_reference(tables: Sequence[TimeTable], margins: Margins) -> Topic | None:
-    """Per map: where it beats dict and where it loses, significant or not."""
+def _against_reference(
+    tables: Sequence[TimeTable], margins: Margins, thresholds: Thresholds
+) -> Topic | None:
+    """Per map: where it beats dict and where it loses, each effect with its interval."""
     columns = _columns(tables)
     maps = list(
         dict.fromkeys((m, params) for t in tables for m, params in t.maps if m != REFERENCE)
@@ -203,7 +212,7 @@ def _against_reference(tables: Sequence[TimeTable], margins: Margins) -> Topic |
                 if row is not None:
                     outcome.setdefault(str(row["verdict"]), []).append((t, p, w, row))
         if outcome:
-            lines.append(_versus_line(tables, m, params, outcome, columns))
+            lines.append(_versus_line(tables, m, params, outcome, columns, thresholds))
     return topic(f"Against {REFERENCE}", lines)
 
 
@@ -213,20 +222,25 @@ def _versus_line(
     params: str,
     outcome: Mapping[str, list[tuple[TimeTable, str, str, Mapping[str, Any]]]],
     columns: Sequence[tuple[TimeTable, str]],
+    thresholds: Thresholds,
 ) -> Line:
+    """`sharded: slower on insert x9.35 [x8.9, x9.8], ...; within ±5% on 2 cases; undecided
+    on lookup-miss +3% [-2%, +9%]`: every effect named with its interval."""
     label = tables[0].label(m, params) if tables else m
     parts: list[Fragment] = [Fragment(label, css="figure"), Fragment(": ")]
+    undecided = [c for k, v in outcome.items() if k not in _DECIDED for c in v]
     phrases = (
-        (Verdict.IMPROVEMENT, "faster on ", "good"),
-        (Verdict.REGRESSION, "slower on ", "bad"),
-        (Verdict.NO_CHANGE, "within 5% on ", ""),
+        (outcome.get(Verdict.IMPROVEMENT, []), "faster on ", "good"),
+        (outcome.get(Verdict.REGRESSION, []), "slower on ", "bad"),
+        (outcome.get(Verdict.NO_CHANGE, []), f"within ±{thresholds.min_effect:.0%} on ", ""),
+        (undecided, "undecided on ", ""),
     )
     first = True
-    for verdict, words, css in phrases:
-        cases = outcome.get(verdict, [])
+    for cases, words, css in phrases:
         if not cases:
             continue
-        if verdict == Verdict.NO_CHANGE and len(cases) > 3:  # ties say little one by one
+        tie = words.startswith("within")
+        if tie and len(cases) > 3:  # ties say little one by one
             parts.append(Fragment(f"{'' if first else '; '}{words}{len(cases)} cases"))
             first = False
             continue
@@ -235,20 +249,20 @@ def _versus_line(
         shown = sorted(cases, key=lambda c: _distance(c[3]), reverse=True)[:6]
         for i, (t, p, w, row) in enumerate(shown):
             where = _where(t, p, columns)
-            where = f" ({where})" if where else ""
-            change = formatting.change(row["ratio"])
-            text = f"{w}{where}" + ("" if verdict == Verdict.NO_CHANGE else f" {change}")
+            text = f"{w} ({where})" if where else w
+            if not tie:
+                change, interval = formatting.change_and_interval(
+                    row["ratio"], row["ci_low"], row["ci_high"]
+                )
+                shown_interval = "" if interval == formatting.MISSING else f" {interval}"
+                text += f" {change}{shown_interval}"
             parts += [Fragment(", " if i else ""), Fragment(text, "#" + t.row_id(m, params))]
         if len(cases) > len(shown):
             parts.append(Fragment(f" and {len(cases) - len(shown)} more"))
-    unsure = sum(
-        len(v)
-        for k, v in outcome.items()
-        if k not in (Verdict.IMPROVEMENT, Verdict.REGRESSION, Verdict.NO_CHANGE)
-    )
-    if unsure:
-        parts.append(Fragment(f"{'' if first else '; '}not significant on {unsure}"))
     return tuple(parts)
+
+
+_DECIDED = (Verdict.IMPROVEMENT, Verdict.REGRESSION, Verdict.NO_CHANGE)
 
 
 def _distance(row: Mapping[str, Any]) -> float:

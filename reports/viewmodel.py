@@ -138,7 +138,7 @@ def build(
         verdicts=verdicts.verdict_table(comparison) if comparison is not None else None,
         failures=failures.failure_table(failed, failure_ids),
         not_run=failures.not_run_table(frame),
-        time_note=timing.describe(statistic),
+        time_note=timing.describe(thresholds),
         time_tables=tuple(
             TimeSection(s, tuple(chart_of.get(s.anchor, ())))
             for s in timing.time_sections(time_tables)

@@ -311,6 +311,7 @@ def test_work_that_waits_off_the_cpu_is_judged_on_wall_time() -> None:
     [row] = compare(a, b).rows.to_dict("records")
     assert row["metric"] == "time" and row["verdict"] == "regression"
     assert "CPU time is 15% of wall time" in row["note"]  # 0.2 x base, over a 30% slower head
+    assert "no run-queue delay recorded" in row["note"]  # results before version 4
 
 
 def test_modes_make_a_row_too_noisy_not_no_change() -> None:

@@ -32,7 +32,11 @@ TAG = f"{sys.version_info[0]}.{sys.version_info[1]}"
 MARK_ENV = "MAPBENCH_FAULT_TEST"
 FIXTURES = Path(__file__).parent / "fixtures"
 # The smallest run of one case: a pyperf pass of its quick settings, no collectors.
-TINY_RUN = ["--workload=insert", "--key-kind=random-int", "--size=50", "--quick", "--no-metrics"]
+# Two processes: these tests check what survives a fault, not a verdict.
+TINY_RUN = [
+    *("--workload=insert", "--key-kind=random-int", "--size=50", "--quick", "--processes=2"),
+    "--no-metrics",
+]
 
 FAULTY = textwrap.dedent(
     """

@@ -127,6 +127,7 @@ def _records(*rows: tuple[str, int, int]) -> Iterator[_Record]:
 
 
 def test_tally_follows_frees_reallocs_and_partial_unmaps() -> None:
+    # Python allocator records are memray's, not native: skipped.
     got = tally(
         _records(
             ("PYMALLOC_MALLOC", 1, 40),
@@ -140,7 +141,6 @@ def test_tally_follows_frees_reallocs_and_partial_unmaps() -> None:
             ("CALLOC", 0x300, 50),
         )
     )
-    assert (got.python_calls, got.python_bytes) == (1, 40)
     assert got.native_calls == 4  # malloc, realloc, mmap, calloc
     assert got.native_bytes == 1000 + 3000 + 4 * PAGE + 50
     assert got.native_net == 3000 + 3 * PAGE + 50
@@ -254,7 +254,9 @@ def test_c_linear_inserts_show_their_table_in_native_allocations(
     assert got["alloc_native_net_bytes"] >= table
     assert got["alloc_native_peak_bytes"] >= table
     assert got["alloc_native_calls_per_op"] > 0  # a resize falls in the second quarter
-    assert got["alloc_python_calls_per_op"] >= 1  # a ctypes call per insert
+    # The ctypes call of each insert asks nothing of Python's allocator (memray's profile hook
+    # once made it read >= 1: the frame objects it makes CPython create).
+    assert got["alloc_python_calls_per_op"] == 0
 
 
 @pytest.mark.parametrize("size", [600, 1000, 1500])

@@ -38,7 +38,7 @@ def _exact(metrics: list[Measurement]) -> Exact:
 
 def _by_run(tmp_path: Path) -> tuple[Exact, Any]:
     out = tmp_path / "run"
-    argv = ["run", "--quick", "--map", CASE.map, "--workload", CASE.workload]
+    argv = ["run", "--quick", "--processes", "2", "--map", CASE.map, "--workload", CASE.workload]
     argv += ["--key-kind", CASE.key_kind, "--size", str(CASE.size), "-o", str(out)]
     assert main(argv) == 0
     frame = load([out]).frame

@@ -22,6 +22,7 @@ from mapbench.reports import (
 from mapbench import formatting, theory
 from mapbench.compare import compare
 from mapbench.results import ResultSet, Row, frame_of
+from mapbench.thresholds import Thresholds
 
 
 def row(workload: str, metric: str, value: float, **fields: Any) -> Row:
@@ -50,27 +51,39 @@ def _section(frame: pd.DataFrame, statistic: str = "p10") -> Any:
     return section
 
 
+def _processes(*bases: float) -> dict[str, Any]:
+    """Row fields of worker processes that each ran (x, 2x, 3x): their p10 is 1.2x, min x."""
+    return {"samples": tuple(k * x for x in bases for k in (1, 2, 3)), "groups": (3,) * len(bases)}
+
+
 def test_time_table_cells_statistic_interval_ratio_and_fastest() -> None:
-    samples = {"dict": (1e-7, 2e-7, 3e-7, 4e-7, 5e-7), "slow": (1e-6, 1e-6, 2e-6, 3e-6, 4e-6)}
-    frame = frame_of(_times(samples))
+    """A cell is the median of its processes' p10s, with that median's interval."""
+    dict_x = (1.00e-7, 1.01e-7, 1.02e-7, 1.03e-7, 1.04e-7, 1.05e-7)
+    slow_x = (1e-6, 2e-6, 3e-6, 4e-6, 5e-6, 6e-6)
+    frame = frame_of([
+        row("lookup-hit", "time", 1.0, map=m, source="pyperf", unit="s", kind="noisy",
+            file="pyperf-3.12.json", **_processes(*xs))
+        for m, xs in (("dict", dict_x), ("slow", slow_x))
+    ])  # fmt: skip
     section = _section(frame)
     assert section.title == "size 1,000 · random-int keys"
     assert section.table.headers == ("map", "lookup-hit", timing.GEOMEAN)
     dict_cell, slow_cell = (r[1] for r in section.table.rows)
-    p10 = {m: float(np.percentile(s, 10)) for m, s in samples.items()}
-    assert float(dict_cell.sort) == pytest.approx(p10["dict"])
+    median = {"dict": 1.2 * float(np.median(dict_x)), "slow": 1.2 * float(np.median(slow_x))}
+    assert float(dict_cell.sort) == pytest.approx(median["dict"])
     assert "best" in dict_cell.css.split() and "best" not in slow_cell.css.split()
     interval, n = dict_cell.sub[0].split(" · ")
-    assert n == "n 5" and interval.endswith(" ns")  # the interval of the p10, then n
-    low, high = (float(x) * 1e-9 for x in interval.removesuffix(" ns").split("\u2013"))
-    assert min(samples["dict"]) <= low <= p10["dict"] <= high <= max(samples["dict"])
-    ratio = p10["slow"] / p10["dict"]
+    assert n == "n 6" and interval.endswith(" ns")  # the median's interval, then n processes
+    # Six processes: the 95% interval of their median runs from the smallest to the largest.
+    assert interval == "120\u2013126 ns"
+    ratio = median["slow"] / median["dict"]
     assert slow_cell.sub[1] == f"{ratio:.3g}{formatting.TIMES} dict"
-    assert "unstable" in slow_cell.css and slow_cell.sub[-1] == "unstable"  # IQR 100% of median
+    assert "unstable" in slow_cell.css and slow_cell.sub[-1] == "unstable"  # IQR ~70% of median
+    assert "unstable" not in dict_cell.css
     assert section.table.row_ids == ("time-size-1-000-random-int-keys-row-dict",
                                      "time-size-1-000-random-int-keys-row-slow")  # fmt: skip
     minimum = _section(frame, "min")
-    assert float(minimum.table.rows[1][1].sort) == pytest.approx(1e-6)
+    assert float(minimum.table.rows[1][1].sort) == pytest.approx(3.5e-6)
 
 
 def test_time_table_geometric_mean_of_ratios_to_dict() -> None:
@@ -88,22 +101,16 @@ def test_time_table_geometric_mean_of_ratios_to_dict() -> None:
     assert "unstable" not in other_row[1].css  # identical samples: no spread
 
 
-def test_spread_flags_few_samples_and_wide_spread() -> None:
-    found = spread.spreads(
-        {
-            "few": (1.0, 1.1, 1.2),
-            "tight": (1.0, 1.01, 1.02, 1.01, 1.0),
-            "wide": (1.0, 2.0, 3.0, 4.0, 5.0),
-        },
-        10.0,
-    )  # fmt: skip
-    assert found["few"].unstable.startswith("too few samples")
-    assert math.isnan(found["few"].low)  # no interval from 3 samples
-    assert found["tight"].unstable == ""
-    assert found["wide"].unstable.startswith("wide spread")
-    assert found["wide"].low <= found["wide"].statistic <= found["wide"].high
-    again = spread.spreads({"wide": (1.0, 2.0, 3.0, 4.0, 5.0)}, 10.0)
-    assert again["wide"] == found["wide"]  # seeded: the same report every time
+def test_spread_flags_few_processes_and_wide_spread() -> None:
+    t = Thresholds()
+    few = spread.spread((1.0, 1.1, 1.2), t)
+    tight = spread.spread((1.0, 1.01, 1.02, 1.01, 1.0, 1.01), t)
+    wide = spread.spread((1.0, 2.0, 3.0, 4.0, 5.0, 6.0), t)
+    assert few.unstable.startswith("too few processes")
+    assert math.isnan(few.low)  # 3 processes give no 95% interval of their median
+    assert tight.unstable == ""
+    assert wide.unstable.startswith("wide spread")
+    assert (wide.low, wide.statistic, wide.high) == (1.0, 3.5, 6.0)
 
 
 def test_time_table_has_a_column_group_per_python() -> None:
@@ -292,8 +299,9 @@ def test_findings_name_the_fastest_map_with_its_margin_and_link_to_the_row() -> 
     lines = {line[0].text: "".join(f.text for f in line) for line in against.lines}
     assert (
         lines["cow"].startswith("cow: slower on insert +99")
-        and "within 5% on delete" in lines["cow"]
+        and "within ±5% on delete" in lines["cow"]
     )
+    assert "% [+" in lines["cow"]  # the effect with its interval
     assert lines["fast"].startswith(f"fast: faster on insert {formatting.MINUS}50")
 
 

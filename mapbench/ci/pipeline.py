@@ -3,6 +3,7 @@
 Output directory layout (every path is stable, so CI can upload and post them):
     report.html      the full HTML report (verdict summary first)
     summary.md       the Markdown summary, short enough for a pull-request comment
+    verdicts.json    every verdict row, after confirmation and the instruction fallback (JSON)
     results/base/, results/head/   mapbench metrics JSON of each side (`mapbench report` reads it)
     site/            the publishable directory: index.html (the report), results/, asv/ when --asv
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from mapbench._atomic import write_bytes_atomic
 from mapbench.case import CaseId
-from mapbench.ci import adaptive, asv_site, instructions
+from mapbench.ci import adaptive, asv_site, instructions, second_opinion
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.results_io import compare_runs
 from mapbench.ci.sides import Prepared, SideError, check_presence, prepare, source_of
@@ -53,7 +54,9 @@ class CiOptions:
     asv_bench: str = asv_site.DEFAULT_BENCH
     instructions: bool = False
     budget: float | None = None  # seconds: add rounds until the intervals are tight
-    allow_noisy: bool = False  # exit 0, not 3, when a row is too noisy to judge
+    allow_noisy: bool = False  # exit 0, not 4, when a row is too noisy to judge
+    # count instructions (callgrind) for time rows still too noisy after the rounds
+    instruction_fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,20 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     comparison, both = compare_runs(
         base, head, options.cases, options.thresholds, out / "results", method
     )
+    comparison = second_opinion.confirm(
+        comparison,
+        sides,
+        options.cases,
+        rounds=options.rounds,
+        reps=options.reps,
+        timeout=options.timeout,
+        progress=progress,
+    )
+    if options.instruction_fallback:
+        comparison = second_opinion.answer_too_noisy(
+            comparison, sides, options.cases, rounds=rounds, timeout=options.timeout,
+            progress=progress,
+        )  # fmt: skip
     for problem in problems_as_text(both.problems):
         print(problem)
     broken = tuple(
@@ -129,6 +146,8 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
         out / "summary.md",
         _summary_text(comparison, broken, (new, removed), options, rounds).encode(),
     )
+    verdicts = comparison.rows.to_json(orient="records", indent=1)
+    write_bytes_atomic(out / "verdicts.json", verdicts.encode())
     site = out / "site"
     site.mkdir()
     for ours in (report, *map(Path, both.environments)):  # the two results files written
@@ -216,7 +235,9 @@ def _summary_text(
     parts.append(
         f"<sub>mapbench ci: {rounds} interleaved rounds{budget} (base and head in alternating "
         f"processes) x {options.reps} runs per side; fails on a regression past "
-        f"{options.thresholds.min_effect:.0%} (time) or any exact-metric increase beyond "
+        f"{options.thresholds.min_effect:.0%} (time, confirmed by {options.rounds} fresh "
+        "interleaved rounds of the flagged cases; instruction counts where time was too noisy) "
+        "or any exact-metric increase beyond "
         f"{options.thresholds.deterministic_tolerance:.0%}; exit status {EXIT_TOO_NOISY} "
         "when nothing regressed but a row was too noisy to judge.</sub>"
     )

@@ -81,6 +81,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also count instructions per operation under valgrind's callgrind: exact, so any "
         "change in CPU work is seen (about 30 s per case and side)",
     )
+    add(
+        "--no-instruction-fallback",
+        dest="instruction_fallback",
+        action="store_false",
+        help="leave time rows that stay too noisy as they are, instead of judging their cases "
+        "on instruction counts under callgrind (the first few such cases, ~1 min each)",
+    )
     add("--asv", action="store_true", help="also run asv for both commits and publish its site")
     add(
         "--asv-bench",
@@ -171,6 +178,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         instructions=args.instructions,
         budget=args.budget,
         allow_noisy=args.allow_noisy,
+        instruction_fallback=args.instruction_fallback,
     )
     outcome = run_ci(options, progress_to_stderr)
     print(outcome.summary.read_text(encoding="utf-8"))

@@ -98,7 +98,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add(
         "--quick",
         action="store_true",
-        help="fewer pyperf processes and one small size: about two minutes for every map",
+        help=f"{QUICK.processes} pyperf processes per case (not {DEFAULT.processes}), fewer "
+        "workloads and one small size",
+    )
+    add(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="pyperf worker processes per case, the unit of every verdict (default "
+        f"{DEFAULT.processes}, quick {QUICK.processes}; fewer than 5 give no significance test)",
     )
     add(
         "--timeout",
@@ -148,6 +156,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         hash_seed=args.hash_seed,
         collectors=() if args.no_metrics else None,
     )
+    if args.processes is not None:
+        if args.processes < 1:
+            raise UsageError(f"--processes must be at least 1, not {args.processes}")
+        settings = replace(settings, processes=args.processes)
     if args.timeout is not None:
         if args.timeout <= 0:
             raise UsageError(f"--timeout must be positive, not {args.timeout:g}")

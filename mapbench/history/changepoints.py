@@ -5,9 +5,11 @@ changes: every such commit is a change point, magnitude exact. Noisy ones (times
 ruptures' kernel change-point detection (KernelCPD, rbf kernel on log values, PELT search,
 penalty 3), chosen by measurement over Apache Otava and ruptures' other detectors
 (scripts/changepoint_choice.py, docs/history.md); long series are searched in overlapping
-windows so the cost grows linearly. Each candidate is then confirmed: the ratio of the medians
-of the segments on either side (at most 30 commits each) must leave the no-change band
-(`Thresholds.min_effect`) and so must its 95% bootstrap interval.
+windows so the cost grows linearly. Each candidate is then confirmed with the statistic every
+verdict uses (`mapbench.stats.shift`): the Hodges-Lehmann shift between the segments on either
+side (at most 30 commits each, one value per commit) must leave the no-change band
+(`Thresholds.min_effect`) and its Mann-Whitney interval at `Thresholds.confidence` must exclude
+no change.
 
 Time is a series per machine (one machine's numbers are not another's) unless asked to pool
 machines; deterministic metrics are one series across machines.
@@ -25,6 +27,7 @@ import pandas as pd
 
 from mapbench.case import KEY_COLUMNS, METRIC_COLUMNS, size_column
 from mapbench.history.points import with_points
+from mapbench.stats import shift
 from mapbench.thresholds import Thresholds
 
 # What identifies one series; `machine` is dropped for deterministic metrics (and on request).
@@ -39,7 +42,6 @@ PENALTY = 3.0  # KernelCPD rbf penalty, measured (docs/history.md)
 MIN_SIZE = 2  # commits on each side of a change at least
 WINDOW = 120  # longer series are searched in windows this long, half overlapping
 SEGMENT_CAP = 30  # commits on each side that measure a change's magnitude
-RESAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -177,18 +179,17 @@ def detect_noisy(
 ) -> list[tuple[int, float, float, float]]:
     """(index, magnitude, low, high) of each kernel change point that clears the band.
 
-    The index is that of the first value after the change; the bootstrap is seeded
-    (`Thresholds.seed`), so the same series gives the same intervals.
+    The index is that of the first value after the change; magnitude and interval are the
+    shift's (exact: the same series gives the same intervals).
     """
     t = t or Thresholds()
-    rng = np.random.default_rng(t.seed)
     if len(values) < 2 * MIN_SIZE or np.any(values <= 0):
         return []
     logs = np.log(values)
     candidates = _kernel_candidates(logs)
     band = 1 + t.min_effect
     for _ in range(len(candidates) + 1):
-        measured = [_magnitude(values, candidates, j, rng, t) for j in range(len(candidates))]
+        measured = [_magnitude(values, candidates, j, t) for j in range(len(candidates))]
         weak = [
             j
             for j, (ratio, low, high) in enumerate(measured)
@@ -226,19 +227,16 @@ def _kernel_candidates(logs: np.ndarray) -> list[int]:
 
 
 def _magnitude(
-    values: np.ndarray, cuts: list[int], j: int, rng: np.random.Generator, t: Thresholds
+    values: np.ndarray, cuts: list[int], j: int, t: Thresholds
 ) -> tuple[float, float, float]:
-    """Ratio of medians after / before change `j`, with its bootstrap interval."""
+    """The shift after / before change `j` (Hodges-Lehmann), with its Mann-Whitney interval."""
     start = cuts[j - 1] if j else 0
     stop = cuts[j + 1] if j + 1 < len(cuts) else len(values)
     before = values[max(start, cuts[j] - SEGMENT_CAP) : cuts[j]]
     after = values[cuts[j] : min(stop, cuts[j] + SEGMENT_CAP)]
-    ratio = float(np.median(after) / np.median(before))
-    boot_before = np.median(before[rng.integers(0, len(before), (RESAMPLES, len(before)))], axis=1)
-    boot_after = np.median(after[rng.integers(0, len(after), (RESAMPLES, len(after)))], axis=1)
-    tail = 50 * (1 - t.confidence)
-    low, high = np.percentile(boot_after / boot_before, [tail, 100 - tail])
-    return ratio, float(low), float(high)
+    found = shift(before, after)
+    low, high = found.interval(1 - t.confidence)
+    return found.estimate, low, high
 
 
 def _row(

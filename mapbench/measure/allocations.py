@@ -1,5 +1,6 @@
 """Allocations of one run: the net `sys.getallocatedblocks()` change, tracemalloc's figures, and
-allocation calls per operation of Python's allocator and of native code (memray).
+allocation calls per operation of Python's allocator (counted by an allocator hook, no profile
+hook) and of native code (memray).
 
 All run with the GC paused (collected first, which also empties CPython's free lists) after one
 untimed warm-up run, so that the interpreter's caches are in the state the workload leaves them,
@@ -11,11 +12,13 @@ from __future__ import annotations
 import sys
 import threading
 import tracemalloc
+from dataclasses import dataclass
 
 from mapbench.catalog import measurement
-from mapbench.measure import allocator_log
+from mapbench.measure import allocator_log, python_allocator
 from mapbench.measure._collector import THREADS_NOTE, Collector, MetricsError, threads_ran
 from mapbench.measure.allocator_log import Tally
+from mapbench.measure.python_allocator import PythonAllocations
 from mapbench.measure.timing import gc_paused
 from mapbench.schema import Kind, Measurement
 from mapbench.workloads import Case, RunRange
@@ -76,20 +79,22 @@ class TracemallocAllocations(Collector):
 
 
 class AllocationsPerOp(Collector):
-    """Allocation calls and bytes per operation, Python's allocator and native code apart, and
-    the native bytes one run keeps (net) and holds at most (peak), counted by memray.
+    """Allocation calls and bytes per operation, Python's allocator (`python_allocator`: a
+    counting allocator hook, no profile hook) and native code (memray) apart, and the native
+    bytes one run keeps (net) and holds at most (peak).
 
-    Three tracked runs from the same state (a reset, the GC collected and paused): the whole
-    run (net and peak; being the first under the tracker, it also takes the caches code
-    allocates the first time it runs tracked), then the first half and the first quarter of
-    its operations. Per operation is `(half - quarter) / (ops in half - ops in quarter)`: what
-    a run allocates once (the tracker's own bookkeeping, the harness's range objects, an
-    object a map makes at its first write) is in both and cancels, so one allocation more per
-    operation reads as exactly +1 and a one-off as 0.
+    Three counted runs from the same state (a reset, the GC collected and paused), each once
+    under each counter: the whole run (net and peak; being the first under the tracker, it also
+    takes the caches code allocates the first time it runs tracked), then the first half and
+    the first quarter of its operations. Per operation is
+    `(half - quarter) / (ops in half - ops in quarter)`: what a run allocates once (the
+    tracker's own bookkeeping, the harness's range objects, an object a map makes at its first
+    write) is in both and cancels, so one allocation more per operation reads as exactly +1 and
+    a one-off as 0.
     """
 
     name = "allocations"
-    description = "allocation calls and bytes per op, Python and native (memray)"
+    description = "allocation calls and bytes per op, Python (allocator hook) and native (memray)"
 
     def collect(self, case: Case) -> list[Measurement]:
         _warm(case)
@@ -100,29 +105,34 @@ class AllocationsPerOp(Collector):
         if half_ops == quarter_ops:  # a run of one operation (a snapshot): one against none
             half, half_ops = _tracked(case, {n: n for n in runners})
             quarter, quarter_ops = _tracked(case, {n: 0 for n in runners})
-        diff, n = half - quarter, half_ops - quarter_ops
+        n = half_ops - quarter_ops
+        python, native = half.python - quarter.python, half.native - quarter.native
         kind: Kind | None = "noisy" if threads_ran() else None
         threads = f"; {THREADS_NOTE}" if kind else ""
         note = (
-            f"memray; (first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; "
-            f"GC paused{threads}"
+            f"(first {half_ops} ops - first {quarter_ops}) / {n} of a run of {ops}; GC paused; "
+            f"Python: allocator hook, no profile hook; native: memray{threads}"
         )
         out = []
         if n > 0:
             out += [
                 measurement(name, value / n, note=note, kind=kind)
                 for name, value in (
-                    ("alloc_python_calls_per_op", diff.python_calls),
-                    ("alloc_python_bytes_per_op", diff.python_bytes),
-                    ("alloc_native_calls_per_op", diff.native_calls),
-                    ("alloc_native_bytes_per_op", diff.native_bytes),
+                    ("alloc_python_calls_per_op", python.calls),
+                    ("alloc_python_bytes_per_op", python.bytes),
+                    ("alloc_native_calls_per_op", native.native_calls),
+                    ("alloc_native_bytes_per_op", native.native_bytes),
                 )
             ]
         run_note = f"memray; one run of {ops} ops, GC paused{threads}"
         return [
             *out,
-            measurement("alloc_native_net_bytes", whole.native_net, note=run_note, kind=kind),
-            measurement("alloc_native_peak_bytes", whole.native_peak, note=run_note, kind=kind),
+            measurement(
+                "alloc_native_net_bytes", whole.native.native_net, note=run_note, kind=kind
+            ),
+            measurement(
+                "alloc_native_peak_bytes", whole.native.native_peak, note=run_note, kind=kind
+            ),
         ]
 
 
@@ -150,13 +160,29 @@ def _runner_ops(case: Case) -> list[int]:
     return seen
 
 
-def _tracked(case: Case, stops: dict[int, int]) -> tuple[Tally, int]:
-    """What running operations 0..stops[ops] of each runner allocated, and how many ran."""
+@dataclass(frozen=True)
+class _Counted:
+    """What one prefix of a run allocated: from Python's allocator, and natively."""
+
+    python: PythonAllocations
+    native: Tally
+
+
+def _tracked(case: Case, stops: dict[int, int]) -> tuple[_Counted, int]:
+    """What running operations 0..stops[ops] of each runner allocated, and how many ran: the
+    prefix runs twice from the same state, once under each counter (one never sees the other)."""
     prefix = _Prefix(case, stops)
     case.reset()
     with gc_paused():
-        found = allocator_log.track(prefix)
-    return found, sum(prefix.done)
+        native = allocator_log.track(prefix)
+    ran = sum(prefix.done)
+    prefix.done.clear()
+    case.reset()
+    with gc_paused():
+        python = python_allocator.count(prefix)
+    if sum(prefix.done) != ran:
+        raise MetricsError(f"the same prefix ran {ran} operations, then {sum(prefix.done)}")
+    return _Counted(python, native), ran
 
 
 class _Prefix:

@@ -1,12 +1,14 @@
-"""Every allocation call a block of code makes, Python's allocator and native code apart (memray).
+"""Every native allocation call a block of code makes (memray): what code outside Python's
+allocator (a C map, libc, an extension) asks the C allocator and mmap for.
 
 memray's `Tracker` hooks, in every loaded library, the C allocator (malloc, calloc, realloc,
-posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free) and mmap/munmap; with
-`trace_python_allocators` it also hooks Python's allocator domains (raw, mem and object: what
-tracemalloc traces). What Python's allocator itself asks of malloc and mmap underneath (blocks
-over 512 bytes, pymalloc's arenas) happens inside memray's Python-allocator hook and is not
-recorded a second time, so "Python" and "native" never count the same byte twice: native is
-what code outside Python's allocator (a C map, libc, an extension) asks the C allocator for.
+posix_memalign, aligned_alloc, memalign, valloc, pvalloc, free) and mmap/munmap. It is run with
+`trace_python_allocators`, so that what Python's allocator itself asks of malloc and mmap
+underneath (blocks over 512 bytes, pymalloc's arenas) happens inside memray's Python-allocator
+hook and is not recorded as native. Python's allocator calls themselves are not counted here:
+the tracker installs a profile hook, under which CPython makes a frame object for every
+Python-level call; `mapbench.measure.python_allocator` counts them without one. Frames never
+reach native memory on their own (pymalloc serves them), so the native counts are the code's.
 
 Blind spots, by construction: calls through a pointer from `dlsym` (ctypes'
 `CDLL(None).malloc`), allocators linked statically into a library, mremap/brk/sbrk, and kernel
@@ -41,15 +43,13 @@ def _memray() -> Any:
 
 @dataclass(frozen=True)
 class Tally:
-    """What one tracked block allocated: calls and bytes per allocator, native net and peak.
+    """What one tracked block allocated natively: calls and bytes, net and peak.
 
     Bytes are what each call asked for (a realloc counts its new size; an mmap its length
     rounded up to whole pages). Net and peak count only blocks allocated inside the block of
     code (freeing older memory credits nothing), as tracemalloc does.
     """
 
-    python_calls: int
-    python_bytes: int
     native_calls: int
     native_bytes: int
     native_net: int
@@ -60,8 +60,6 @@ class Tally:
     def __sub__(self, other: Tally) -> Tally:
         """The difference of two blocks' counts (net, peak and mappings kept from `self`)."""
         return Tally(
-            self.python_calls - other.python_calls,
-            self.python_bytes - other.python_bytes,
             self.native_calls - other.native_calls,
             self.native_bytes - other.native_bytes,
             self.native_net,
@@ -71,7 +69,7 @@ class Tally:
 
 
 def track(fn: Callable[[], object]) -> Tally:
-    """Run `fn` under memray (Python allocators included) and count what it allocated."""
+    """Run `fn` under memray and count what it allocated natively."""
     with _tracked(fn) as (memray, path), memray.FileReader(path) as reader:
         return tally(reader.get_allocation_records())
 
@@ -97,7 +95,6 @@ def tally(records: Iterable[Any]) -> Tally:
     """Count memray allocation records (in the order they happened)."""
     from memray import AllocatorType as A
 
-    python_alloc = {int(a) for a in (A.PYMALLOC_MALLOC, A.PYMALLOC_CALLOC, A.PYMALLOC_REALLOC)}
     native_alloc = {
         int(a)
         for a in (
@@ -105,19 +102,13 @@ def tally(records: Iterable[Any]) -> Tally:
             A.VALLOC, A.PVALLOC,
         )
     }  # fmt: skip
-    py_free, free = int(A.PYMALLOC_FREE), int(A.FREE)
+    free = int(A.FREE)
     do_mmap, do_munmap = int(A.MMAP), int(A.MUNMAP)
-    py_calls = py_bytes = calls = allocated = current = peak = 0
+    calls = allocated = current = peak = 0
     blocks: dict[int, int] = {}
     maps = _Mappings()
-    for r in records:  # millions for a big run: the common cases first
+    for r in records:  # millions for a big run: Python's allocator's records skipped below
         kind = r.allocator
-        if kind == py_free:
-            continue
-        if kind in python_alloc:
-            py_calls += 1
-            py_bytes += r.size
-            continue
         if kind in native_alloc:
             calls += 1
             allocated += r.size
@@ -133,7 +124,7 @@ def tally(records: Iterable[Any]) -> Tally:
         elif kind == do_munmap:
             current -= maps.remove(r.address, r.size)
         peak = max(peak, current)
-    return Tally(py_calls, py_bytes, calls, allocated, current, peak, dict(maps.regions))
+    return Tally(calls, allocated, current, peak, dict(maps.regions))
 
 
 class _Mappings:

@@ -5,11 +5,14 @@ garbage collector is collected once before the runs and paused during them ("gc 
 `time_` benchmarks do): a collection owed to earlier garbage never lands inside one run and not
 another; GC pauses are measured by the `gc` collector, with the GC on. Around every run both
 clocks are read: wall time (`perf_counter`) and the measuring thread's CPU time (`thread_time`;
-for a case run by worker threads, the process's: every thread's, `process_time`),
-which does not count time the thread spent waiting for a core on a busy machine. Two machine
-conditions go with them: the thread's involuntary context switches during each run
-(`getrusage`: how often the OS took its core away) and the 1-minute load average after the runs,
-so a comparison can tell a contended measurement from a clean one (docs/ci.md).
+for a case run by worker threads, the process's: every thread's, `process_time`), which does not
+count time the thread spent waiting for a core on a busy machine. Machine conditions go with
+them: per run, the thread's run-queue delay (`/proc/thread-self/schedstat`: time it was runnable
+but waiting for a core, Linux; not for a case run by worker threads) and its involuntary and
+voluntary context switches (`getrusage`: the OS took its core away / it gave the core up to
+wait), and the 1-minute load average after the runs. CPU time + run-queue delay ≈ wall time
+means the work only waited for a core (contention: judge CPU time); a remainder means it slept
+(I/O, locks, other threads: judge wall time). docs/ci.md has the rules.
 
 Runners differ only in who calls the loop: `mapbench measure` and the `mapbench ci` worker call
 `time_runs` ("loop": "mapbench"); pyperf calls `pyperf_time_func` from its own calibrated loop
@@ -29,6 +32,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mapbench.catalog import measurement
 from mapbench.environment import load_average
@@ -38,15 +42,36 @@ from mapbench.workloads import Case
 GC_POLICY: GcPolicy = "off"
 LOOP = "mapbench"
 # What a timing pass records for a case in each worker process (see `Runs.measurements`).
-TIMING_METRICS = ("time", "cpu_time", "context_switches", "load_average")
+TIMING_METRICS = (
+    "time", "cpu_time", "run_queue", "context_switches", "voluntary_switches", "load_average",
+)  # fmt: skip
 # The measuring thread's own counters where the OS keeps them per thread (Linux), else the
 # process's.
 _RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
 
 
+# The measuring thread's scheduler statistics: CPU ns, run-queue wait ns, time slices.
+_SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
 def involuntary_switches() -> int:
     """Involuntary context switches of the measuring thread so far (the OS took its core away)."""
     return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
+
+
+def _switches() -> tuple[int, int]:
+    """(involuntary, voluntary) context switches of the measuring thread so far."""
+    usage = resource.getrusage(_RUSAGE_WHO)
+    return usage.ru_nivcsw, usage.ru_nvcsw
+
+
+def run_queue_ns() -> int | None:
+    """Nanoseconds the measuring thread has spent runnable, waiting for a core (None where the
+    kernel keeps no scheduler statistics)."""
+    try:
+        return int(_SCHEDSTAT.read_bytes().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def one_minute_load() -> float:
@@ -71,17 +96,21 @@ def gc_paused() -> Iterator[None]:
 @dataclass(frozen=True)
 class Runs:
     """Seconds taken by each timed run of a case (wall and CPU), and operations per run, with
-    the conditions they ran in: involuntary context switches per run, load average after them."""
+    the conditions they ran in: per run the run-queue delay (seconds; empty where the OS keeps
+    none) and involuntary and voluntary context switches, the load average after them."""
 
     ops: int
     wall: tuple[float, ...]
     cpu: tuple[float, ...]
     switches: tuple[int, ...] = ()
     load: float = math.nan
+    run_queue: tuple[float, ...] = ()
+    voluntary: tuple[int, ...] = ()
 
     def measurements(self, loop: str = LOOP) -> list[Measurement]:
         """Seconds per operation, one sample per run, all from this process: "time" (wall) and
-        "cpu_time"; then the conditions: "context_switches" (per run), "load_average" (once)."""
+        "cpu_time"; then the conditions: "run_queue" (seconds per operation, per run),
+        "context_switches" and "voluntary_switches" (per run), "load_average" (once)."""
         note = f"{len(self.wall)} runs of {self.ops} ops, GC paused; minimum shown"
         one = (len(self.wall),)  # every run was taken by this one process
         out = []
@@ -90,30 +119,53 @@ class Runs:
             out.append(
                 measurement(name, min(per_op), samples=per_op, note=note, loop=loop, groups=one)
             )
-        if self.switches:
-            per_run = tuple(float(n) for n in self.switches)
-            mean = sum(per_run) / len(per_run)
-            out.append(
-                measurement("context_switches", mean, samples=per_run, loop=loop, groups=one)
-            )
+        if self.run_queue:
+            per_op = tuple(s / self.ops for s in self.run_queue)
+            median = sorted(per_op)[len(per_op) // 2]
+            out.append(measurement("run_queue", median, samples=per_op, loop=loop, groups=one))
+        for name, counts in (
+            ("context_switches", self.switches),
+            ("voluntary_switches", self.voluntary),
+        ):
+            if counts:
+                per_run = tuple(float(n) for n in counts)
+                mean = sum(per_run) / len(per_run)
+                out.append(measurement(name, mean, samples=per_run, loop=loop, groups=one))
         if not math.isnan(self.load):
             out.append(measurement("load_average", self.load, samples=(self.load,), loop=loop))
         return out
 
 
-def _timed_run(case: Case) -> tuple[float, float, int]:
-    """One run after an untimed reset: (wall seconds, CPU seconds, involuntary switches)."""
+@dataclass(frozen=True)
+class _Run:
+    """One timed run: wall and CPU seconds, context switches, run-queue seconds (None where
+    the OS keeps none, or the work ran on other threads)."""
+
+    wall: float
+    cpu: float
+    switches: int
+    voluntary: int
+    queued: float | None
+
+
+def _timed_run(case: Case) -> _Run:
+    """One run after an untimed reset, with the conditions it ran in."""
     # A case run by worker threads does its work outside the measuring thread, which only waits:
-    # its CPU time is the whole process's (every thread's), not the measuring thread's.
+    # its CPU time is the whole process's (every thread's), not the measuring thread's, and the
+    # measuring thread's run-queue delay says nothing of theirs.
     cpu_clock = time.process_time if case.threaded else time.thread_time
     case.reset()
-    s0 = involuntary_switches()
+    s0, v0 = _switches()
+    q0 = None if case.threaded else run_queue_ns()
     c0 = cpu_clock()
     t0 = time.perf_counter()
     case.run()
     t1 = time.perf_counter()
     c1 = cpu_clock()
-    return t1 - t0, c1 - c0, involuntary_switches() - s0
+    q1 = None if case.threaded else run_queue_ns()
+    s1, v1 = _switches()
+    queued = (q1 - q0) / 1e9 if q0 is not None and q1 is not None else None
+    return _Run(t1 - t0, c1 - c0, s1 - s0, v1 - v0, queued)
 
 
 def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
@@ -125,8 +177,16 @@ def time_runs(case: Case, reps: int, warmups: int = 1) -> Runs:
             case.reset()
             case.run()
         runs = [_timed_run(case) for _ in range(reps)]
-    wall, cpu, switches = zip(*runs, strict=True)
-    return Runs(case.ops, wall, cpu, switches, one_minute_load())
+    queued = tuple(r.queued for r in runs if r.queued is not None)
+    return Runs(
+        case.ops,
+        tuple(r.wall for r in runs),
+        tuple(r.cpu for r in runs),
+        tuple(r.switches for r in runs),
+        one_minute_load(),
+        queued if len(queued) == reps else (),
+        tuple(r.voluntary for r in runs),
+    )
 
 
 @dataclass
@@ -152,8 +212,8 @@ def pyperf_time_func(loops: int, case: Case) -> float:
     switches = 0
     with gc_paused():
         for _ in range(loops):
-            w, c, s = _timed_run(case)
-            wall, cpu, switches = wall + w, cpu + c, switches + s
+            run = _timed_run(case)
+            wall, cpu, switches = wall + run.wall, cpu + run.cpu, switches + run.switches
     _PYPERF_CLOCKS.cpu.append(cpu / (loops * case.ops))
     _PYPERF_CLOCKS.switches.append(switches / loops)
     return wall
@@ -273,6 +333,7 @@ __all__ = [
     "involuntary_switches",
     "one_minute_load",
     "pyperf_time_func",
+    "run_queue_ns",
     "time_batches",
     "time_call",
     "time_runs",

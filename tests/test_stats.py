@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mapbench._shift import EXACT_PAIRS, per_process, shift
+from mapbench.stats import EXACT_PAIRS, median_interval, per_process, shift
 
 
 def test_each_process_gives_one_number() -> None:
@@ -89,3 +89,22 @@ def test_false_alarms_at_the_nominal_rate_and_true_ratio_covered() -> None:
         covered += low <= 1.05 <= high
     assert 0.025 < flagged / trials < 0.075
     assert 0.92 < covered / trials < 0.98
+
+
+def test_median_interval_is_the_order_statistics_binomial_tails_pick() -> None:
+    # n = 10 at 95%: the 2nd smallest and 2nd largest (coverage 1 - 2 * 11/1024 = 97.9%).
+    found = median_interval(range(1, 11), 0.95)
+    assert (found.low, found.high, found.median, found.n) == (2.0, 9.0, 5.5, 10)
+    few = median_interval([1.0, 2.0, 3.0], 0.95)  # 3 values cover the median at 75% at most
+    assert math.isnan(few.low) and math.isnan(few.high) and few.median == 2.0
+    assert median_interval([], 0.95).n == 0
+
+
+def test_median_interval_covers_at_its_level() -> None:
+    rng = np.random.default_rng(7)
+    n, trials = 12, 4000
+    covered = 0
+    for _ in range(trials):
+        found = median_interval(rng.lognormal(0.0, 0.5, n), 0.9)  # true median: 1
+        covered += found.low <= 1.0 <= found.high
+    assert covered / trials >= 0.9 - 0.015

@@ -1,4 +1,12 @@
-"""The noisy-metric statistic: a Mann-Whitney test and the Hodges-Lehmann shift it implies.
+"""The one place intervals and tests are computed: compare's verdicts, the report's time cells
+and findings, and history's change points all use these.
+
+- `per_process`: the unit is the worker process, one number per process;
+- `shift`: between two sides, a Mann-Whitney test and the Hodges-Lehmann shift it implies, with
+  the interval of that same test (verdicts, findings, change points);
+- `median_interval`: one side alone, the median of its per-process numbers with the
+  distribution-free interval order statistics give (the report's time cells).
+No bootstrap: every interval is exact for its sample and the same on every run.
 
 The unit is the worker process: runs inside one process share its noise (a burst, its memory
 layout, the core it ran on), so each process contributes one number, a low percentile of its
@@ -7,7 +15,7 @@ median of all pairwise differences (Hodges-Lehmann), the test counts how many di
 positive (Mann-Whitney U), and the interval is the pair of order statistics of those same
 differences that the test's null distribution picks out. So the estimate, the p-value and the
 interval are one statistic on one unit: an interval at level 1 - alpha excludes zero exactly
-when the p-value is at most alpha (tests/test_shift.py checks it).
+when the p-value is at most alpha (tests/test_stats.py checks it).
 """
 
 from __future__ import annotations
@@ -124,4 +132,35 @@ def _exact_cdf(m: int, n: int) -> np.ndarray:
     return np.asarray(np.cumsum(counts) / counts.sum())
 
 
-__all__ = ["EXACT_PAIRS", "Shift", "per_process", "shift"]
+@dataclass(frozen=True)
+class Median:
+    """The median of one side's per-process values and its interval (NaN: too few values for
+    an interval at that level)."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+
+def median_interval(values: npt.ArrayLike, level: float) -> Median:
+    """The median of `values` with its distribution-free interval at `level`.
+
+    The number of values below the true median is Binomial(n, 1/2) for any continuous
+    distribution, so the k-th smallest and k-th largest values cover it with probability
+    1 - 2 * P(Binomial <= k - 1): k is the largest whose coverage is at least `level`.
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n == 0:
+        return Median(math.nan, math.nan, math.nan, 0)
+    median = float(np.median(x))
+    tails = stats.binom.cdf(np.arange(n), n, 0.5)  # P(Binomial <= j), j = 0..n-1
+    reachable = np.flatnonzero(1 - 2 * tails >= level * (1 - 1e-12))
+    if not len(reachable):
+        return Median(median, math.nan, math.nan, n)
+    k = int(reachable[-1]) + 1  # the k-th order statistic from each end (1-based)
+    return Median(median, float(x[k - 1]), float(x[n - k]), n)
+
+
+__all__ = ["EXACT_PAIRS", "Median", "Shift", "median_interval", "per_process", "shift"]
