@@ -2,7 +2,7 @@
 
 Built-in maps are described in this process. Plugins (entry points) and `--map` specs are
 third-party code: each is imported and created in a child process with a deadline
-(`mapbench.measure.describe`), so one that raises, exits, crashes or hangs is listed as
+(`mapbench.describe`), so one that raises, exits, crashes or hangs is listed as
 unavailable with the reason instead of taking `list` down.
 """
 
@@ -12,12 +12,13 @@ import argparse
 import json
 import sys
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mapbench._child import describe_exception
 from mapbench._table import format_table
+from mapbench.describe import describe_map, described, unexamined
 from mapbench.errors import UsageError
-from mapbench.measure.describe import describe_map, described, unexamined
+from mapbench.isolate import ChildLauncher
 from mapbench.registry import (
     MapSpec,
     builtin_maps,
@@ -26,9 +27,6 @@ from mapbench.registry import (
     plugin_warnings,
 )
 from mapbench.runner.plan import loadable_spec
-
-if TYPE_CHECKING:
-    from mapbench.measure.launch import WorkerLauncher
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -62,12 +60,10 @@ def describe(spec: MapSpec) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from mapbench.measure.launch import WorkerLauncher
-
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     given = [(text, loadable_spec(text)) for text in args.specs]  # bad input: exit 2 at once
-    with WorkerLauncher(timeout=args.timeout) as launcher:
+    with ChildLauncher(timeout=args.timeout) as launcher:
         extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
         rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
         rows += [
@@ -98,7 +94,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _isolated(
-    launcher: WorkerLauncher, timeout: float, label: str, loadable: str, source: str = "spec"
+    launcher: ChildLauncher, timeout: float, label: str, loadable: str, source: str = "spec"
 ) -> dict[str, Any]:
     """One map described in a child process; unavailable, with why, if that fails.
 

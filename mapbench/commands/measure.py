@@ -52,8 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    from mapbench.describe import described
     from mapbench.environment import environment
-    from mapbench.measure.describe import described
     from mapbench.measure.launch import WorkerLauncher
     from mapbench.measure.worker import WorkerJob
     from mapbench.runner.plan import select_maps

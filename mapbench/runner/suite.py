@@ -19,9 +19,9 @@ from typing import Any
 import msgspec
 
 from mapbench.case import CaseId
+from mapbench.describe import described
 from mapbench.errors import MapbenchError, UsageError
 from mapbench.isolate import Outcome
-from mapbench.measure.describe import described
 from mapbench.measure.launch import WorkerLauncher
 from mapbench.measure.worker import WorkerJob
 from mapbench.runner._timeworker import TIMING_MODULE, case_argv, timing_measurements

@@ -1,6 +1,6 @@
 """Child process: describe the interpreter, or one map, as JSON in a file.
 
-`python -m mapbench.measure.describe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
+`python -m mapbench.describe --output F [--commit-dir D] [--spec SPEC [--list]]`, run in
 the interpreter that will run the benchmarks, and by `mapbench list` for every plugin: a map
 that crashes, hangs or exits while it is imported or created takes down only this child. A
 spec that cannot be loaded exits 2, a map that cannot be created exits 1, each reported to the
@@ -14,22 +14,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mapbench._child import die_with_parent, exit_reporting
-from mapbench.isolate import Outcome
+from mapbench.isolate import ChildLauncher, Outcome
 from mapbench.protocol import capabilities_of, check_key, semantics_of
 from mapbench.registry import MapSpec, parse_spec
 from mapbench.spec import MapSpecError
 
-if TYPE_CHECKING:
-    from mapbench.measure.launch import WorkerLauncher
-
-MODULE = "mapbench.measure.describe"
+MODULE = "mapbench.describe"
 
 
 def described(
-    launcher: WorkerLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
+    launcher: ChildLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
 ) -> tuple[Any, Outcome]:
     """Run this module in `python` with `args` as a child; the JSON it wrote, or None (and why)."""
     out = launcher.answer_file("described")
