@@ -15,27 +15,30 @@ import mapbench.measure as measuring
 from mapbench.measure import CATALOG, CaseId, collect
 from mapbench.protocol import check_key
 from mapbench.registry import registry
-from mapbench.workloads import WORKLOADS, Case, WorkloadError, make_keys
+from mapbench.values import DEFAULT_VALUE_KIND
+from mapbench.workloads import GC_WORKLOADS, WORKLOADS, Case, WorkloadError, make_keys
 
 # Every registered map (built-ins and entry points); unavailable ones are skipped in setup, so
 # the parameter list stays the same whichever maps are built on a given commit.
 MAPS = tuple(registry())
-WORKLOAD_NAMES = tuple(WORKLOADS)
+WORKLOAD_NAMES = tuple(w for w in WORKLOADS if w not in GC_WORKLOADS)  # timed by TimeWorkloads
 DEFAULT_KEY_KIND = "random-int"
 
-_cases: dict[tuple[str, str, str, int], Case] = {}
+_cases: dict[tuple[str, str, str, int, str], Case] = {}
 
 
-def open_case(map_name: str, workload: str, key_kind: str, size: int) -> Case:
+def open_case(
+    map_name: str, workload: str, key_kind: str, size: int, value_kind: str = DEFAULT_VALUE_KIND
+) -> Case:
     """The prepared case for these parameters, built once per process (keys are not cheap)."""
-    key = (map_name, workload, key_kind, size)
+    key = (map_name, workload, key_kind, size, value_kind)
     if key not in _cases:
         _cases.clear()  # one live case at a time: each holds a whole table
         _cases[key] = _prepare(*key)
     return _cases[key]
 
 
-def _prepare(map_name: str, workload: str, key_kind: str, size: int) -> Case:
+def _prepare(map_name: str, workload: str, key_kind: str, size: int, value_kind: str) -> Case:
     info = registry().get(map_name)
     if info is None or not info.available:
         why = "not registered" if info is None else info.unavailable
@@ -48,7 +51,7 @@ def _prepare(map_name: str, workload: str, key_kind: str, size: int) -> Case:
     finally:
         probe.close()
     try:
-        return _open(CaseId(map_name, workload, key_kind, size))
+        return _open(CaseId(map_name, workload, key_kind, size, value_kind=value_kind))
     except WorkloadError as exc:  # a capability or key kind the workload needs
         raise NotImplementedError(str(exc)) from exc
 
@@ -69,14 +72,24 @@ def _close_cases() -> None:
 
 
 class CaseBenchmark:
-    """An asv benchmark class parametrized by the whole case; setup opens it (once per process)."""
+    """An asv benchmark class parametrized by the whole case; setup opens it (once per process).
 
-    param_names = ("map", "workload", "key_kind", "size")
+    A class that varies the value kind adds "value_kind" to `param_names` (the others store ints).
+    """
+
+    param_names: tuple[str, ...] = ("map", "workload", "key_kind", "size")
     timeout = 300
     case: Case
 
-    def setup(self, map_name: str, workload: str, key_kind: str, size: int) -> None:
-        self.case = open_case(map_name, workload, key_kind, size)
+    def setup(
+        self,
+        map_name: str,
+        workload: str,
+        key_kind: str,
+        size: int,
+        value_kind: str = DEFAULT_VALUE_KIND,
+    ) -> None:
+        self.case = open_case(map_name, workload, key_kind, size, value_kind)
 
 
 def track(collector: str, metric: str, missing: float | None = None) -> Callable[..., float]:
@@ -86,9 +99,7 @@ def track(collector: str, metric: str, missing: float | None = None) -> Callable
     reports no such figure for this map (instead of skipping the benchmark).
     """
 
-    def method(
-        self: CaseBenchmark, map_name: str, workload: str, key_kind: str, size: int
-    ) -> float:
+    def method(self: CaseBenchmark, *params: object) -> float:
         try:
             return measure(self.case, collector, metric)
         except NotImplementedError:

@@ -20,9 +20,10 @@ class TimeWorkloads(_suite.TimeWorkloads):
 
 
 class GcPauses(_suite.GcPauses):
-    """GC pauses and collections while inserting 1,000 keys."""
+    """GC pauses and collections of one write-heavy run on 1,000 records (as objects in a dict,
+    as JSON bytes in a C or mmap map)."""
 
-    params = (MAPS, ("insert",), (DEFAULT_KEY_KIND,), (1_000,))
+    params = (MAPS, ("write-heavy",), (DEFAULT_KEY_KIND,), (1_000,), ("record",))
 
 
 class Allocations(_suite.Allocations):

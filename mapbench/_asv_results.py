@@ -3,8 +3,10 @@
 Layout: `<results>/benchmarks.json` describes every benchmark (type, unit, parameter names);
 `<results>/<machine>/machine.json` describes the machine; `<results>/<machine>/<hash>-<env>.json`
 holds one commit x environment, each benchmark a row of `result_columns` whose lists run over
-`itertools.product(*params)`. A `result` of null means the benchmark failed, NaN that it was
-skipped.
+`itertools.product(*params)`. A `result` of null means the benchmark failed; NaN that asv ran
+no value for it: the combination was not selected (`--bench` names a few parameter combinations;
+asv writes NaN for the others) or was skipped in setup (n/a). asv records nothing that tells the
+two apart, so both read as "not run", never as a failure.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ _TYPES_BY_PREFIX = {
     "track": "track",
 }
 _DEFAULT_UNITS = {"time": "seconds", "peakmemory": "bytes", "memory": "bytes", "track": ""}
+NOT_RUN = "not run"
+_ERRORS = {
+    "failed": "asv recorded no result (the benchmark failed)",
+    NOT_RUN: "asv ran no value: not selected by --bench, or skipped in setup (n/a)",
+}
 
 
 def load_file(path: Path, data: dict[str, Any], cache: dict[str, dict[str, Any] | str]) -> Outcome:
@@ -114,7 +121,10 @@ def _benchmark_rows(
     samples = _per_combo(fields.get("samples"), len(combos), "samples")
     ci_low = _per_combo(fields.get("stats_ci_99_a"), len(combos), "stats_ci_99_a")
     ci_high = _per_combo(fields.get("stats_ci_99_b"), len(combos), "stats_ci_99_b")
-    default_workload = "" if bench_type == "track" else function.split("_", 1)[-1]
+    # A timed benchmark of a map names its workload in the function (`time_lookup_hit`) unless a
+    # parameter does; one without a map (a helper, the environment) is not a map case.
+    of_a_map = any(_PARAM_COLUMNS.get(n) == "map" for n in names)
+    default_workload = function.split("_", 1)[-1] if of_a_map and bench_type != "track" else ""
     rows = []
     for j, combo in enumerate(combos):
         columns: dict[str, Any] = {"map": "", "workload": default_workload, "size": None}
@@ -123,12 +133,14 @@ def _benchmark_rows(
         for param_name, text in zip(names, combo, strict=True):
             value = _param_value(text)
             column = _PARAM_COLUMNS.get(param_name)
+            if param_name == "value_kind" and value == "int":
+                continue  # int values are every case's default, named nowhere else either
             if column is None:
                 rest.append(f"{param_name}={value}")
             else:
                 columns[column] = int(value) if column == "size" else str(value)
         result = results[j]
-        status = "failed" if result is None else "skipped" if math.isnan(result) else "ok"
+        status = "failed" if result is None else NOT_RUN if math.isnan(result) else "ok"
         per = _ops_per_run(bench_type, columns)
         rows.append(
             Row(
@@ -144,7 +156,7 @@ def _benchmark_rows(
                 ci_low=_float(ci_low[j]) / per,
                 ci_high=_float(ci_high[j]) / per,
                 status=status,
-                error="asv recorded no result (the benchmark failed)" if result is None else "",
+                error=_ERRORS.get(status, ""),
                 loop=loop,
                 gc=gc,
             )

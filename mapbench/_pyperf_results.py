@@ -91,7 +91,8 @@ def _name_columns(name: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     except MapbenchError:
         return {"benchmark": name, "map": "", "workload": name, "size": None, "key_kind": "",
                 "params": ""}  # fmt: skip
-    return {"benchmark": case.workload, **case_columns(case)}
+    form = meta.get("mapbench_value_form")  # the same data as bytes: said as metrics files say it
+    return {"benchmark": case.workload, **case_columns(case, {"value_form": form} if form else {})}
 
 
 def _context(environment: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ class Row(NamedTuple):
     samples: tuple[float, ...]
     ci_low: float = math.nan  # asv's recorded 99% interval, when it has one
     ci_high: float = math.nan
-    status: str = "ok"  # "ok" | "failed" | "timeout" | "skipped" | "unavailable"
+    status: str = "ok"  # "ok" | "failed" | "timeout" | "skipped" | "unavailable" | "not run"
     error: str = ""
     loop: str = ""  # the code that ran the measured runs: "mapbench" | "pyperf" | "asv"
     gc: str = ""  # the garbage collector during them: "on" | "off" | "" (cannot matter)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mapbench.errors import MapbenchError
+from mapbench.values import DEFAULT_VALUE_KIND
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,17 +55,26 @@ class CaseId:
     size: int
     seed: int = 0
     spec: str = field(default="", compare=False)
+    value_kind: str = DEFAULT_VALUE_KIND  # what is stored with each key (`mapbench.values`)
 
     def __str__(self) -> str:
-        return f"{self.map}/{self.workload}/{self.key_kind}/{self.size}"
+        name = f"{self.map}/{self.workload}/{self.key_kind}/{self.size}"
+        return name if self.value_kind == DEFAULT_VALUE_KIND else f"{name}/{self.value_kind}"
 
     @classmethod
     def parse(cls, name: str, seed: int = 0, spec: str = "") -> CaseId:
-        """The case named `name` (split from the right: a map label may hold slashes)."""
+        """The case named `name` (split from the right: a map label may hold slashes); a value
+        kind other than int follows the size."""
+        value_kind = DEFAULT_VALUE_KIND
+        head, _, last = name.rpartition("/")
+        if not last.isdigit() and head.rpartition("/")[2].isdigit():
+            name, value_kind = head, last
         parts = name.rsplit("/", 3)
         if len(parts) != 4 or not parts[3].isdigit() or not all(parts[:3]):
-            raise MapbenchError(f"not a case name {name!r}: expected map/workload/key_kind/size")
-        return cls(parts[0], parts[1], parts[2], int(parts[3]), seed, spec)
+            raise MapbenchError(
+                f"not a case name {name!r}: expected map/workload/key_kind/size[/value_kind]"
+            )
+        return cls(parts[0], parts[1], parts[2], int(parts[3]), seed, spec, value_kind)
 
     @property
     def loadable_spec(self) -> str:

@@ -11,7 +11,7 @@ import importlib
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from mapbench import __version__
@@ -158,8 +158,13 @@ def _overview() -> str:
     return "\n".join(lines).rstrip()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, with one subparser per command."""
+def build_parser(configured: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with one subparser per command; only the commands in `configured` (default:
+    all) import their module and take their options, the others only their name and purpose.
+
+    Start-up stays cheap: `mapbench --version`, `--help` and `list` never import the modules of
+    other commands (pyperf, pandas, SciPy, the measuring code).
+    """
     parser = argparse.ArgumentParser(
         prog="mapbench",
         description=_overview(),
@@ -174,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mapbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
+        if configured is not None and command.name not in configured:
+            # a name for the first pass of `main`: its options are not known yet, so -h is not
+            # taken here but by the configured parser of the second pass
+            subparsers.add_parser(command.name, help=command.purpose, add_help=False)
+            continue
         module = importlib.import_module(command.module)
         sub = subparsers.add_parser(
             command.name,
@@ -195,8 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     mapbench (with its traceback); 128 + N killed by signal N (SIGINT, SIGTERM, SIGHUP), after
     ending every child process.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Two passes: the first knows only the command names (and answers --version and --help),
+    # the second imports the one command that runs.
+    chosen, _ = build_parser(configured=()).parse_known_args(argv)
+    args = build_parser(configured=(chosen.command,)).parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     prefix = f"mapbench {args.command}"
     try:

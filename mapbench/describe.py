@@ -81,13 +81,27 @@ def unexamined(name: str, source: str, unavailable: str = "") -> dict[str, Any]:
 
 
 def _support(m: Any) -> dict[str, Any]:
+    from mapbench.values import VALUE_KINDS
     from mapbench.workloads import KEY_KINDS, WORKLOADS
 
     return {
         "workloads": {name: w.supports(m) for name, w in WORKLOADS.items()},
         "workload_key_kinds": {name: list(w.key_kinds) for name, w in WORKLOADS.items()},
         "key_kinds": {kind: _stores(m, kind) for kind in KEY_KINDS},
+        "workload_value_kinds": {name: list(w.value_kinds) for name, w in WORKLOADS.items()},
+        "value_kinds": {kind: _holds(m, kind) for kind in VALUE_KINDS},
     }
+
+
+def _holds(m: Any, kind: str) -> bool:
+    """Whether `m` stores values of `kind`, as objects or as their bytes."""
+    from mapbench.values import ValueKindError, values_for
+
+    try:
+        values_for(kind, m)
+    except ValueKindError:
+        return False
+    return True
 
 
 def _stores(m: Any, kind: str) -> bool:

@@ -13,10 +13,9 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapbench import spec as _spec
 from mapbench._adapt import adapted, check_made
@@ -24,6 +23,9 @@ from mapbench._child import USER_MODULE_PREFIX, describe_exception
 from mapbench.errors import MapbenchError
 from mapbench.protocol import Map
 from mapbench.spec import MapSpecError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "mapbench.impls"
 
@@ -127,6 +129,8 @@ def plugin_warnings() -> list[str]:
 
 
 def _plugin_scan() -> tuple[list[EntryPoint], list[str]]:
+    from importlib.metadata import entry_points  # on first use: it costs commands start-up
+
     taken = set(builtin_maps())
     kept: dict[str, EntryPoint] = {}
     warnings = []

@@ -22,6 +22,8 @@ History of "version" (format "mapbench-metrics"):
       as `mapbench ci` and `mapbench measure` record theirs), where earlier versions wrote them
       to a pyperf file beside the results file (`legacy_sibling`). Versions 1-3 still load, and
       so do their pyperf files (with the environment of the results file beside them).
+      Also since 4: a case's value kind (`value_kind`: int, str, tuple, record, json); files
+      before it hold int values and read as "int".
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class Measurement(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class CaseResult(msgspec.Struct, frozen=True):
-    """Everything measured for one case (map x workload x key kind x size x seed) in one run.
+    """Everything measured for one case (map x workload x key kind x size x seed x value kind)
+    in one run.
 
     Built only by `CaseResult.of(case, ...)`; its identity fields are `CaseId`'s (same names and
     defaults, checked by tests/test_results.py), `spec` the one the case was loaded by.
@@ -86,6 +89,7 @@ class CaseResult(msgspec.Struct, frozen=True):
     traceback: str = ""
     unavailable: dict[str, str] = msgspec.field(default_factory=dict)
     metrics: tuple[Measurement, ...] = ()
+    value_kind: str = "int"
 
     @classmethod
     def of(

@@ -1,13 +1,16 @@
 """Named, deterministic workloads: what one benchmark run does to a map, keys built up front.
 
-A `Workload` is bound to a map factory, a size and a key kind by `prepare()`, which returns a
-`Case`. All keys, values and operation plans are generated in `prepare()`; `Case.reset()`
-(untimed) brings the map to the state `Case.run()` (the measured region, nothing else) expects.
-Nothing here reads a clock: `mapbench.measure` times cases from outside.
+A `Workload` is bound to a map factory, a size, a key kind and a value kind by `prepare()`,
+which returns a `Case`. All keys, values and operation plans are generated in `prepare()`;
+`Case.reset()` (untimed) brings the map to the state `Case.run()` (the measured region, nothing
+else) expects. The GC workloads are the exception on purpose: each write builds its value inside
+the run, as an application does, so the collector sees new objects arrive. Nothing here reads a
+clock: `mapbench.measure` times cases from outside.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import threading
@@ -21,6 +24,14 @@ from typing import Any, TypeVar, cast
 
 from mapbench.errors import MapbenchError
 from mapbench.protocol import CAPABILITIES, BatchOps, Key, Map, Presizable, Snapshottable
+from mapbench.values import (
+    DEFAULT_VALUE_KIND,
+    INT_VALUES,
+    VALUE_KINDS,
+    ValueKindError,
+    Values,
+    values_for,
+)
 
 KEY_KINDS = ("seq-int", "random-int", "short-str", "long-str", "bytes")
 INT_KEY_KINDS = ("seq-int", "random-int")  # what batch calls take: buffers of int64
@@ -43,11 +54,6 @@ BatchTimer = Callable[[RunRange, int, int], list[int]]
 
 class WorkloadError(MapbenchError, ValueError):
     """An unknown workload or key kind, a bad size, or a map lacking a required capability."""
-
-
-def make_value(i: int) -> int:
-    """The value stored with the i-th key: a plain int that every map accepts."""
-    return i
 
 
 def make_keys(kind: str, n: int, seed: int = 0) -> list[Key]:
@@ -112,15 +118,22 @@ class Case:
 
     fill = True  # reset() loads `keys` into the map
     destructive = True  # run() changes the map, so reset() must build a fresh one
+    values_of: Values  # the value kind, in the form this case's map stores it
+    values: list[Any]  # the fill's values, built ahead (see `fill_items`)
 
     def __init__(self, make_map: MapFactory, first: Map, keys: list[Key], ops: int) -> None:
         self.make_map = make_map
         self.keys = keys
-        self.values = [make_value(i) for i in range(len(keys))]
         self.ops = ops
         self._map: Map | None = first
         self._filled = False
         self._dirty = False
+        self.use_values(INT_VALUES)  # `prepare()` binds the case's value kind
+
+    def use_values(self, values: Values) -> None:
+        """Store values of this kind and form; builds the fill's values now (untimed)."""
+        self.values_of = values
+        self.values = values.many(len(self.keys))
 
     @property
     def map(self) -> Map:
@@ -134,8 +147,12 @@ class Case:
         if self._dirty or self._map is None:
             self._replace_map()
         if self.fill and not self._filled:
-            self.map.update(zip(self.keys, self.values, strict=True))
+            self.map.update(self.fill_items())
             self._filled = True
+
+    def fill_items(self) -> Iterable[tuple[Key, Any]]:
+        """The (key, value) pairs a fill stores."""
+        return zip(self.keys, self.values, strict=True)
 
     def run(self) -> None:
         """The measured region: all `ops` operations, nothing else."""
@@ -233,15 +250,19 @@ class Plan:
     codes: list[int]
     keys: list[Key]
 
-    def apply(self, m: Map, start: int, stop: int) -> None:
-        """Perform operations `start..stop-1` on `m` (reads must hit, deletes must find the key)."""
-        for code, k in zip(
-            _span(self.codes, start, stop), _span(self.keys, start, stop), strict=True
+    def apply(self, m: Map, start: int, stop: int, values: Sequence[Any]) -> None:
+        """Perform operations `start..stop-1` on `m` (reads must hit, deletes must find the key);
+        an insert at operation `i` stores `values[i]`."""
+        for code, k, v in zip(
+            _span(self.codes, start, stop),
+            _span(self.keys, start, stop),
+            _span(values, start, stop),
+            strict=True,
         ):
             if code == READ:
                 m[k]
             elif code == INSERT:
-                m[k] = 1
+                m[k] = v
             else:
                 del m[k]
 
@@ -285,8 +306,12 @@ class PlanCase(Case):
         super().__init__(make_map, first, keys, len(plan.codes))
         self.plan = plan
 
+    def use_values(self, values: Values) -> None:
+        super().use_values(values)
+        self.op_values = values.many(self.ops, len(self.keys))  # inserted data is new data
+
     def run_range(self, start: int, stop: int) -> None:
-        self.plan.apply(self.map, start, stop)
+        self.plan.apply(self.map, start, stop, self.op_values)
 
 
 class IterateCase(Case):
@@ -367,8 +392,8 @@ class ConcurrentCase(Case):
     def __init__(
         self, make_map: MapFactory, first: Map, keys: list[Key], plans: list[Plan]
     ) -> None:
-        super().__init__(make_map, first, keys, sum(len(p.codes) for p in plans))
         self.plans = plans
+        super().__init__(make_map, first, keys, sum(len(p.codes) for p in plans))
         self._start = threading.Barrier(len(plans) + 1)
         self._done = threading.Barrier(len(plans) + 1)
         self._timing: tuple[BatchTimer, int] | None = None
@@ -382,6 +407,11 @@ class ConcurrentCase(Case):
         for worker in self._workers:
             worker.start()
 
+    def use_values(self, values: Values) -> None:
+        super().use_values(values)
+        # One list for every thread's plan: values are only stored, never changed.
+        self.op_values = values.many(max(len(p.codes) for p in self.plans), len(self.keys))
+
     def _work(self, t: int) -> None:
         plan = self.plans[t]
         while True:
@@ -391,10 +421,11 @@ class ConcurrentCase(Case):
             m = self.map
             try:
                 if self._timing is None:
-                    plan.apply(m, 0, len(plan.codes))
+                    plan.apply(m, 0, len(plan.codes), self.op_values)
                 else:
                     timer, batch = self._timing
-                    self._times[t] = timer(partial(plan.apply, m), len(plan.codes), batch)
+                    run_range = partial(plan.apply, m, values=self.op_values)
+                    self._times[t] = timer(run_range, len(plan.codes), batch)
             except BaseException as exc:  # re-raised by the main thread after the run
                 self._errors.append(exc)
             self._done.wait()
@@ -426,6 +457,111 @@ class ConcurrentCase(Case):
         super().close()
 
 
+class _Request:
+    """What a server builds per request and drops: five GC-tracked objects in a cycle (the
+    handler refers back to its request), so refcounting cannot free them; only the GC can."""
+
+    __slots__ = ("body", "handler", "headers")
+
+    def __init__(self, seq: int) -> None:
+        self.headers = [("seq", seq)]
+        self.body = [seq]
+        self.handler = _Handler(self)
+
+
+class _Handler:
+    __slots__ = ("request",)
+
+    def __init__(self, request: _Request) -> None:
+        self.request = request
+
+
+# What the "raised" tuning of a GC workload sets (`gc.set_threshold`).
+RAISED_THRESHOLDS = (100_000, 10, 10)
+# Writes of a GC workload's run at the least: enough for a full collection on every supported
+# Python even when the map is small (3.13 considers one every 200,000 net new tracked objects).
+WRITE_STREAM_MIN = 50_000
+
+
+class WriteStreamCase(Case):
+    """A long-lived, filled map receiving a stream of writes, each of a freshly built value,
+    while each write also drops one request's cyclic garbage: the seeds' write-heavy scenario.
+
+    `targets[i]` is the key operation `i` writes; with `replace`, each write first deletes a
+    stored key (`deletes[i]`) and writes a new one (steady-state churn). The fill's values are
+    built while filling and held by the map alone, so nothing but the map keeps them alive.
+    `tuning` changes the collector after the fill (untimed), as an application would:
+    "frozen" moves everything alive, the map included, to the permanent generation
+    (`gc.freeze()`); "raised" sets `RAISED_THRESHOLDS`. `close()` undoes it (unfreezing empties
+    the permanent generation: on 3.12, which starts with a few hundred objects of its own frozen,
+    those too).
+    """
+
+    def __init__(
+        self,
+        make_map: MapFactory,
+        first: Map,
+        keys: list[Key],
+        targets: list[Key],
+        deletes: list[Key],
+        tuning: str,
+    ) -> None:
+        super().__init__(make_map, first, keys, len(targets))
+        self.targets = targets
+        self.deletes = deletes
+        self.tuning = tuning
+        self._thresholds: tuple[int, int, int] | None = None
+
+    def use_values(self, values: Values) -> None:
+        self.values_of = values
+        self.values = []  # built while filling and in the run, never held here
+
+    def fill_items(self) -> Iterable[tuple[Key, Any]]:
+        """Pairs whose values are built as they are stored: only the map holds them."""
+        return zip(self.keys, map(self.values_of.make, range(len(self.keys))), strict=True)
+
+    def reset(self) -> None:
+        if self._dirty and self.tuning == "frozen":
+            gc.unfreeze()  # the old map leaves the permanent generation, to be freed
+        filling = not self._filled or self._dirty
+        super().reset()
+        if filling:
+            self._tune()
+
+    def _tune(self) -> None:
+        if self.tuning == "frozen":
+            gc.collect()
+            gc.freeze()
+        elif self.tuning == "raised" and self._thresholds is None:
+            self._thresholds = gc.get_threshold()
+            gc.set_threshold(*RAISED_THRESHOLDS)
+
+    def close(self) -> None:
+        if self.tuning == "frozen":
+            gc.unfreeze()
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
+        super().close()
+
+    def run_range(self, start: int, stop: int) -> None:
+        m, make, base = self.map, self.values_of.make, len(self.keys)
+        if self.deletes:
+            for i, k, old in zip(
+                range(start, stop),
+                _span(self.targets, start, stop),
+                _span(self.deletes, start, stop),
+                strict=True,
+            ):
+                del m[old]
+                m[k] = make(base + i)
+                _Request(i)
+        else:
+            for i, k in zip(range(start, stop), _span(self.targets, start, stop), strict=True):
+                m[k] = make(base + i)
+                _Request(i)
+
+
 Builder = Callable[[MapFactory, Map, int, str, int, Mapping[str, Any]], Case]
 
 
@@ -439,6 +575,10 @@ class Workload:
     build: Builder | None = field(default=None, repr=False, compare=False)
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     key_kinds: tuple[str, ...] = KEY_KINDS
+    value_kinds: tuple[str, ...] = VALUE_KINDS
+    # Collectors that "every collector" leaves out for this workload, each with the reason (run
+    # when named explicitly).
+    not_collected: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Operations in one run at `size` (a test checks it against every prepared case): how the
     # per-run times of tools that time whole runs (asv) become times per operation.
     count_ops: Callable[[int, Mapping[str, Any]], int] = field(
@@ -453,8 +593,15 @@ class Workload:
         """How many operations one run performs at `size`."""
         return self.count_ops(size, self.params)
 
-    def prepare(self, make_map: MapFactory, size: int, key_kind: str, seed: int = 0) -> Case:
-        """Generate keys and plans (untimed) and bind them to a first map from `make_map`."""
+    def prepare(
+        self,
+        make_map: MapFactory,
+        size: int,
+        key_kind: str,
+        seed: int = 0,
+        value_kind: str = DEFAULT_VALUE_KIND,
+    ) -> Case:
+        """Generate keys, values and plans (untimed) and bind them to a first map."""
         if not isinstance(size, int) or size < 1:
             raise WorkloadError(f"workload size must be a positive integer, not {size!r}")
         if key_kind not in KEY_KINDS:
@@ -462,6 +609,11 @@ class Workload:
         if key_kind not in self.key_kinds:
             raise WorkloadError(
                 f"workload {self.name!r} takes {', '.join(self.key_kinds)} keys, not {key_kind}"
+            )
+        if value_kind not in self.value_kinds:
+            raise WorkloadError(
+                f"workload {self.name!r} takes {', '.join(self.value_kinds)} values, "
+                f"not {value_kind}"
             )
         assert self.build is not None, "every registered workload has a builder"
         first = make_map()
@@ -473,10 +625,17 @@ class Workload:
                 f"{type(first).__name__} lacks it"
             )
         try:
-            return self.build(make_map, first, size, key_kind, seed, self.params)
+            values = values_for(value_kind, first)
+            case = self.build(make_map, first, size, key_kind, seed, self.params)
+        except ValueKindError as exc:
+            first.close()
+            raise WorkloadError(str(exc)) from None
         except BaseException:
             first.close()
             raise
+        if values != case.values_of:
+            case.use_values(values)
+        return case
 
 
 def _insert(presize: bool) -> Builder:
@@ -556,6 +715,29 @@ def _concurrent(
     return ConcurrentCase(mm, first, both[:n], plans)
 
 
+def _write_stream(replace: bool) -> Builder:
+    def build(mm: MapFactory, first: Map, n: int, kind: str, seed: int, p: Any) -> Case:
+        ops = max(n, WRITE_STREAM_MIN)
+        if not replace:  # overwrite stored keys, drawn with repeats
+            keys = make_keys(kind, n, seed)
+            rng = random.Random(f"mapbench-plan/write-heavy/{seed}")
+            return WriteStreamCase(mm, first, keys, rng.choices(keys, k=ops), [], p["tuning"])
+        # Delete the oldest key, insert a new one: a sliding window over ops + n fresh keys.
+        both = make_keys(kind, n + ops, seed)
+        return WriteStreamCase(mm, first, both[:n], both[n:], both[:ops], p["tuning"])
+
+    return build
+
+
+def _stream_ops(size: int, _: Mapping[str, Any]) -> int:
+    return max(size, WRITE_STREAM_MIN)
+
+
+# What a GC workload allocates is its values and garbage, on purpose; counting it costs minutes.
+_NOT_COUNTED = "a GC workload allocates values and garbage on purpose: counted when named"
+_GC_ONLY = MappingProxyType(dict.fromkeys(("blocks", "tracemalloc", "allocations"), _NOT_COUNTED))
+
+
 def _params(**params: Any) -> Mapping[str, Any]:
     return MappingProxyType(params)
 
@@ -609,12 +791,46 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
             ),
             *(
                 Workload(
+                    f"write-heavy{suffix}",
+                    "a map holding N entries receives max(N, 50,000) writes to stored keys, each "
+                    "of a value built in the write, each write dropping a request's cyclic "
+                    f"garbage (the seeds' write-heavy scenario){what}",
+                    build=_write_stream(replace=False),
+                    params=_params(tuning=tuning),
+                    count_ops=_stream_ops,
+                    not_collected=_GC_ONLY,
+                )
+                for suffix, tuning, what in (
+                    ("", "", ""),
+                    ("-frozen", "frozen", "; the filled map frozen first (gc.freeze())"),
+                    (
+                        "-raised",
+                        "raised",
+                        "; GC thresholds raised to "
+                        + ", ".join(f"{t:,}" for t in RAISED_THRESHOLDS)
+                        + " first",
+                    ),
+                )
+            ),
+            Workload(
+                "churn-fresh",
+                "max(N, 50,000) times: delete the oldest key, insert a new one with a value "
+                "built in the write, dropping a request's cyclic garbage (steady size; every "
+                "value replaced)",
+                build=_write_stream(replace=True),
+                params=_params(tuning=""),
+                count_ops=_stream_ops,
+                not_collected=_GC_ONLY,
+            ),
+            *(
+                Workload(
                     f"{name}-batch",
                     f"{what}, through the map's batch calls (one call per run: the table's "
                     "own work, not a Python call per key)",
                     requires=("batch",),
                     build=build,
                     key_kinds=INT_KEY_KINDS,
+                    value_kinds=("int",),
                 )
                 for name, what, build in (
                     ("insert", "insert N int keys into an empty map", _batch("insert")),
@@ -628,6 +844,12 @@ WORKLOADS: Mapping[str, Workload] = MappingProxyType(
 )
 
 
+# The workloads made to show the collector at work: max(N, 50,000) writes a run, each building
+# its value. Plans run them with values the collector scans; asv times none of them (its GC
+# benchmarks do).
+GC_WORKLOADS = ("write-heavy", "write-heavy-frozen", "write-heavy-raised", "churn-fresh")
+
+
 def get_workload(name: str) -> Workload:
     """The workload called `name`, or a `WorkloadError` naming the known ones."""
     try:
@@ -637,6 +859,7 @@ def get_workload(name: str) -> Workload:
 
 
 __all__ = [
+    "GC_WORKLOADS",
     "INT_KEY_KINDS",
     "KEY_KINDS",
     "SIZES",
@@ -647,6 +870,5 @@ __all__ = [
     "WorkloadError",
     "get_workload",
     "make_keys",
-    "make_value",
     "mixed_plan",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mapbench.reports.html import render_html
-from mapbench.reports.markdown import render_markdown
+from mapbench.reports.render import markdown_escape, markdown_text, render_html, render_markdown
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = ["markdown_escape", "markdown_text", "render_html", "render_markdown"]

@@ -379,6 +379,39 @@ def percentile_chart(
     )  # fmt: skip
 
 
+def loglog_chart(
+    title: str,
+    subtitle: str,
+    lines: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    x_label: str,
+    unit: str,
+    anchor: str = "",
+) -> Chart:
+    """One line per labelled series of (x, y) points, both axes logarithmic: a power law reads
+    as a straight line, its slope as the exponent. Points that are not positive are left out."""
+    width, height = 380, 240
+    xs = _finite(*(x for _, pts in lines for x, _ in pts))
+    ys = _finite(*(y for _, pts in lines for _, y in pts))
+    sx = _LogScale(min(xs), max(xs), LEFT, width - RIGHT - 8)
+    sy = _LogScale(min(ys), max(ys), height - BOTTOM, TOP)
+    drawn = []
+    for i, (name, pts) in enumerate(lines):
+        points = tuple(
+            Point(sx(x), sy(y), f"{name}: {x:,.0f} {x_label}, {formatting.value(y, unit)}")
+            for x, y in pts
+            if _finite(x) and _finite(y)
+        )
+        color = PALETTE[i % len(PALETTE)]
+        drawn.append(Series(name, color, _path(points), points, dashed=i >= len(PALETTE)))
+    y_ticks, label = _log_ticks(sy, unit)
+    x_ticks = tuple(Tick(sx(v), f"{v:,.0f}") for v in sx.ticks())
+    return Chart(
+        kind="line", title=title, subtitle=subtitle, x_ticks=x_ticks, y_ticks=y_ticks,
+        y_label=f"{label} (log)", x_label=f"{x_label} (log)", series=tuple(drawn),
+        width=width, right=width - RIGHT, anchor=anchor,
+    )  # fmt: skip
+
+
 def bar_chart(
     title: str, subtitle: str, rows: Sequence[tuple[str, float]], unit: str, anchor: str = ""
 ) -> Chart:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from mapbench.reports.cells import Cell, Table
+from mapbench.reports.tables import Cell, Table
 
 from mapbench import formatting
 from mapbench.compare import Comparison
@@ -89,21 +89,6 @@ def blocks(labelled: Sequence[tuple[str, Environments]]) -> Iterable[Environment
             title = f"{label}: {path}" if label else path
             items = tuple((str(k), env_text(v)) for k, v in sorted(env.items()))
             yield EnvironmentBlock(title, items)
-
-
-def gc_thresholds(environments: Environments) -> str:
-    """`GC threshold (700, 10, 10) on Python 3.11.7`, per Python, for the GC table's note."""
-    found: dict[str, set[str]] = {}
-    for env in environments.values():
-        if env.get("gc_threshold"):
-            found.setdefault(str(env.get("python") or "?"), set()).add(
-                env_text(env["gc_threshold"])
-            )
-    every = {t for ts in found.values() for t in ts}
-    if len(found) > 1 and len(every) == 1:
-        return f"GC threshold ({every.pop()}) on every Python"
-    parts = [f"({'; '.join(sorted(t))}) on Python {p}" for p, t in sorted(found.items())]
-    return f"GC threshold {', '.join(parts)}" if parts else ""
 
 
 def env_text(value: Any) -> str:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import charts, names, selection, verdicts
+from mapbench.reports import charts
+from mapbench.reports.rows import version_key
+from mapbench.reports.tables import anchor, case_text, metric_title, sentences
 
 from mapbench import formatting
 from mapbench.case import key
@@ -104,7 +106,7 @@ def history(
             _panel(keyed, lines, labels, points.get(match, []), y_range)
             for keyed, lines, match in drawn
         )
-        groups.append(HistoryGroup(names.title(metric), selection.anchor("history", metric), built))
+        groups.append(HistoryGroup(metric_title(metric), anchor("history", metric), built))
     return History(tuple(groups), _note(len(chosen), len(spans), constant))
 
 
@@ -118,7 +120,7 @@ def _note(shown: int, drawable: int, constant: int) -> str:
         parts.append(
             f"{constant} constant histor{'ies' if constant != 1 else 'y'} (nothing moved) not drawn"
         )
-    return selection.sentences(parts)
+    return sentences(parts)
 
 
 def _change_points(
@@ -149,7 +151,7 @@ def _series(
     """One line per Python: each value over the line's first non-zero value (with a hover text
     per point if `hover`)."""
     unit = str(keyed["unit"])
-    pythons = sorted(rows["python"].unique(), key=selection.version_key)
+    pythons = sorted(rows["python"].unique(), key=version_key)
     series = []
     for python in pythons:
         line = rows[rows["python"] == python].sort_values(
@@ -181,7 +183,7 @@ def _panel(
         for at, m in points
         if math.isfinite(m)
     ]
-    case = verdicts.case_text(keyed)
+    case = case_text(keyed)
     subtitle = " · ".join(p for p in (str(keyed["source"]), str(keyed["benchmark"])) if p)
     if len(series) == 1:
         subtitle += f" · {series[0][0]}"
@@ -192,5 +194,5 @@ def _panel(
         commits=labels,
         markers=markers,
         y_range=y_range,
-        anchor=selection.anchor("history", f"{keyed['metric']} {case} {keyed['source']}"),
+        anchor=anchor("history", f"{keyed['metric']} {case} {keyed['source']}"),
     )

@@ -1,9 +1,14 @@
-"""Probe-length histograms: one figure per map (hits and misses side by side), the rest tucked away.
+"""Probe lengths: the table against uniform hashing, the histograms, and the finding.
 
-The featured case of a map is the one that says most: a lookup-hit table (else insert, ...) at
-the largest size. Identical histograms (the same table after insert, lookup-hit and lookup-miss,
-or on several Pythons) are drawn once with every case they stand for. Tables with no entries
-(after delete) have no hit distribution and a meaningless model, so they are not drawn.
+Probe lengths are exact counts over the table after the workload: hits over every stored key,
+misses from every home position. The modelled columns and curves are not measured: the uniform-
+hashing (Knuth) expectation at the same load factor, only where a probe reads one slot.
+
+Histograms: one figure per map (hits and misses side by side), the rest tucked away. The
+featured case of a map is the one that says most: a lookup-hit table (else insert, ...) at the
+largest size. Identical histograms (the same table after insert, lookup-hit and lookup-miss, or
+on several Pythons) are drawn once with every case they stand for. Tables with no entries (after
+delete) have no hit distribution and a meaningless model, so they are not drawn.
 """
 
 from __future__ import annotations
@@ -13,18 +18,118 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
-from mapbench.reports import charts, selection
-from mapbench.reports.themes import HOMES
+from mapbench.reports import charts
+from mapbench.reports.findings import (
+    Fragment,
+    Line,
+    Topic,
+    case_line,
+    href,
+    joined,
+    metric_columns,
+    records,
+    topic,
+)
+from mapbench.reports.rows import first_seen, latest_per_python, version_key
+from mapbench.reports.tables import (
+    Cell,
+    CellMaker,
+    Column,
+    Section,
+    TopicTable,
+    anchor,
+    num,
+)
 
-from mapbench import theory
+from mapbench import formatting, theory
 from mapbench.case import KEY_COLUMNS, size_key
 
+PROBES = "probe-table"  # the probe table's anchor: drawn next to the histograms
+# Probe statistics a table shows beside its capacity: the homes a probe reads (buckets, groups).
+HOMES = "probe_homes"
+# The metrics of probe-length histograms (asv's and other tools' names included).
+HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
+MODEL_CLOSE = 0.02  # measured probe means within 2% of the model are "as modelled"
 MAX_MORE = 48  # figures behind "more cases"
 CHART_HEIGHT = 190  # shorter than other charts: a map's pair of histograms fits one row
 # The workload whose table shows a map best: lookups run on the full table and change nothing.
 WORKLOAD_PREFERENCE = ("lookup-hit", "lookup_hit", "insert", "lookup-miss", "lookup_miss")
-_HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
+_MODEL = {"hit": theory.hit_mean, "miss": theory.miss_mean}
+
+
+def _slots_per_home(values: pd.Series[Any], python: str) -> float:
+    """Slots a probe reads at once: 1 for slot probing, the bucket (group) size where the map
+    reports fewer homes than slots."""
+    homes, capacity = values.get((python, HOMES)), values.get((python, "capacity"))
+    if homes is None or capacity is None or pd.isna(homes) or pd.isna(capacity) or not homes > 0:
+        return 1.0
+    return float(capacity / homes) if capacity > homes else 1.0
+
+
+def _modelled(kind: str) -> CellMaker:
+    """The uniform-hashing mean probes per hit or miss at the row's load factor."""
+
+    def cell(column: Column, python: str, values: pd.Series[Any], units: pd.Series[Any]) -> Cell:
+        value = values.get((python, column.metric), np.nan)
+        if pd.isna(value) or _slots_per_home(values, python) != 1 or not 0 < value < 1:
+            return Cell(formatting.MISSING)
+        modelled = _MODEL[kind](float(value))
+        return Cell(f"{modelled:.3g}", num(modelled), title="modelled, not measured")
+
+    return cell
+
+
+def _capacity(column: Column, python: str, values: pd.Series[Any], units: pd.Series[Any]) -> Cell:
+    """Capacity in its unit (slots, buckets, groups), with the buckets a probe reads."""
+    value = values.get((python, column.metric), np.nan)
+    unit = str(units.get((python, column.metric)) or "")
+    text = formatting.compact(float(value), unit)
+    if unit and not pd.isna(value):
+        text = f"{text} {unit}"
+        if (slots := _slots_per_home(values, python)) > 1:
+            homes = values.get((python, HOMES))
+            return Cell(
+                text,
+                num(value),
+                sub=(f"{homes:,.0f} buckets of {slots:g}",),
+                title="a probe reads one bucket of slots (a Go bucket, a Swiss group)",
+            )
+    return Cell(text, num(value))
+
+
+def _modelled_column(kind: str) -> Column:
+    return Column(
+        "modelled",
+        "load_factor",
+        needs=f"probe_{kind}_mean",  # a modelled mean is only shown beside the measured one
+        css="modelled",
+        title=f"modelled, not measured: uniform hashing's mean probes per {kind}",
+        cell=_modelled(kind),
+    )
+
+
+TABLE = TopicTable(
+    PROBES,
+    "Probe lengths",
+    "Exact counts over the table after the workload: hits over every stored key, misses "
+    "from every home position. Columns marked modelled are not measured: the uniform-"
+    "hashing (Knuth) expectation at the same load factor, (1/a)·ln(1/(1-a)) for hits and "
+    "1/(1-a) for misses, not given where probes count buckets or groups.",
+    (
+        Column("load", "load_factor"),
+        Column("hit mean", "probe_hit_mean"),
+        _modelled_column("hit"),
+        Column("hit max", "probe_hit_max"),
+        Column("miss mean", "probe_miss_mean"),
+        _modelled_column("miss"),
+        Column("miss max", "probe_miss_max"),
+        Column("tombstones", "tombstones"),
+        Column("capacity", "capacity", cell=_capacity),
+    ),
+    reads=frozenset({HOMES}),
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +168,8 @@ def probe_view(frame: pd.DataFrame) -> ProbeView:
     distinct = _distinct([t for t in tables if _has_entries(t)])
     if not distinct:
         return ProbeView()
-    maps = selection.first_seen(pd.Series([g[0].case["map"] for g in distinct]))
-    workloads = selection.first_seen(pd.Series([t.case["workload"] for t in tables]))
+    maps = first_seen(pd.Series([g[0].case["map"] for g in distinct]))
+    workloads = first_seen(pd.Series([t.case["workload"] for t in tables]))
     featured: dict[str, list[_Table]] = {}
     for group in sorted(distinct, key=lambda g: _interest(g, workloads)):
         featured.setdefault(str(group[0].case["map"]), group)
@@ -87,7 +192,7 @@ def probe_view(frame: pd.DataFrame) -> ProbeView:
 def _tables(frame: pd.DataFrame) -> list[_Table]:
     """Every (file, case) with a probe histogram, hit and miss paired, with its load factor."""
     ok = frame[frame["status"] == "ok"]
-    rows = ok[ok["metric"].str.contains(_HISTOGRAM) & (ok["n_samples"] > 0)]
+    rows = ok[ok["metric"].str.contains(HISTOGRAM) & (ok["n_samples"] > 0)]
     if rows.empty:
         return []
     keys = ["file", *KEY_COLUMNS]
@@ -137,7 +242,7 @@ def _distinct(tables: Sequence[_Table]) -> list[list[_Table]]:
 
 def _interest(group: Sequence[_Table], workloads: dict[Any, int]) -> tuple[Any, ...]:
     """Sort key, most telling first: largest size, then the preferred workload."""
-    size = max(size_key(t.case["size"]) for t in group)
+    size = max((-1 if pd.isna(t.case["size"]) else int(t.case["size"])) for t in group)
     preference = min(_preference(str(t.case["workload"]), workloads) for t in group)
     return (-size, preference)
 
@@ -150,7 +255,7 @@ def _preference(workload: str, workloads: dict[Any, int]) -> tuple[int, int]:
 
 def _figure(group: Sequence[_Table], with_params: bool) -> ProbeFigure:
     first = group[0]
-    pythons = sorted({t.python for t in group}, key=selection.version_key)
+    pythons = sorted({t.python for t in group}, key=version_key)
     modelled = first.load is not None and 0 < first.load < 1 and first.slots_per_home == 1
     if first.load is not None and modelled:
         model = f"modelled, uniform hashing at load {first.load:.2f}"
@@ -171,7 +276,7 @@ def _figure(group: Sequence[_Table], with_params: bool) -> ProbeFigure:
         stats=_stats(first, modelled) + ("" if modelled else f" · {model}"),
         hit=_chart("hits", first.hit, first.load if modelled else None, model, miss=False),
         miss=_chart("misses", first.miss, first.load if modelled else None, model, miss=True),
-        anchor=selection.anchor("probes", f"{title} {cases}"),
+        anchor=anchor("probes", f"{title} {cases}"),
     )
 
 
@@ -228,3 +333,48 @@ def _chart(
         x_label="probes",
         height=CHART_HEIGHT,
     )
+
+
+def probe_finding(frame: pd.DataFrame, section: Section | None) -> Topic | None:
+    metrics = ("load_factor", "probe_hit_mean", "probe_miss_mean", "capacity", HOMES)
+    rows = latest_per_python(frame[frame["metric"].isin(metrics)])
+    if rows.empty or not {"probe_hit_mean", "load_factor"} <= set(rows["metric"]):
+        return None  # asv's track_ probes come without the load factor they need
+    wide = metric_columns(rows)
+    wide = wide[
+        wide["probe_hit_mean"].notna() & wide["load_factor"].between(0, 1, inclusive="neither")
+    ]
+    if wide.empty:
+        return None
+    # per map, its most telling table: the largest size, lookups preferred (they change nothing)
+    wide = wide.assign(
+        _size=wide["size"].map(size_key), _lookup=~wide["workload"].str.startswith("lookup")
+    )
+    chosen = wide.sort_values(["_size", "_lookup"], ascending=[False, True], kind="stable")
+    chosen = chosen.drop_duplicates(["map", "params"])
+    lines: list[Line] = []
+    close: list[Fragment] = []
+    buckets: list[Fragment] = []
+    for row in records(chosen):
+        homes, capacity = row.get(HOMES), row.get("capacity")
+        if homes is not None and capacity is not None and 0 < homes < capacity:
+            buckets.append(
+                Fragment(f"{row['map']} ({capacity / homes:g} slots)", href(section, row))
+            )
+            continue
+        load = float(row["load_factor"])
+        hit, model = float(row["probe_hit_mean"]), theory.hit_mean(load)
+        off = hit / model - 1
+        link = Fragment(row["map"], href(section, row), "figure")
+        if abs(off) <= MODEL_CLOSE:
+            close.append(link)
+            continue
+        where = case_line(row, False).split(" · ", 1)[1]
+        text = (f": {hit:.3g} probes per hit vs {model:.3g} modelled "
+                f"({formatting.change(hit / model)}) at load {load:.2f}, {where}")  # fmt: skip
+        lines.append((link, Fragment(text)))
+    if close:
+        lines.append((Fragment(f"Within {MODEL_CLOSE:.0%} of the model: "), *joined(close)))
+    if buckets:
+        lines.append((Fragment("No slot model (a probe reads a bucket): "), *joined(buckets)))
+    return topic("Probe lengths against uniform hashing (modelled, not measured)", lines)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pandas as pd
-from mapbench.reports import names
-from mapbench.reports.cells import Cell, Table, num
+from mapbench.reports.tables import Cell, Table, case_text, metric_title, num
 
 from mapbench import catalog, formatting
 from mapbench.compare import Comparison, Verdict
@@ -93,18 +92,6 @@ def ordered_verdicts(present: Sequence[str]) -> list[str]:
 def row_id(position: int) -> str:
     """The id of the verdict table's row of `comparison.rows.iloc[position]`."""
     return f"cmp-{position}"
-
-
-def case_text(row: Mapping[Any, Any]) -> str:
-    """`sharded · lookup-hit · 10,000 · random-int (shards=8)`; empty parts left out."""
-    parts = []
-    for c in ("map", "workload", "size", "key_kind"):
-        value = row.get(c)
-        if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
-            continue
-        parts.append(f"{int(value):,}" if c == "size" else str(value))
-    text = " · ".join(parts) or str(row.get("benchmark", ""))
-    return f"{text} ({row['params']})" if row.get("params") else text
 
 
 def case_with_context(row: Mapping[Any, Any], rows: pd.DataFrame) -> str:
@@ -228,7 +215,7 @@ def _highlight(row: Mapping[str, Any], rows: pd.DataFrame) -> Highlight:
         verdict=str(row["verdict"]),
         css=css(str(row["verdict"])),
         case=case_with_context(row, rows),
-        metric=names.title(str(row["metric"])),
+        metric=metric_title(str(row["metric"])),
         before=formatting.value(row["base"], unit),
         after=formatting.value(row["candidate"], unit),
         change=change,
@@ -330,7 +317,7 @@ def _verdict_row(
         Cell(formatting.probability(row["q_value"]), num(row["q_value"])),
         Cell(case_text(row)),
         *(Cell(str(row[c])) for c in context),
-        Cell(names.title(str(row["metric"])), title=str(row["metric"])),
+        Cell(metric_title(str(row["metric"])), title=str(row["metric"])),
         Cell(formatting.value(row["base"], unit), num(row["base"])),
         Cell(formatting.value(row["candidate"], unit), num(row["candidate"])),
         Cell(f"{row['base_n']}/{row['candidate_n']}", str(row["base_n"] + row["candidate_n"])),
@@ -351,7 +338,7 @@ def _geomean_rows(rows: pd.DataFrame, width: int) -> tuple[tuple[Cell, ...], ...
         if len(ratios) < 2:
             continue
         mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-        label = f"geometric mean of {len(ratios)} rows: {names.title(str(metric))}"
+        label = f"geometric mean of {len(ratios)} rows: {metric_title(str(metric))}"
         cells = [Cell("all"), Cell(formatting.change(mean), num(mean)), Cell(""), Cell(""),
                  Cell(label)]  # fmt: skip
         out.append(tuple(cells + [Cell("")] * (width - len(cells))))

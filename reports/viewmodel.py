@@ -7,39 +7,51 @@ optionally, change points of the history (a frame; see `reports.history`).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 from mapbench.reports import (
+    allocations,
     charts,
     environments,
-    figures,
-    findings,
+    failures,
+    garbage_collection,
     history,
-    names,
-    others,
+    latency,
+    memory,
+    other_metrics,
     probes,
-    selection,
-    themes,
-    timetable,
+    rows,
+    tables,
+    timing,
+    timing_findings,
     verdicts,
 )
-from mapbench.reports.cells import Cell, Section, Table
 from mapbench.reports.environments import EnvironmentBlock
-from mapbench.reports.fragments import Topic
-from mapbench.reports.verdicts import case_text, case_with_context
+from mapbench.reports.findings import Topic, records
+from mapbench.reports.tables import Section, Table
 
 from mapbench import __version__, formatting
-from mapbench.case import KEY_COLUMNS, key
+from mapbench.case import key
 from mapbench.compare import Comparison, Verdict
 from mapbench.results import ResultSet
 from mapbench.thresholds import Thresholds
 
-__all__ = ["ReportView", "build", "case_text", "case_with_context"]
+__all__ = ["TOPIC_TABLES", "ReportView", "build"]
 
-MAX_GC_CHARTS = 12
+# The topic tables, in the order the report shows them.
+TOPIC_TABLES = (
+    latency.TABLE,
+    latency.SPIKES_TABLE,
+    garbage_collection.TABLE,
+    allocations.PER_OPERATION_TABLE,
+    allocations.TABLE,
+    memory.TABLE,
+    probes.TABLE,
+)
+_IN_TOPIC_TABLES = tables.shown_in(TOPIC_TABLES)
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class ReportView:
     summary: verdicts.Summary | None
     verdicts: Table | None
     failures: Table | None
+    not_run: Table | None  # cases neither measured nor failed (skipped, not selected, ...)
     time_note: str
     time_tables: tuple[TimeSection, ...]
     themes: tuple[Section, ...]
@@ -70,6 +83,7 @@ class ReportView:
     history: history.History
     probes: probes.ProbeView
     gc: tuple[charts.Chart, ...]
+    gc_size_charts: tuple[charts.Chart, ...]
     runs: Table | None
     environments: tuple[EnvironmentBlock, ...]
     scope: str  # what the tables after the verdict show, when not everything
@@ -89,51 +103,78 @@ def build(
     )
     statistic = thresholds.statistic
     shown, scope = _candidate_side(results, comparison)
-    gc_note = {"gc": environments.gc_thresholds(shown.environments)}
-    topics, quiet = themes.theme_sections(shown.frame, gc_note)
-    others_, quiet_others = others.other_sections(shown.frame, _shown_elsewhere)
-    tables = timetable.time_tables(shown.frame, statistic, thresholds)
+    gc_note = {
+        garbage_collection.TABLE.anchor: garbage_collection.thresholds_note(shown.environments)
+    }
+    topics, quiet = tables.topic_sections(shown.frame, TOPIC_TABLES, gc_note)
+    others_, quiet_others = other_metrics.other_sections(shown.frame, _shown_elsewhere)
+    time_tables = timing.time_tables(shown.frame, statistic, thresholds)
     chart_of: dict[str, list[charts.Chart]] = {}
-    for anchor, chart in timetable.time_charts(tables):
+    for anchor, chart in timing.time_charts(time_tables):
         chart_of.setdefault(anchor, []).append(chart)
-    failed = _failed(frame)
+    failed = failures.failed_cases(frame)
     failure_ids = tuple(f"failure-{i}" for i in range(len(failed)))
     sides = environments.sides(results, comparison)
     return ReportView(
         title=title,
         version=__version__,
         generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        findings=findings.topics(
-            shown, tables, {s.anchor: s for s in topics}, failed, failure_ids, thresholds
+        findings=_findings(
+            shown, time_tables, {s.anchor: s for s in topics}, failed, failure_ids, thresholds
         ),
         overview=_overview(frame),
         problems=tuple(str(p) for p in results.problems),
         summary=verdicts.summary(comparison) if comparison is not None else None,
         verdicts=verdicts.verdict_table(comparison) if comparison is not None else None,
-        failures=_failure_table(failed, failure_ids),
-        time_note=timetable.describe(statistic),
+        failures=failures.failure_table(failed, failure_ids),
+        not_run=failures.not_run_table(frame),
+        time_note=timing.describe(statistic),
         time_tables=tuple(
             TimeSection(s, tuple(chart_of.get(s.anchor, ())))
-            for s in timetable.time_sections(tables)
+            for s in timing.time_sections(time_tables)
         ),
-        themes=tuple(t for t in topics if t.anchor != themes.PROBES),
+        themes=tuple(t for t in topics if t.anchor != probes.PROBES),
         quiet=(*quiet, *quiet_others),
-        latency_charts=tuple(figures.latency_charts(shown.frame)),
-        memory_charts=tuple(figures.memory_charts(shown.frame)),
-        probe_table=next((t for t in topics if t.anchor == themes.PROBES), None),
+        latency_charts=tuple(latency.latency_charts(shown.frame)),
+        memory_charts=tuple(memory.memory_charts(shown.frame)),
+        probe_table=next((t for t in topics if t.anchor == probes.PROBES), None),
         metric_tables=tuple(others_),
         history=history.history(frame, _regressed_cases(comparison), change_points),
         probes=probes.probe_view(shown.frame),
-        gc=tuple(_gc_charts(frame)),
+        gc=tuple(garbage_collection.pause_charts(frame)),
+        gc_size_charts=tuple(garbage_collection.size_charts(shown.frame)),
         runs=environments.summary_table(sides),
         environments=tuple(environments.blocks(sides)),
         scope=scope,
     )
 
 
+def _findings(
+    shown: ResultSet,
+    time_tables: Sequence[timing.TimeTable],
+    sections: Mapping[str, Section],
+    failed: pd.DataFrame,
+    failure_ids: Sequence[str],
+    thresholds: Thresholds,
+) -> tuple[Topic, ...]:
+    """Every topic's findings that say something, in the order a reader asks."""
+    found = [
+        *timing_findings.time_topics(shown.frame, time_tables, thresholds),
+        latency.tails_finding(shown.frame, sections.get(latency.TABLE.anchor)),
+        memory.least_memory_finding(shown.frame, sections.get(memory.TABLE.anchor)),
+        garbage_collection.pause_finding(
+            shown.frame, sections.get(garbage_collection.TABLE.anchor)
+        ),
+        probes.probe_finding(shown.frame, sections.get(probes.PROBES)),
+        failures.failure_finding(failed, failure_ids),
+        timing.quality_finding(time_tables, shown.environments),
+    ]
+    return tuple(t for t in found if t is not None and t.lines)
+
+
 def _shown_elsewhere(metric: str) -> bool:
     """Metrics of the time table or a topic table."""
-    return metric == "time" or themes.themed(metric)
+    return metric == "time" or _IN_TOPIC_TABLES(metric)
 
 
 def _candidate_side(results: ResultSet, comparison: Comparison | None) -> tuple[ResultSet, str]:
@@ -153,11 +194,6 @@ def _candidate_side(results: ResultSet, comparison: Comparison | None) -> tuple[
     )
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts keyed by column name."""
-    return cast(list[dict[str, Any]], frame.to_dict("records"))
-
-
 def _present(value: Any) -> bool:
     return value is not None and not pd.isna(value) and value != ""
 
@@ -166,7 +202,12 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
     """A few lines: what was measured, where, and how many cases failed."""
     # one case measured by several tools (pyperf times, mapbench metrics) counts once
     cases = frame.drop_duplicates(["map", "workload", "size", "key_kind", "python", "commit"])
-    failed = cases[cases["status"] != "ok"]["status"].value_counts()
+    counts = cases[cases["status"] != "ok"]["status"].value_counts()
+    # failures first, then what was not run (skipped, not selected): never counted as failures
+    outcomes = [f"{n:,} {status}" for status, n in counts.items() if status in failures.FAILED]
+    outcomes = (outcomes or ["none failed"]) + [
+        f"{n:,} {status}" for status, n in counts.items() if status not in failures.FAILED
+    ]
     commits = frame[frame["commit"] != ""].drop_duplicates("commit")
     if len(commits) == 1:
         commit = formatting.short_commit(str(commits["commit"].iloc[0]))
@@ -182,15 +223,14 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
         ("key kinds", _listed(frame["key_kind"])),
         (
             "Python",
-            ", ".join(selection.pythons(frame[frame["python"] != ""])) or formatting.MISSING,
+            ", ".join(rows.pythons(frame[frame["python"] != ""])) or formatting.MISSING,
         ),
         ("commit" if len(commits) == 1 else "commits", commit),
         ("machine", _listed(frame["machine"])),
         (
             "cases",
             f"{len(cases):,} in {frame['file'].nunique():,} files "
-            f"({', '.join(sorted(frame['source'].unique()))}); "
-            + (", ".join(f"{n:,} {status}" for status, n in failed.items()) or "none failed"),
+            f"({', '.join(sorted(frame['source'].unique()))}); " + ", ".join(outcomes),
         ),
     )
 
@@ -203,61 +243,9 @@ def _listed(values: pd.Series[Any]) -> str:
     )
 
 
-def _failed(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per failed (timed out, skipped) case, at most 500."""
-    failed = frame[frame["status"] != "ok"].drop_duplicates(
-        ["source", "benchmark", *KEY_COLUMNS, "python", "commit", "status"]
-    )
-    first: pd.DataFrame = failed.head(500).reset_index(drop=True)
-    return first
-
-
-def _failure_table(failed: pd.DataFrame, ids: Sequence[str]) -> Table | None:
-    if failed.empty:
-        return None
-    rows = tuple(
-        (
-            Cell(str(r["status"]), css="bad"),
-            Cell(case_text(r)),
-            Cell(str(r["python"])),
-            Cell(formatting.short_commit(str(r["commit"]))),
-            Cell(str(r["error"]), css="wrap error"),
-        )
-        for r in _records(failed)
-    )
-    return Table(
-        ("status", "case", "python", "commit", "error"), rows, (False,) * 5, row_ids=tuple(ids)
-    )
-
-
 def _regressed_cases(comparison: Comparison | None) -> set[tuple[Any, ...]]:
-    """Every regression's case and metric (`history.REGRESSION_KEY`): their histories go first."""
+    """(metric, workload, size, key_kind, params) of every regression: their histories go first."""
     if comparison is None:
         return set()
     bad = comparison.rows[comparison.rows["verdict"] == Verdict.REGRESSION]
-    return {key(row, history.REGRESSION_KEY) for row in _records(bad)}
-
-
-def _gc_charts(frame: pd.DataFrame) -> Iterable[charts.Chart]:
-    """GC pause distributions: one row per Python (and commit, when several)."""
-    mask = frame["metric"].str.startswith("gc_pause") & (frame["n_samples"] >= 2)
-    pauses = frame[mask & (frame["status"] == "ok")]
-    for n, (values, group) in enumerate(pauses.groupby(["metric", *KEY_COLUMNS], dropna=False)):
-        if n >= MAX_GC_CHARTS:
-            return
-        several = group["commit"].nunique() > 1
-        rows: list[tuple[str, Sequence[float]]] = []
-        for (python, commit), part in group.groupby(["python", "commit"], sort=True):
-            label = f"py{python}" + (f" {formatting.short_commit(str(commit))}" if several else "")
-            rows.append((label, [x for s in part["samples"] for x in s]))
-        if not any(x > 0 for _, samples in rows for x in samples):
-            continue  # a chart of zeros says nothing
-        rows.sort(key=lambda r: selection.version_key(r[0][2:].split(" ")[0]))
-        keyed = dict(zip(["metric", *KEY_COLUMNS], values, strict=True))
-        yield charts.box_chart(
-            title=f"{names.title(str(keyed['metric']))}: {case_text(keyed)}",
-            subtitle="every collection · box: quartiles · whiskers: 5th to 95th percentile",
-            rows=rows,
-            unit=str(group["unit"].iloc[0]),
-            anchor=selection.anchor("gc", f"{keyed['metric']} {case_text(keyed)}"),
-        )
+    return {key(row, history.REGRESSION_KEY) for row in records(bad)}

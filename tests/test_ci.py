@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from mapbench.reports.markdown import markdown_text
+from mapbench.reports import markdown_text
 
 from mapbench.ci import instructions
 from mapbench.ci.adaptive import loose_rows

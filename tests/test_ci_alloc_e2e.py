@@ -5,11 +5,10 @@ tolerance; per-operation counts cancel what a run allocates once)."""
 from __future__ import annotations
 
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_ci_e2e import _copy_checkout, _git
 
 from mapbench.catalog import title
 from mapbench.results import load
@@ -37,35 +36,30 @@ EXTRA = "            self._last = object()\n"
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def repo(
+    tmp_path_factory: pytest.TempPathFactory,
+    git: Callable[..., str],
+    checkout_repo: Callable[..., Path],
+) -> Path:
     """base; one-off (an object at each map's first write); extra (one object per write)."""
-    root = tmp_path_factory.mktemp("ci-alloc")
-    repo = root / "repo"
-    repo.mkdir()
-    _copy_checkout(repo)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+    repo = checkout_repo(tmp_path_factory.mktemp("ci-alloc"))
     cow = repo / "impls" / "cow.py"
     text = cow.read_text()
     assert text.count(WRITE) == 1, "the test's injection point moved: update WRITE"
     cow.write_text(text.replace(WRITE, WRITE + ONE_OFF))
-    _git(repo, "commit", "-q", "-am", "a one-off object per map")
+    git(repo, "commit", "-q", "-am", "a one-off object per map")
     cow.write_text(cow.read_text().replace(WRITE + ONE_OFF, WRITE + ONE_OFF + EXTRA))
-    _git(repo, "commit", "-q", "-am", "one more allocation per write")
+    git(repo, "commit", "-q", "-am", "one more allocation per write")
     return repo
 
 
-def _ci(repo: Path, base: str, head: str, name: str) -> tuple[int, str, Path]:
+RunMapbench = Callable[..., "subprocess.CompletedProcess[str]"]  # the conftest fixture
+
+
+def _ci(repo: Path, run: RunMapbench, base: str, head: str, name: str) -> tuple[int, str, Path]:
     out = repo.parent / name
     where = ["--repo", str(repo), "--work-dir", str(repo.parent / "work"), "-o", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-m", "mapbench", "ci", base, head, *CI_ARGS, *where],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=repo.parent,
-    )
+    done = run("ci", base, head, *CI_ARGS, *where, cwd=repo.parent)
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, (out / "summary.md").read_text(), out
 
@@ -76,8 +70,8 @@ def _exact(out: Path, side: str) -> dict[str, float]:
     return dict(zip(exact["metric"], exact["value"], strict=True))
 
 
-def test_one_extra_allocation_per_write_is_flagged(repo: Path) -> None:
-    status, summary, out = _ci(repo, "HEAD~1", "HEAD", "extra")
+def test_one_extra_allocation_per_write_is_flagged(repo: Path, run_mapbench: RunMapbench) -> None:
+    status, summary, out = _ci(repo, run_mapbench, "HEAD~1", "HEAD", "extra")
     assert status == 1, summary
     flagged = [line for line in summary.splitlines() if "🔴" in line]
     line = next(x for x in flagged if title("alloc_python_calls_per_op") in x)
@@ -86,8 +80,8 @@ def test_one_extra_allocation_per_write_is_flagged(repo: Path) -> None:
     assert head["alloc_python_calls_per_op"] - base["alloc_python_calls_per_op"] == 1
 
 
-def test_a_one_off_object_is_not_flagged(repo: Path) -> None:
-    status, summary, out = _ci(repo, "HEAD~2", "HEAD~1", "one-off")
+def test_a_one_off_object_is_not_flagged(repo: Path, run_mapbench: RunMapbench) -> None:
+    status, summary, out = _ci(repo, run_mapbench, "HEAD~2", "HEAD~1", "one-off")
     assert status == 0, summary
     assert "No regression" in summary
     base, head = _exact(out, "base"), _exact(out, "head")

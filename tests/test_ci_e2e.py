@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from mapbench.ci.background import busy_loops
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-GIT = [
-    "git",
-    "-c",
-    "user.name=mapbench test",
-    "-c",
-    "user.email=test@invalid",
-    "-c",
-    "commit.gpgsign=false",
-]
+Git = Callable[..., str]  # the `git` fixture (conftest)
+RunCi = Callable[..., "subprocess.CompletedProcess[str]"]  # also `run_mapbench`
+
 # A small, quick selection at the default threshold (10%): the verdict is the one users get.
 CI_ARGS = [
     *("--map", "sharded", "--map", "dict"),
@@ -42,58 +33,22 @@ BACKGROUND_LOAD = 2
 pytestmark = pytest.mark.slow
 
 
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        [*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _copy_checkout(dest: Path) -> None:
-    """The checkout's files as a working tree sees them (tracked plus new, never ignored)."""
-    names = (
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(CHECKOUT),
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, names):
-        src = CHECKOUT / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-
-
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
+def repo(
+    tmp_path_factory: pytest.TempPathFactory, git: Git, checkout_repo: Callable[..., Path]
+) -> dict[str, Path | str]:
     """base; slow (sharded lookups ~50% slower); noop (a README edit on top of slow)."""
     root = tmp_path_factory.mktemp("ci-e2e")
-    repo = root / "repo"
-    repo.mkdir()
-    _copy_checkout(repo)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+    repo = checkout_repo(root)
     sharded = repo / "impls" / "sharded.py"
     text = sharded.read_text()
     head = "    def __getitem__(self, key: Any) -> Any:\n"
     assert head in text, "the test's injection point moved: update SLOW_LOOKUP's anchor"
     sharded.write_text(text.replace(head, head + SLOW_LOOKUP, 1))
-    _git(repo, "commit", "-q", "-am", "slower sharded lookups")
+    git(repo, "commit", "-q", "-am", "slower sharded lookups")
     with (repo / "README.md").open("a") as f:
         f.write("\nA line that changes nothing measurable.\n")
-    _git(repo, "commit", "-q", "-am", "README only")
+    git(repo, "commit", "-q", "-am", "README only")
     return {"repo": repo, "work": root / "work", "out": root}
 
 
@@ -104,30 +59,31 @@ def loaded() -> Iterator[None]:
         yield
 
 
-def _run_ci(repo: dict[str, Path | str], *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def run_ci(repo: dict[str, Path | str], run_mapbench: RunCi) -> RunCi:
     """`mapbench ci ARGS` on the test repository, run the way a user (or the workflow) runs it."""
     where = ["--repo", str(repo["repo"]), "--work-dir", str(repo["work"])]
-    return subprocess.run(
-        [sys.executable, "-m", "mapbench", "ci", *args, *where],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=Path(repo["out"]),
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_mapbench("ci", *args, *where, cwd=Path(repo["out"]))
+
+    return run
 
 
-def _ci(repo: dict[str, Path | str], base: str, head: str, out: str) -> tuple[int, str, Path]:
+def _ci(
+    repo: dict[str, Path | str], run_ci: RunCi, base: str, head: str, out: str
+) -> tuple[int, str, Path]:
     output = Path(repo["out"]) / out
-    done = _run_ci(repo, base, head, *CI_ARGS, "-o", str(output))
+    done = run_ci(base, head, *CI_ARGS, "-o", str(output))
     assert done.returncode in (0, 1, 4), done.stderr
     return done.returncode, done.stdout, output
 
 
 @pytest.mark.usefixtures("loaded")
 def test_a_slower_map_fails_the_build_under_load_and_is_named(
-    repo: dict[str, Path | str],
+    repo: dict[str, Path | str], run_ci: RunCi
 ) -> None:
-    status, stdout, out = _ci(repo, "HEAD~2", "HEAD~1", "slow")
+    status, stdout, out = _ci(repo, run_ci, "HEAD~2", "HEAD~1", "slow")
     assert status == 1, stdout
     summary = (out / "summary.md").read_text()
     line = next(line for line in summary.splitlines() if line.startswith("| 🔴"))
@@ -145,27 +101,28 @@ def test_a_slower_map_fails_the_build_under_load_and_is_named(
 
 @pytest.mark.usefixtures("loaded")
 def test_a_commit_that_changes_nothing_is_not_flagged_under_load(
-    repo: dict[str, Path | str],
+    repo: dict[str, Path | str], run_ci: RunCi
 ) -> None:
-    status, stdout, out = _ci(repo, "HEAD~1", "HEAD", "noop")
+    status, stdout, out = _ci(repo, run_ci, "HEAD~1", "HEAD", "noop")
     assert status in (0, 4), stdout  # 4: a row too noisy to judge, never a regression
     summary = (out / "summary.md").read_text()
     assert "No regression" in summary
     assert "🔴 0 regression" in summary
 
 
-def test_a_bad_revision_is_one_line_and_status_2(repo: dict[str, Path | str]) -> None:
-    done = _run_ci(repo, "no-such-branch", "HEAD")
+def test_a_bad_revision_is_one_line_and_status_2(run_ci: RunCi) -> None:
+    done = run_ci("no-such-branch", "HEAD")
     assert done.returncode == 2
     assert "no-such-branch" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.tools
-def test_asv_runs_both_commits_and_its_site_is_published(repo: dict[str, Path | str]) -> None:
+def test_asv_runs_both_commits_and_its_site_is_published(
+    repo: dict[str, Path | str], run_ci: RunCi, git: Git
+) -> None:
     """`--asv`: asv's CI subset (one map keeps it short) for both commits, its site in site/asv."""
     output = Path(repo["out"]) / "asv"
-    done = _run_ci(
-        repo,
+    done = run_ci(
         *("HEAD~1", "HEAD", "--asv", "--asv-bench", r"^ci\..*\('dict'", "-o", str(output)),
         *("--map", "dict", "--workload", "lookup-hit", "--key-kind", "random-int"),
         *("--size", "1000", "--rounds", "4", "--reps", "2"),
@@ -175,6 +132,6 @@ def test_asv_runs_both_commits_and_its_site_is_published(repo: dict[str, Path | 
     assert (site / "index.html").is_file()
     graphs = {p.stem for p in (site / "graphs").rglob("*.json")}
     assert "ci.TimeWorkloads.time_run" in graphs, sorted(graphs)
-    commits = {_git(Path(repo["repo"]), "rev-parse", rev) for rev in ("HEAD~1", "HEAD")}
+    commits = {git(Path(repo["repo"]), "rev-parse", rev) for rev in ("HEAD~1", "HEAD")}
     results = list((Path(repo["repo"]) / ".asv" / "results").rglob("*.json"))
     assert commits <= {json.loads(p.read_text()).get("commit_hash") for p in results}

@@ -5,11 +5,10 @@ c-linear's probing worse is flagged on the batch lookup workload, where the C ta
 from __future__ import annotations
 
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_ci_e2e import _copy_checkout, _git
 
 from mapbench.ci import instructions
 from mapbench.results import load
@@ -24,25 +23,24 @@ ANCHOR = "cursor c = {hash & t->mask, 1, 0};"
 WORSE = "cursor c = {hash & t->mask & ~(uint64_t)3, 1, 0};"
 
 
-def test_a_worse_probe_sequence_in_c_is_flagged_by_instruction_counts(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _copy_checkout(repo)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+def test_a_worse_probe_sequence_in_c_is_flagged_by_instruction_counts(
+    tmp_path: Path,
+    git: Callable[..., str],
+    checkout_repo: Callable[..., Path],
+    run_mapbench: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    repo = checkout_repo(tmp_path)
     source = repo / "impls" / "csrc" / "open.c"
     text = source.read_text()
     assert ANCHOR in text, "the test's injection point moved: update ANCHOR"
     source.write_text(text.replace(ANCHOR, WORSE, 1))
-    _git(repo, "commit", "-q", "-am", "worse home slots for open addressing")
+    git(repo, "commit", "-q", "-am", "worse home slots for open addressing")
     out = tmp_path / "out"
     case = ["--map", "c-linear", "--workload", "lookup-hit-batch", "--key-kind", "random-int"]
-    done = subprocess.run(
-        [sys.executable, "-m", "mapbench", "ci", "HEAD~1", "HEAD", *case, "--size", "20000",
-         "--rounds", "2", "--reps", "2", "--instructions",
-         "--repo", str(repo), "--work-dir", str(tmp_path / "work"), "-o", str(out)],
-        capture_output=True, text=True, timeout=1800,
+    done = run_mapbench(
+        "ci", "HEAD~1", "HEAD", *case, "--size", "20000", "--rounds", "2", "--reps", "2",
+        "--instructions", "--repo", str(repo), "--work-dir", str(tmp_path / "work"),
+        "-o", str(out), cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     base, head = (load([out / "results" / side]).frame for side in ("base", "head"))

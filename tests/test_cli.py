@@ -71,6 +71,36 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"mapbench {__version__}"
 
 
+# What starting the CLI must not load: the timing driver, the frame and statistics libraries,
+# and the measuring code (collectors, workloads, the worker).
+HEAVY = ("pyperf", "pandas", "scipy", "numpy", "mapbench.measure", "mapbench.workloads")
+SHOW_IMPORTS = """
+import contextlib, io, json, sys
+from mapbench.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as exit:
+        status = exit.code
+print(json.dumps([status, sorted(sys.modules)]))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["list"], ["list", "--json"]])
+def test_version_help_and_list_import_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_IMPORTS, *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    status, modules = json.loads(done.stdout.splitlines()[-1])
+    assert status == 0
+    loaded = [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
+    assert loaded == []
+
+
 def test_every_command_explains_itself_with_examples_and_docs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

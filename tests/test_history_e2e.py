@@ -13,13 +13,11 @@ processes interleaved across all commits, and the exact-metrics pass.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_ci_e2e import GIT, _copy_checkout
 
 from mapbench.case import CaseId
 from mapbench.ci.build import build
@@ -39,37 +37,20 @@ LINEAR_DEFAULT = '"linear": functools.partial(_open_addressing, "linear"),'
 LINEAR_CHANGED = '"linear": functools.partial(_open_addressing, "linear", max_load=0.9),'
 
 
-def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        [*GIT, "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    ).stdout.strip()
-
-
-def _commit(repo: Path, n: int, message: str) -> None:
+def _dated(n: int) -> dict[str, str]:
+    """Commit n's author and committer dates: a day apart, in commit order."""
     date = f"2026-01-{n:02d}T12:00:00+00:00"
-    _git(repo, "add", "-A")
-    _git(
-        repo,
-        "commit",
-        "-q",
-        "-m",
-        message,
-        env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
-    )
+    return {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | list[str]]:
+def repo(
+    tmp_path_factory: pytest.TempPathFactory,
+    git: Callable[..., str],
+    checkout_repo: Callable[..., Path],
+) -> dict[str, Path | list[str]]:
     root = tmp_path_factory.mktemp("history-e2e")
-    repo = root / "repo"
-    repo.mkdir()
-    _copy_checkout(repo)
-    _git(repo, "init", "-q", "-b", "main")
-    _commit(repo, 1, "commit 1: the checkout")
+    repo = checkout_repo(root, "commit 1: the checkout", _dated(1))
     for n in range(2, COMMITS + 1):
         (repo / "history-step.txt").write_text(f"step {n}\n")
         if n == SLOW_AT:
@@ -83,30 +64,26 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | list[str]
             text = cmaps.read_text()
             assert LINEAR_DEFAULT in text, "c-linear's factory moved"
             cmaps.write_text(text.replace(LINEAR_DEFAULT, LINEAR_CHANGED))
-        _commit(repo, n, f"commit {n}")
-    commits = _git(repo, "rev-list", "--reverse", "HEAD").split()
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"commit {n}", env=_dated(n))
+    commits = git(repo, "rev-list", "--reverse", "HEAD").split()
     assert len(commits) == COMMITS
     return {"repo": repo, "work": root / "work", "root": root, "commits": commits}
 
 
-def _mapbench(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mapbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        cwd=cwd,
-    )
+RunMapbench = Callable[..., "subprocess.CompletedProcess[str]"]  # the conftest fixture
 
 
-def test_bisect_finds_the_probe_length_change_in_five_builds(repo: dict) -> None:
+def test_bisect_finds_the_probe_length_change_in_five_builds(
+    repo: dict, run_mapbench: RunMapbench
+) -> None:
     commits, root = repo["commits"], repo["root"]
-    done = _mapbench(
-        root,
+    done = run_mapbench(
         *("bisect", commits[0], commits[-1], "--metric", "probe_hit_mean"),
         *("--map", "c-linear", "--workload", "insert", "--key-kind", "random-int"),
         *("--size", "1700", "--repo", str(repo["repo"]), "--work-dir", str(repo["work"])),
         *("-o", str(root / "bisect"), "--json"),
+        cwd=root,
     )
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
@@ -153,12 +130,14 @@ def _record(repo: dict, results: Path) -> None:
         (directory / "metrics.json").write_bytes(encode(document))
 
 
-def test_history_reports_both_changes_at_the_right_commits(repo: dict) -> None:
+def test_history_reports_both_changes_at_the_right_commits(
+    repo: dict, run_mapbench: RunMapbench
+) -> None:
     results = Path(repo["root"]) / "results"
     _record(repo, results)
     store = Path(repo["root"]) / "history.duckdb"
     args = ("history", "--store", str(store), str(results), "--repo", str(repo["repo"]), "--json")
-    done = _mapbench(Path(repo["root"]), *args)
+    done = run_mapbench(*args, cwd=Path(repo["root"]))
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     commits = repo["commits"]
@@ -171,6 +150,6 @@ def test_history_reports_both_changes_at_the_right_commits(repo: dict) -> None:
     assert [c["commit"] for c in slow] == [commits[SLOW_AT - 1]], slow
     assert slow[0]["magnitude"] >= 1.3 and slow[0]["low"] > 1.2  # >= 30% slower, interval clear
     # Ingesting the same results again changes nothing.
-    again = _mapbench(Path(repo["root"]), *args)
+    again = run_mapbench(*args, cwd=Path(repo["root"]))
     assert json.loads(again.stdout) == found
     assert "0 new files" in again.stderr

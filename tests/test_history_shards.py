@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,13 +53,12 @@ def test_a_bad_shard_is_a_usage_error(text: str) -> None:
         parse_shard(text)
 
 
-def _run(output: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mapbench", "run", "--quick", *args, "-o", str(output)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+RunMapbench = Callable[..., "subprocess.CompletedProcess[str]"]  # the conftest fixture
+
+
+def _run(run_mapbench: RunMapbench, output: Path, *args: str) -> None:
+    """`mapbench run --quick ARGS -o OUTPUT`, which must succeed."""
+    done = run_mapbench("run", "--quick", *args, "-o", str(output), cwd=output.parent)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
@@ -82,10 +81,12 @@ MAPS = ("--map", "dict", "--map", "sharded", "--map", "c-linear", "--map", "mmap
 
 
 @pytest.mark.slow
-def test_three_shards_merged_equal_one_whole_quick_run(tmp_path: Path) -> None:
+def test_three_shards_merged_equal_one_whole_quick_run(
+    tmp_path: Path, run_mapbench: RunMapbench
+) -> None:
     for k in (1, 2, 3):
-        _run(tmp_path / f"shard-{k}", *MAPS, "--shard", f"{k}/3")
-    _run(tmp_path / "whole", *MAPS)
+        _run(run_mapbench, tmp_path / f"shard-{k}", *MAPS, "--shard", f"{k}/3")
+    _run(run_mapbench, tmp_path / "whole", *MAPS)
     shards = [tmp_path / f"shard-{k}" for k in (1, 2, 3)]
     merged_cases, merged_values = _cases_and_exact_values(shards)
     whole_cases, whole_values = _cases_and_exact_values([tmp_path / "whole"])

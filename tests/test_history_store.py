@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -110,23 +110,18 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path) -> None:
         load_store(other)
 
 
-def _git(repo: Path, *args: str) -> str:
-    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@invalid", "-C", str(repo), *args]
-    env = {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00", "PATH": "/usr/bin:/bin"}
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-
 def test_commits_are_ordered_by_first_parent_position_even_with_equal_dates(
-    tmp_path: Path,
+    tmp_path: Path, git: Callable[..., str]
 ) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
+    same_date = {"GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00"}
     for n in range(3):
         (repo / "f").write_text(str(n))
-        _git(repo, "add", "f")
-        _git(repo, "commit", "-q", "-m", f"step {n}")
-    commits = _git(repo, "rev-list", "--reverse", "HEAD").split()
+        git(repo, "add", "f")
+        git(repo, "commit", "-q", "-m", f"step {n}", env=same_date)
+    commits = git(repo, "rev-list", "--reverse", "HEAD").split()
     table = describe(repo, [*reversed(commits), "f" * 40]).set_index("commit")
     assert table.loc[commits, "position"].tolist() == [0, 1, 2]
     assert table.loc[commits[2], "parents"] == commits[1]

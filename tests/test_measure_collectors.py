@@ -58,8 +58,16 @@ def test_cycles_show_gen2_pauses_and_collected_objects() -> None:
         got[f"gc_collections_gen{g}"].value for g in (0, 1, 2)
     )
     assert 0 < got["gc_pause_p50"].value <= got["gc_pause_p99"].value <= got["gc_pause_max"].value
-    note = f"gc threshold {gc.get_threshold()}, Python {platform.python_version()}"
+    note = (
+        f"gc threshold {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen, "
+        f"Python {platform.python_version()}"
+    )
     assert all(m.note == note and m.gc == "on" for m in got.values())
+    assert got["gc_pause_max"].value == max(got[f"gc_pause_max_gen{g}"].value for g in (0, 1, 2))
+    # Every collection examines at least what it frees.
+    assert got["gc_examined_objects"].value >= got["gc_collected_objects"].value
+    assert got["gc_tracked_objects"].value >= 20_000  # the window of cyclic nodes
+    assert got["time_gc_on"].value > 0
     assert got["gc_collections_gen2"].kind == "deterministic"
     assert got["gc_pause_max"].kind == "noisy"
 

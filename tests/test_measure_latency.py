@@ -120,7 +120,7 @@ def test_measure_prints_every_metric_with_units_and_environment(
 ) -> None:
     assert main(["measure", "dict", "--workload", "insert", "--size", "3000", "--repeat", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("dict / insert / random-int / 3000 (seed 0)")
+    assert out.startswith("dict / insert / random-int / 3000 (seed 0, int values)")
     for text in ("gc_threshold", "hash_seed", "python", "commit"):
         assert text in out
     for text in ("latency_p999", "gc_pause_total", "allocated_blocks_net", "alloc_peak_bytes"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapbench.reports import themes
+from mapbench.reports import tables, viewmodel
 from test_report_tables import row
 
 from mapbench.results import frame_of
@@ -15,7 +15,7 @@ def test_allocations_per_op_of_c_maps_sit_next_to_dicts() -> None:
         for m, values in per_op.items()
         for i, metric in enumerate(("alloc_python_calls_per_op", "alloc_native_calls_per_op"))
     ])  # fmt: skip
-    (section,), _ = themes.theme_sections(frame, {})
+    (section,), _ = tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})
     assert section.anchor == "allocations-per-op"
     assert section.table.headers[-2:] == ("Python calls", "native calls")
     cells = {r[0].text: [c.text for c in r[2:]] for r in section.table.rows}
@@ -29,7 +29,7 @@ def test_spikes_are_counted_by_cause() -> None:
     frame = frame_of(
         [row("insert", m, v, map="mmap", unit="ops", kind="noisy") for m, v in causes.items()]
     )
-    sections = {s.anchor: s for s in themes.theme_sections(frame, {})[0]}
+    sections = {s.anchor: s for s in tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})[0]}
     spikes = sections["spikes"]
     assert spikes.table.headers[2:] == (
         "spikes",

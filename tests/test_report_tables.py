@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from mapbench.reports import (
     history,
-    others,
+    other_metrics,
     probes,
     spread,
-    themes,
-    timetable,
+    tables,
+    timing,
     verdicts,
     viewmodel,
 )
@@ -46,7 +46,7 @@ def _times(
 
 
 def _section(frame: pd.DataFrame, statistic: str = "p10") -> Any:
-    (section,) = timetable.time_sections(timetable.time_tables(frame, statistic))
+    (section,) = timing.time_sections(timing.time_tables(frame, statistic))
     return section
 
 
@@ -55,7 +55,7 @@ def test_time_table_cells_statistic_interval_ratio_and_fastest() -> None:
     frame = frame_of(_times(samples))
     section = _section(frame)
     assert section.title == "size 1,000 · random-int keys"
-    assert section.table.headers == ("map", "lookup-hit", timetable.GEOMEAN)
+    assert section.table.headers == ("map", "lookup-hit", timing.GEOMEAN)
     dict_cell, slow_cell = (r[1] for r in section.table.rows)
     p10 = {m: float(np.percentile(s, 10)) for m, s in samples.items()}
     assert float(dict_cell.sort) == pytest.approx(p10["dict"])
@@ -80,7 +80,7 @@ def test_time_table_geometric_mean_of_ratios_to_dict() -> None:
         *_times({"dict": (1e-7,) * 5, "other": (4e-7,) * 5}, "delete"),
     ])  # fmt: skip
     section = _section(frame)
-    geomean = section.table.headers.index(timetable.GEOMEAN)
+    geomean = section.table.headers.index(timing.GEOMEAN)
     dict_row, other_row = section.table.rows
     assert dict_row[geomean].sub == ("reference",)
     assert float(other_row[geomean].sort) == pytest.approx((2 * 0.5 * 4) ** (1 / 3))
@@ -114,7 +114,7 @@ def test_time_table_has_a_column_group_per_python() -> None:
     ])  # fmt: skip
     section = _section(frame)
     assert section.table.groups == (("", 1), ("Python 3.10.13", 3), ("Python 3.12.1", 3))
-    g = timetable.GEOMEAN
+    g = timing.GEOMEAN
     assert section.table.headers == ("map", "insert", "lookup-hit", g, "insert", "lookup-hit", g)
     assert section.table.column_css == ("", "start", "", "summary", "start", "", "summary")
 
@@ -127,7 +127,7 @@ def test_time_charts_one_per_workload_with_intervals() -> None:
         for r in _times({m: tuple(t * (1 + noise.random(8) / 10))
                          for m, t in (("dict", 1e-7), ("cow", 3e-7))}, w)
     ])  # fmt: skip
-    charts_ = timetable.time_charts(timetable.time_tables(frame, "p10"))
+    charts_ = timing.time_charts(timing.time_tables(frame, "p10"))
     assert [c.title for _, c in charts_] == ["insert", "lookup-hit"]
     marks = charts_[0][1].intervals
     assert [m.label for m in marks] == ["dict", "cow"] and marks[0].best
@@ -141,7 +141,7 @@ def test_theme_rows_with_identical_numbers_are_merged() -> None:
         row("lookup-hit", "memory_bytes_per_entry", 37.6, unit="B"),
         row("delete", "memory_bytes_per_entry", 38.0, unit="B"),
     ])  # fmt: skip
-    (memory,), _ = themes.theme_sections(frame, {})
+    (memory,), _ = tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})
     assert memory.anchor == "memory"
     workloads = [r[1].text for r in memory.table.rows]
     assert workloads == ["insert, lookup-hit", "delete"]
@@ -158,7 +158,7 @@ def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
          *([row("lookup-hit", "probe_homes", homes, map=m)] if homes else [])]
         for m, homes in (("dict", 0), ("c-gobucket", 256), ("c-linear", 2048))]
         for r in group])  # fmt: skip
-    (table,), _ = themes.theme_sections(frame, {})
+    (table,), _ = tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})
     headers = table.table.headers
     column = headers.index("modelled")
     assert "modelled" in table.note and "modelled" in table.table.column_css[column]
@@ -177,7 +177,7 @@ def test_probe_theme_labels_the_model_and_skips_it_for_buckets() -> None:
 def test_theme_of_only_zeros_is_left_out_and_said() -> None:
     frame = frame_of([row(w, m, 0.0, unit="collections") for w in ("insert", "delete")
                     for m in ("gc_collections", "gc_collections_gen2")])  # fmt: skip
-    sections, quiet = themes.theme_sections(frame, {})
+    sections, quiet = tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})
     assert sections == [] and quiet == [
         "Garbage collection: every number is 0 in every case shown."
     ]
@@ -188,7 +188,7 @@ def test_latency_columns_are_titled_from_the_catalog() -> None:
         row("insert", "latency_p50", 1e-7, unit="s", kind="noisy"),
         row("insert", "latency_spikes", 3, unit="ops", kind="noisy"),
     ])  # fmt: skip
-    sections = {s.anchor: s for s in themes.theme_sections(frame, {})[0]}
+    sections = {s.anchor: s for s in tables.topic_sections(frame, viewmodel.TOPIC_TABLES, {})[0]}
     latency = sections["latency"]
     headers = latency.table.headers
     assert latency.table.header_titles[headers.index("p50")] == "Latency p50 (seconds)"
@@ -202,7 +202,7 @@ def test_other_metrics_grouped_by_family_with_catalog_titles() -> None:
         row("insert", "latency_mean", 2e-7, unit="s", kind="noisy"),
         row("insert", "gc_collections_gen0", 0, unit="collections"),
     ])  # fmt: skip
-    sections, quiet = others.other_sections(frame, themes.themed)
+    sections, quiet = other_metrics.other_sections(frame, tables.shown_in(viewmodel.TOPIC_TABLES))
     titles = [s.title for s in sections]
     assert titles == ["Latency, more", "Table statistics: c-gobucket", "Table statistics: dict"]
     assert sections[1].table.headers[-1] == "overflow buckets"

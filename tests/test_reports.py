@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from mapbench.reports import charts, render_html, render_markdown
-from mapbench.reports import html as html_module
-from mapbench.reports.markdown import markdown_escape
+from mapbench.reports import charts, markdown_escape, render_html, render_markdown
+from mapbench.reports import render as render_module
 
 from mapbench.compare import compare
 from mapbench.results import combine, load, where
@@ -99,11 +100,36 @@ def test_damaged_inputs_still_render_with_problems_listed(tmp_path: Path) -> Non
     assert 'id="history"' in text  # the good asv results are still there
 
 
+def test_a_filtered_asv_run_lists_cases_not_run_apart_from_failures(tmp_path: Path) -> None:
+    """The fixture is a real `asv run` that ran dict alone: asv wrote NaN for the other maps'
+    combinations. They are "not run", never failures. A helper function asv once discovered
+    beside the suites (cli_startup.time_call, which failed) names no map, so no workload."""
+    results = tmp_path / "results"
+    shutil.copytree(HERE / "fixtures" / "asv-suite" / "results", results)
+    [path] = (results / "vm").glob("2*.json")
+    data = json.loads(path.read_text())
+    data["results"]["cli_startup.time_call"] = [None]  # asv drops the trailing nulls
+    path.write_text(json.dumps(data))
+    frame = load([results]).frame
+    timed = frame[frame["benchmark"] == "suite.TimeWorkloads.time_run"]
+    assert timed["status"].value_counts().to_dict() == {"not run": 252, "ok": 18}
+    helper = frame[frame["benchmark"] == "cli_startup.time_call"]
+    assert list(helper["status"]) == ["failed"] and list(helper["workload"]) == [""]
+    assert "call" not in set(frame["workload"])
+    page = render_html(load([results]), tmp_path / "r.html").read_text(encoding="utf-8")
+    failures = page[page.index('id="failures"') : page.index('id="not-run"')]
+    assert failures.count("<tr") == 2  # the header and cli_startup.time_call
+    assert "cli_startup.time_call" in failures and "dict" not in failures
+    workloads = re.search(r"<dt>workloads</dt><dd>([^<]*)</dd>", page)
+    assert workloads is not None and "call" not in workloads.group(1).split(", ")
+    assert re.search(r"<dt>cases</dt><dd>[^<]*; 1 failed, 284 not run</dd>", page)
+
+
 def test_failed_render_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(html_module.viewmodel, "build", broken)
+    monkeypatch.setattr(render_module.viewmodel, "build", broken)
     target = tmp_path / "report.html"
     with pytest.raises(RuntimeError, match="boom"):
         render_html(load([HERE / "fixtures" / "runs" / "base"]), target)

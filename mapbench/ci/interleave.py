@@ -52,6 +52,7 @@ class SideRuns:
     rounds: dict[CaseId, list[list[Measurement]]] = field(default_factory=dict)
     metrics: dict[CaseId, list[Measurement]] = field(default_factory=dict)
     errors: dict[CaseId, str] = field(default_factory=dict)
+    params: dict[CaseId, dict[str, Any]] = field(default_factory=dict)  # e.g. the value form
     environment: dict[str, Any] = field(default_factory=dict)
     processes: list[float] = field(default_factory=list)  # wall seconds of each timing process
 
@@ -168,6 +169,7 @@ def _take_times(runs: SideRuns, done: WorkerRun) -> None:
             runs.errors.setdefault(case, result.error)
         elif result.metrics:
             runs.rounds.setdefault(case, []).append(list(result.metrics))
+            runs.params.setdefault(case, dict(result.params))
 
 
 def _take_metrics(runs: SideRuns, done: WorkerRun) -> None:

@@ -23,8 +23,7 @@ from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interle
 from mapbench.ci.results_io import compare_runs
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError
-from mapbench.reports import render_html
-from mapbench.reports.markdown import markdown_escape, markdown_text
+from mapbench.reports import markdown_escape, markdown_text, render_html
 from mapbench.results import problems_as_text
 from mapbench.thresholds import EXIT_TOO_NOISY, Thresholds
 

@@ -35,6 +35,7 @@ def save_side(
         store.add(
             CaseResult.of(
                 runs.side.loadable(case),
+                params=runs.params.get(case),
                 status="failed" if error or not metrics else "ok",
                 error=error or ("" if metrics else "nothing was measured"),
                 metrics=metrics,

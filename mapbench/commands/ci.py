@@ -16,11 +16,13 @@ from mapbench.commands._analysis import add_threshold_options, thresholds_from
 from mapbench.commands._paths import output_directory
 from mapbench.errors import UsageError
 from mapbench.thresholds import Thresholds
+from mapbench.values import VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 DEFAULT_MAPS = ("dict", "sharded", "cow", "c-linear", "c-swiss", "mmap")
 DEFAULT_WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10")
 DEFAULT_KEY_KINDS = ("random-int", "short-str")
+DEFAULT_VALUE_KINDS = ("int",)
 DEFAULT_SIZES = (10_000,)
 
 
@@ -83,11 +85,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def add_case_options(parser: argparse.ArgumentParser) -> None:
-    """--map, --workload, --key-kind, --size: the cases `ci` (and `bisect`) measure."""
+    """--map, --workload, --key-kind, --value-kind, --size: the cases `ci` (and `bisect`)
+    measure."""
     for flag, dest, default, kind, choices in (
         ("--map", "maps", DEFAULT_MAPS, str, None),
         ("--workload", "workloads", DEFAULT_WORKLOADS, str, list(WORKLOADS)),
         ("--key-kind", "key_kinds", DEFAULT_KEY_KINDS, str, list(KEY_KINDS)),
+        ("--value-kind", "value_kinds", DEFAULT_VALUE_KINDS, str, list(VALUE_KINDS)),
         ("--size", "sizes", DEFAULT_SIZES, int, None),
     ):
         known = f"one of {', '.join(choices)}; " if choices else ""
@@ -105,11 +109,12 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
 def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
     """Every combination of the case options given (each defaulting as documented)."""
     return tuple(
-        CaseId(m, w, kind, size)
-        for m, w, kind, size in itertools.product(
+        CaseId(m, w, kind, size, value_kind=values)
+        for m, w, kind, values, size in itertools.product(
             args.maps or DEFAULT_MAPS,
             args.workloads or DEFAULT_WORKLOADS,
             args.key_kinds or DEFAULT_KEY_KINDS,
+            args.value_kinds or DEFAULT_VALUE_KINDS,
             args.sizes or DEFAULT_SIZES,
         )
     )

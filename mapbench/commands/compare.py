@@ -94,7 +94,7 @@ def _union(base: ResultSet, candidate: ResultSet, pool: ResultSet | None) -> Res
 def _text(result: Comparison, show_all: bool) -> str:
     """A table of the rows that matter (every row with --all), then the counts."""
     from mapbench.compare import VERDICTS, Verdict
-    from mapbench.reports.viewmodel import case_with_context
+    from mapbench.reports.verdicts import case_with_context
 
     rows = result.rows
     if not show_all:

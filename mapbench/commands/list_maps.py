@@ -26,7 +26,6 @@ from mapbench.registry import (
     plugin_entry_points,
     plugin_warnings,
 )
-from mapbench.runner.plan import loadable_spec
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -62,14 +61,17 @@ def describe(spec: MapSpec) -> dict[str, Any]:
 def cmd_list(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
-    given = [(text, loadable_spec(text)) for text in args.specs]  # bad input: exit 2 at once
-    with ChildLauncher(timeout=args.timeout) as launcher:
-        extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
-        rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
-        rows += [
-            _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
-            for ep in plugin_entry_points()
-        ]
+    given = _loadable(args.specs)  # bad input: exit 2 at once
+    rows = [describe(MapSpec(n, i, MappingProxyType({}))) for n, i in builtin_maps().items()]
+    plugins = list(plugin_entry_points())
+    extra: list[dict[str, Any]] = []
+    if given or plugins:  # third-party code: each in a child process (the launcher's scratch dir)
+        with ChildLauncher(timeout=args.timeout) as launcher:
+            extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
+            rows += [
+                _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
+                for ep in plugins
+            ]
     for line in plugin_warnings():
         print(f"mapbench list: warning: {line}", file=sys.stderr)
     rows += extra
@@ -91,6 +93,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     headers = ("map", "source", "available", "capabilities", "keys", "values", "order")
     print(format_table(headers, table))
     return 0
+
+
+def _loadable(specs: list[str]) -> list[tuple[str, str]]:
+    """(spec as given, spec a child can load) of each `--map`; a bad one raises UsageError."""
+    if not specs:
+        return []
+    from mapbench.runner.plan import loadable_spec  # loads the case plan, for --map only
+
+    return [(text, loadable_spec(text)) for text in specs]
 
 
 def _isolated(

@@ -18,6 +18,7 @@ from mapbench.errors import UsageError
 from mapbench.formatting import value
 from mapbench.measure.collectors import COLLECTORS
 from mapbench.schema import CaseResult, Measurement
+from mapbench.values import DEFAULT_VALUE_KIND, VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 _HISTOGRAM_SHOWN = 8
@@ -28,6 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workload", default="insert", choices=list(WORKLOADS))
     parser.add_argument("--size", type=int, default=100_000, help="entries (default 100000)")
     parser.add_argument("--key-kind", default="random-int", choices=KEY_KINDS)
+    parser.add_argument(
+        "--value-kind",
+        default=DEFAULT_VALUE_KIND,
+        choices=VALUE_KINDS,
+        help="what is stored with each key (default int; C and mmap maps store the same data "
+        "as bytes)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="key and plan seed (default 0)")
     parser.add_argument(
         "--collector",
@@ -65,7 +73,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     check_hash_seed(args.hash_seed)
     [(label, spec)] = select_maps([args.map])[0]
-    case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec)
+    case = CaseId(label, args.workload, args.key_kind, args.size, args.seed, spec, args.value_kind)
     job = WorkerJob(
         (case,),
         args.hash_seed,
@@ -98,8 +106,12 @@ def check_hash_seed(value: str) -> None:
 
 def render(env: dict[str, Any], result: CaseResult) -> str:
     """The environment and the measurements as plain-text tables, failures and gaps said."""
+    values = f"{result.value_kind} values" + (
+        f" as {result.params['value_form']}" if "value_form" in result.params else ""
+    )
     head = (
-        f"{result.map} / {result.workload} / {result.key_kind} / {result.size} (seed {result.seed})"
+        f"{result.map} / {result.workload} / {result.key_kind} / {result.size} "
+        f"(seed {result.seed}, {values})"
     )
     env_rows = [(k, "-" if v is None else str(v)) for k, v in env.items()]
     rows = [

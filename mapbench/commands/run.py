@@ -22,6 +22,7 @@ from mapbench.runner.plan import (
 )
 from mapbench.runner.progress import Progress, summary
 from mapbench.runner.settings import DEFAULT, QUICK, Target, current_target
+from mapbench.values import VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 
 
@@ -52,6 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="KIND",
         help=f"a key kind, repeatable or comma-separated: {', '.join(KEY_KINDS)}; "
         f"default: {', '.join(DEFAULT_PLAN.key_kinds)} ({', '.join(QUICK_PLAN.key_kinds)} quick)",
+    )
+    add(
+        "--value-kind",
+        dest="value_kinds",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help=f"a value kind, repeatable or comma-separated: {', '.join(VALUE_KINDS)}; default: "
+        "int, plus the plan's cases with values the collector scans (write-heavy with records, "
+        "...); C and mmap maps store the same data as bytes",
     )
     add(
         "--size",
@@ -141,12 +152,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = replace(settings, timeout=args.timeout)
     # Maps may be installed only in the environments --with builds: their workers check names.
     maps, notes = select_maps(args.maps, check_names=not args.with_packages)
+    chosen = _split(args.workloads), _split(args.value_kinds)
     cases = make_cases(
         maps,
-        _split(args.workloads) or plan.workloads,
+        chosen[0] or plan.workloads,
         _split(args.key_kinds) or plan.key_kinds,
         args.sizes or plan.sizes,
         args.seed,
+        chosen[1] or ("int",),
+        () if any(chosen) else plan.reference_cases,  # the plan's, unless told what to run
     )
     if args.shard:
         cases = shard(cases, *parse_shard(args.shard))

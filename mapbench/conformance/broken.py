@@ -1,7 +1,7 @@
 """Maps with one bug each, as a plug-in author might write them: what the suite must catch.
 
 Plain dict subclasses (the registry adapts them), kept in the package so that the tests and
-`benchmarks/conform_catch_rate.py` copy one source into a directory of their own and run
+`scripts/conform_catch_rate.py` copy one source into a directory of their own and run
 `mapbench conform FILE:NAME` there. `Correct` is the control: it must pass.
 """
 

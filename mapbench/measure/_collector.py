@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import math
-import platform
 import threading
 from collections.abc import Sequence
 from typing import ClassVar
@@ -49,8 +47,3 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (0 < q <= 100) of an already sorted, non-empty sequence."""
     rank = max(1, math.ceil(round(q / 100 * len(ordered), 9)))  # 99.9% of 1000 is 999, not 1000
     return ordered[rank - 1]
-
-
-def gc_note() -> str:
-    """The GC settings every GC figure depends on, as a note."""
-    return f"gc threshold {gc.get_threshold()}, Python {platform.python_version()}"

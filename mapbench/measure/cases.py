@@ -10,7 +10,9 @@ from mapbench.workloads import Case, get_workload
 def open_case(case: CaseId) -> Case:
     """Build the workload's keys and first map (untimed); the caller closes the case."""
     spec = parse_spec(case.loadable_spec)
-    return get_workload(case.workload).prepare(spec.create, case.size, case.key_kind, case.seed)
+    return get_workload(case.workload).prepare(
+        spec.create, case.size, case.key_kind, case.seed, case.value_kind
+    )
 
 
 __all__ = ["open_case"]

@@ -19,7 +19,7 @@ from mapbench.workloads import Case
 
 def _fill(case: Case, m: Map | None = None) -> Map:
     m = case.make_map() if m is None else m
-    m.update(zip(case.keys, case.values, strict=True))
+    m.update(case.fill_items())
     return m
 
 

@@ -23,7 +23,7 @@ from mapbench.measure.cases import open_case
 from mapbench.measure.collectors import COLLECTORS, collect
 from mapbench.measure.timing import time_runs
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
-from mapbench.workloads import WorkloadError
+from mapbench.workloads import WorkloadError, get_workload
 
 
 class WorkerJob(msgspec.Struct, frozen=True):
@@ -51,6 +51,8 @@ def measure_case(job: WorkerJob, case_id: CaseId) -> CaseResult:
         return msgspec.structs.replace(base, status="skipped", error=str(exc))
     except (Exception, SystemExit) as exc:
         return _failed(base, [("", exc)])
+    if case.values_of.off_heap:  # the same data, stored as bytes: every table says so
+        base = msgspec.structs.replace(base, params={"value_form": case.values_of.form})
     metrics: list[Measurement] = []
     unavailable: dict[str, str] = {}
     failures: list[tuple[str, BaseException]] = []
@@ -63,7 +65,11 @@ def measure_case(job: WorkerJob, case_id: CaseId) -> CaseResult:
     except (Exception, SystemExit) as exc:
         failures.append(("", exc))
     # Each collector on its own: a map that fails under one still gets the others' figures.
-    names = COLLECTORS if job.collectors is None else job.collectors
+    names: Sequence[str] = list(COLLECTORS) if job.collectors is None else job.collectors
+    if job.collectors is None:  # "every collector" means every one the workload is measured by
+        left_out = get_workload(case_id.workload).not_collected
+        unavailable.update(left_out)
+        names = [name for name in names if name not in left_out]
     for name in names if not failures else ():
         try:
             found = collect(case, (name,))

@@ -84,7 +84,7 @@ def case_argv(case: CaseId, hash_seed: str) -> list[str]:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--case", required=True, help="map/workload/key_kind/size")
+    parser.add_argument("--case", required=True, help="map/workload/key_kind/size[/value_kind]")
     parser.add_argument("--spec", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hash-seed", required=True)
@@ -124,6 +124,8 @@ def main() -> None:
         return
     try:
         case = open_case(case_id)
+        if case.values_of.off_heap:  # the same data as bytes: results say so, as metrics files do
+            runner.metadata["mapbench_value_form"] = case.values_of.form
         try:
             runner.bench_time_func(str(case_id), pyperf_time_func, case, inner_loops=case.ops)
         finally:

@@ -1,4 +1,5 @@
-"""Which cases a run measures: maps x workloads x key kinds x sizes, with the two default plans."""
+"""Which cases a run measures: maps x workloads x key kinds x sizes x value kinds, with the two
+default plans."""
 
 from __future__ import annotations
 
@@ -16,27 +17,41 @@ from mapbench.registry import (
     plugin_entry_points,
     plugin_warnings,
 )
-from mapbench.workloads import KEY_KINDS, WORKLOADS, WorkloadError, get_workload
+from mapbench.values import DEFAULT_VALUE_KIND, check_value_kind
+from mapbench.workloads import GC_WORKLOADS, KEY_KINDS, WORKLOADS, WorkloadError, get_workload
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The workloads, key kinds and sizes a run covers when not told otherwise."""
+    """The workloads, key kinds and sizes a run covers when not told otherwise, with int values,
+    and `reference_cases`: (workload, value kind) pairs run besides, so that every plan has
+    values the collector must scan (GC figures of int values say nothing)."""
 
     workloads: tuple[str, ...]
     key_kinds: tuple[str, ...]
     sizes: tuple[int, ...]
+    reference_cases: tuple[tuple[str, str], ...] = ()
 
 
-# Every workload at a size past the L1/L2 caches, on int and str keys (hashing differs).
-DEFAULT_PLAN = Plan(tuple(WORKLOADS), ("random-int", "short-str"), (10_000,))
+# Every workload at a size past the L1/L2 caches, on int and str keys (hashing differs); the GC
+# workloads with ints (the floor), records (the tuned ones too, to compare) and JSON-like values.
+DEFAULT_PLAN = Plan(
+    tuple(w for w in WORKLOADS if w not in GC_WORKLOADS),
+    ("random-int", "short-str"),
+    (10_000,),
+    (("write-heavy", "int"), ("write-heavy", "record"), ("write-heavy", "json"),
+     ("write-heavy-frozen", "record"), ("write-heavy-raised", "record"),
+     ("churn-fresh", "record")),
+)  # fmt: skip
 # The core operations once, small: a smoke test and a rough picture in about two minutes; the
-# batch forms show the C tables' own speed next to their mapping-API (ctypes) rows.
+# batch forms show the C tables' own speed next to their mapping-API (ctypes) rows; write-heavy
+# with records gives every map one case with values the collector scans (or, off the heap, not).
 QUICK_PLAN = Plan(
     ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-90-10", "insert-batch",
      "lookup-hit-batch"),
     ("random-int",),
     (1_000,),
+    (("write-heavy", "record"),),
 )  # fmt: skip
 
 
@@ -80,10 +95,16 @@ def make_cases(
     key_kinds: Sequence[str],
     sizes: Sequence[int],
     seed: int = 0,
+    value_kinds: Sequence[str] = (DEFAULT_VALUE_KIND,),
+    reference_cases: Sequence[tuple[str, str]] = (),
 ) -> list[CaseId]:
-    """Every combination, map-major, after checking names and sizes."""
-    for name in workloads:
+    """Every combination, map-major, after checking names and sizes; then, per map, each
+    (workload, value kind) of `reference_cases` at every key kind and size."""
+    pairs = [(w, v) for w in workloads for v in value_kinds]
+    pairs += [pair for pair in reference_cases if pair not in pairs]
+    for name, value_kind in pairs:
         get_workload(name)
+        check_value_kind(value_kind)
     for kind in key_kinds:
         if kind not in KEY_KINDS:
             raise WorkloadError(f"unknown key kind {kind!r}; known: {', '.join(KEY_KINDS)}")
@@ -91,9 +112,9 @@ def make_cases(
         if size < 1:
             raise WorkloadError(f"size must be a positive integer, not {size}")
     return [
-        CaseId(label, w, k, n, seed, spec)
+        CaseId(label, w, k, n, seed, spec, v)
         for label, spec in maps
-        for w in workloads
+        for w, v in pairs
         for k in key_kinds
         for n in sizes
     ]

@@ -162,6 +162,10 @@ def _unsupported(ctx: _Context, case: CaseId) -> str | None:
         return f"{case.map} cannot store {case.key_kind} keys"
     if case.key_kind not in found["workload_key_kinds"].get(case.workload, ()):
         return f"{case.workload} takes no {case.key_kind} keys"
+    if not found["value_kinds"].get(case.value_kind, False):
+        return f"{case.map} can store neither {case.value_kind} values nor bytes"
+    if case.value_kind not in found["workload_value_kinds"].get(case.workload, ()):
+        return f"{case.workload} takes no {case.value_kind} values"
     return None
 
 

@@ -10,15 +10,26 @@ is the map's geometric mean over the workloads, relative to `dict`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import charts, selection
-from mapbench.reports.cells import Cell, Section, Table, num
+from mapbench.reports import charts
+from mapbench.reports.findings import Fragment, Line, Topic, topic
+from mapbench.reports.rows import first_seen, latest_per_python, pythons
 from mapbench.reports.spread import Spread, spreads
+from mapbench.reports.tables import (
+    Cell,
+    Section,
+    Table,
+    anchor,
+    group_starts,
+    num,
+    params_needed,
+    python_groups,
+)
 
 from mapbench import formatting
 from mapbench.case import size_key
@@ -51,7 +62,7 @@ class TimeTable:
         return self.cells.get((m, params, workload, python))
 
     def row_id(self, m: str, params: str) -> str:
-        return selection.anchor(self.anchor, f"row {m} {params}")
+        return anchor(self.anchor, f"row {m} {params}")
 
     def label(self, m: str, params: str) -> str:
         return f"{m} ({params})" if self.with_params and params else m
@@ -83,12 +94,12 @@ def time_tables(
     frame: pd.DataFrame, statistic: str, thresholds: Thresholds | None = None
 ) -> list[TimeTable]:
     """One table per (source, size, key kind) of the time metric, latest commit per Python."""
-    times = selection.latest_per_python(frame[frame["metric"] == "time"])
+    times = latest_per_python(frame[frame["metric"] == "time"])
     if times.empty:
         return []
     cells = _spreads(times, STATISTICS[statistic], thresholds)
     sources = times["source"].nunique() > 1
-    ranks = {c: selection.first_seen(times[c]) for c in ("map", "workload", "key_kind")}
+    ranks = {c: first_seen(times[c]) for c in ("map", "workload", "key_kind")}
     groups = sorted(
         times.groupby(_TABLE_KEYS, dropna=False, sort=False),
         key=lambda g: (str(g[0][0]), size_key(g[0][1]), ranks["key_kind"][g[0][2]]),
@@ -110,16 +121,16 @@ def time_tables(
                 size=size,
                 key_kind=str(key_kind),
                 title=title,
-                anchor=selection.anchor("time", title),
+                anchor=anchor("time", title),
                 maps=tuple(maps),
                 workloads=tuple(
                     sorted(part["workload"].unique(), key=ranks["workload"].__getitem__)
                 ),
-                pythons=tuple(selection.pythons(part)),
+                pythons=tuple(pythons(part)),
                 cells={
                     k[3:]: s for k, s in cells.items() if (k[0], size_key(k[1]), k[2]) == table_key
                 },
-                with_params=selection.params_needed(part),
+                with_params=params_needed(part),
             )
         )
     return tables
@@ -184,7 +195,7 @@ def _table(t: TimeTable) -> Table:
             *(f"Geometric mean over the workloads of the ratio to {REFERENCE}" for _ in extra),
         )),
     )  # fmt: skip
-    starts = selection.group_starts(len(lead), t.pythons, per_python) or ("",) * len(headers)
+    starts = group_starts(len(lead), t.pythons, per_python) or ("",) * len(headers)
     kinds = (
         *("" for _ in lead),
         *(("",) * len(t.workloads) + ("summary",) * len(extra)) * len(t.pythons),
@@ -193,7 +204,7 @@ def _table(t: TimeTable) -> Table:
         headers=headers,
         rows=tuple(rows),
         numeric=(*(False for _ in lead), *(True for _ in t.pythons for _ in range(per_python))),
-        groups=selection.python_groups(len(lead), t.pythons, per_python),
+        groups=python_groups(len(lead), t.pythons, per_python),
         column_css=tuple(" ".join(filter(None, p)) for p in zip(starts, kinds, strict=True)),
         row_ids=tuple(t.row_id(m, params) for m, params in t.maps),
         header_titles=titles,
@@ -293,6 +304,36 @@ def time_charts(tables: Iterable[TimeTable]) -> list[tuple[str, charts.Chart]]:
             if len(rows) >= 2:
                 out.append((t.anchor, charts.interval_chart(
                     title=w, subtitle=t.title, rows=rows, unit="s",
-                    anchor=selection.anchor("chart", f"{t.anchor} {w}"),
+                    anchor=anchor("chart", f"{t.anchor} {w}"),
                 )))  # fmt: skip
     return out
+
+
+def quality_finding(
+    tables: Sequence[TimeTable], environments: Mapping[str, Mapping[str, Any]]
+) -> Topic | None:
+    """How many time cells are unstable, and the load average of the runs."""
+    cells = [s for t in tables for s in t.cells.values() if s.n]
+    if not cells:
+        return None
+    unstable = [s for s in cells if s.unstable]
+    loads = sorted(
+        {tuple(e["load_average"]) for e in environments.values() if e.get("load_average")}
+    )
+    parts = [
+        Fragment(
+            f"{len(unstable)} of {len(cells)}", "#time", "figure bad" if unstable else "figure"
+        ),
+        Fragment(
+            " time cells unstable (fewer than 5 samples, or an interquartile range over 10% of "
+            "the median)"
+        ),
+    ]
+    lines: list[Line] = [tuple(parts)]
+    if loads:
+        shown = "; ".join(", ".join(f"{x:g}" for x in load) for load in loads[:4])
+        lines.append((
+            Fragment("Load average (1, 5, 15 min) when recorded: "),
+            Fragment(shown, "#environment", "figure"),
+        ))  # fmt: skip
+    return topic("Measurement quality", lines)

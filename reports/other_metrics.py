@@ -7,17 +7,15 @@ tool. Each family is one map x workload table like the topic tables.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 import pandas as pd
-from mapbench.reports import names, selection
-from mapbench.reports.cells import Section
-from mapbench.reports.themes import Column, Theme, section_of
+from mapbench.reports.probes import HISTOGRAM
+from mapbench.reports.rows import latest_per_python, metric_mask
+from mapbench.reports.tables import Column, Section, TopicTable, anchor, metric_title, topic_section
 
 from mapbench import catalog
 
-_HISTOGRAM = re.compile(r"probe.*(?:hit|miss).*hist")
 FAMILIES = {
     "timing": ("Other timings", ""),
     "gc": ("Garbage collection by generation", "Collections and pauses of each generation."),
@@ -39,7 +37,7 @@ def _family(metric: str, source: str) -> str:
 
 def _header(metric: str) -> str:
     """The title without the family's prefix (`Table: homes` reads `homes` in its table)."""
-    return names.title(metric).removeprefix("Table: ")
+    return metric_title(metric).removeprefix("Table: ")
 
 
 def other_sections(
@@ -62,10 +60,10 @@ def _sections(
     ok = frame[
         (frame["status"] == "ok")
         & (frame["metric"] != "")
-        & ~selection.metric_mask(frame, shown_elsewhere)
-        & ~frame["metric"].str.contains(_HISTOGRAM)
+        & ~metric_mask(frame, shown_elsewhere)
+        & ~frame["metric"].str.contains(HISTOGRAM)
     ]
-    rows = selection.latest_per_python(ok)
+    rows = latest_per_python(ok)
     if rows.empty:
         return
     families = [_family(m, s) for m, s in zip(rows["metric"], rows["source"], strict=True)]
@@ -86,13 +84,13 @@ def _sections(
             named = title if maps is None else f"{title}: {', '.join(maps)}"
             metrics = list(dict.fromkeys(chunk["metric"]))
             modelled = " Modelled, not measured." if (chunk["kind"] == "modelled").all() else ""
-            theme = Theme(
-                selection.anchor("metrics", named),
+            table = TopicTable(
+                anchor("metrics", named),
                 named,
                 note + modelled,
                 tuple(Column(_header(m), m) for m in metrics),
             )
-            yield section_of(theme, chunk)
+            yield topic_section(table, chunk)
 
 
 def _by_reported_metrics(part: pd.DataFrame) -> list[tuple[list[str] | None, pd.DataFrame]]:

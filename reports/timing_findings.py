@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mapbench.reports import selection
-from mapbench.reports.fragments import Fragment, Line, Topic, records, topic
-from mapbench.reports.timetable import REFERENCE, TimeTable
+from mapbench.reports.findings import Fragment, Line, Topic, records, topic
+from mapbench.reports.rows import latest_per_python
+from mapbench.reports.timing import REFERENCE, TimeTable
 
 from mapbench import formatting
 from mapbench.case import size_key
@@ -65,7 +65,7 @@ def _margins(
 ) -> dict[tuple[Key, Key], dict[str, Any]]:
     """compare() of every pair in one call: each pair's cells relabelled as one case."""
     pairs = _pairs(tables)
-    times = selection.latest_per_python(frame[frame["metric"] == "time"]).reset_index(drop=True)
+    times = latest_per_python(frame[frame["metric"] == "time"]).reset_index(drop=True)
     if not pairs or times.empty:
         return {}
     columns = ["source", "size", "key_kind", "python", "workload", "map", "params"]
