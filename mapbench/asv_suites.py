@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mapbench.catalog import info
-from mapbench.measure import CaseId, collect
+from mapbench.measure import CaseId, collect, open_case
 from mapbench.project import read_config
 from mapbench.workloads import Case, WorkloadError
 
@@ -44,7 +44,7 @@ def _open_case(spec: str, workload: str, key_kind: str, size: int) -> Case:
     if key not in _cases:
         _close_cases()
         try:
-            _cases[key] = CaseId(spec, workload, key_kind, size).open()
+            _cases[key] = open_case(CaseId(spec, workload, key_kind, size))
         except WorkloadError as exc:  # a capability or key kind the workload needs
             raise NotImplementedError(str(exc)) from exc
         except Exception as exc:  # the map does not exist or load at this commit

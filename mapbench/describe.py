@@ -14,22 +14,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mapbench._child import die_with_parent, exit_reporting
-from mapbench.isolate import Outcome
+from mapbench.isolate import ChildLauncher, Outcome
 from mapbench.protocol import capabilities_of, check_key, semantics_of
 from mapbench.registry import MapSpec, parse_spec
 from mapbench.spec import MapSpecError
-
-if TYPE_CHECKING:
-    from mapbench.measure.launch import WorkerLauncher
 
 MODULE = "mapbench.describe"
 
 
 def described(
-    launcher: WorkerLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
+    launcher: ChildLauncher, python: str, args: Sequence[str], timeout: float, hash_seed: str = "0"
 ) -> tuple[Any, Outcome]:
     """Run this module in `python` with `args` as a child; the JSON it wrote, or None (and why)."""
     out = launcher.answer_file("described")

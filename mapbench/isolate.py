@@ -1,5 +1,14 @@
 """Run a child process with a deadline: a crash, hang or error becomes a status, not a raise.
 
+The one protocol every child of mapbench follows (`ChildLauncher.run_module`): a child is
+`python -m <module> ARGS`, run in its own process group in the launcher's private directory
+(nothing importable in it), with a deadline, the hash seed pinned before the interpreter starts
+and faulthandler on; it dies with its parent and reports a map's failure through
+`mapbench._child`; its answer is a file in that directory, named in ARGS. The children: the
+measuring worker (`mapbench.measure.worker`, through `mapbench.measure.launch`), the description
+of an interpreter or a map (`mapbench.describe`) and `mapbench run`'s pyperf timing pass
+(`mapbench.runner._timeworker`, whose pyperf workers are the manager's children).
+
 Nothing mapbench starts outlives it: each child runs in a process group of its own, which is
 killed on a deadline, on Ctrl-C and (`terminate_on_signals`) on SIGTERM or SIGHUP; and each child
 asks the kernel to kill it if mapbench dies by SIGKILL (`mapbench._child.die_with_parent`).
@@ -9,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -18,11 +28,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from mapbench._child import FAILURE_ENV, PARENT_ENV, read_failure
 
 Status = Literal["ok", "failed", "timeout"]
+_Launcher = TypeVar("_Launcher", bound="ChildLauncher")
 
 # How much of a failing child's output (stdout and stderr) is kept with the result.
 OUTPUT_TAIL_LINES = 40
@@ -77,6 +88,68 @@ def terminate_on_signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def child_environ(hash_seed: str, *, inherit_pythonpath: bool = True) -> dict[str, str]:
+    """This environment with the hash seed pinned and faulthandler on (crash tracebacks).
+
+    `inherit_pythonpath=False` drops PYTHONPATH and PYTHONHOME, for interpreters that must import
+    only their own environment (a commit's build in `mapbench ci`); otherwise relative
+    PYTHONPATH entries are made absolute, since workers run in a private directory.
+    """
+    env = dict(os.environ)
+    env["PYTHONHASHSEED"] = hash_seed
+    env["PYTHONFAULTHANDLER"] = "1"
+    if not inherit_pythonpath:
+        env.pop("PYTHONPATH", None)
+        env.pop("PYTHONHOME", None)
+    elif env.get("PYTHONPATH"):
+        parts = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in parts if p)
+    return env
+
+
+class ChildLauncher:
+    """Starts children of mapbench from one private directory (nothing importable in it)."""
+
+    def __init__(self, *, timeout: float, inherit_pythonpath: bool = True) -> None:
+        self.timeout = timeout
+        self.inherit_pythonpath = inherit_pythonpath
+        self.directory = Path(tempfile.mkdtemp(prefix="mapbench-child-"))
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self: _Launcher) -> _Launcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def answer_file(self, name: str) -> Path:
+        """A child's answer file, `<name>.json` in the private directory (none there yet)."""
+        path = self.directory / f"{name}.json"
+        path.unlink(missing_ok=True)
+        return path
+
+    def run_module(
+        self,
+        python: str,
+        module: str,
+        args: Sequence[str],
+        hash_seed: str,
+        *,
+        prefix: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> Outcome:
+        """Run `python -m module ARGS` as a child of mapbench (optionally under `prefix`, such
+        as valgrind); how it ended. The child writes its answer where ARGS say."""
+        return run_isolated(
+            [*prefix, python, "-m", module, *args],
+            timeout=self.timeout if timeout is None else timeout,
+            env=child_environ(hash_seed, inherit_pythonpath=self.inherit_pythonpath),
+            cwd=self.directory,
+        )
 
 
 def run_isolated(

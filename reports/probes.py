@@ -242,7 +242,7 @@ def _distinct(tables: Sequence[_Table]) -> list[list[_Table]]:
 
 def _interest(group: Sequence[_Table], workloads: dict[Any, int]) -> tuple[Any, ...]:
     """Sort key, most telling first: largest size, then the preferred workload."""
-    size = max((-1 if pd.isna(t.case["size"]) else int(t.case["size"])) for t in group)
+    size = max(size_key(t.case["size"]) for t in group)
     preference = min(_preference(str(t.case["workload"]), workloads) for t in group)
     return (-size, preference)
 

@@ -19,7 +19,7 @@ import pandas as pd
 from mapbench.reports.rows import first_seen, latest_per_python, metric_mask, pythons
 
 from mapbench import catalog, formatting
-from mapbench.case import KEY_COLUMNS, key
+from mapbench.case import KEY_COLUMNS, key, size_key
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ def _row_order(part: pd.DataFrame, index: pd.Index[Any]) -> list[int]:
 
     def key(i: int) -> tuple[Any, ...]:
         m, w, size, k, params = index[i]
-        return (maps[m], -1 if pd.isna(size) else int(size), keys[k], workloads[w], str(params))
+        return (maps[m], size_key(size), keys[k], workloads[w], str(params))
 
     return sorted(range(len(index)), key=key)
 

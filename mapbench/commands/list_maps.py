@@ -12,12 +12,13 @@ import argparse
 import json
 import sys
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mapbench._child import describe_exception
 from mapbench._table import format_table
 from mapbench.describe import describe_map, described, unexamined
 from mapbench.errors import UsageError
+from mapbench.isolate import ChildLauncher
 from mapbench.project import configured_maps
 from mapbench.registry import (
     MapSpec,
@@ -26,9 +27,6 @@ from mapbench.registry import (
     plugin_entry_points,
     plugin_warnings,
 )
-
-if TYPE_CHECKING:
-    from mapbench.measure.launch import WorkerLauncher
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -70,9 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     plugins = list(plugin_entry_points())
     extra: list[dict[str, Any]] = []
     if given or plugins:  # third-party code: each in a child process (the launcher's scratch dir)
-        from mapbench.measure.launch import WorkerLauncher
-
-        with WorkerLauncher(timeout=args.timeout) as launcher:
+        with ChildLauncher(timeout=args.timeout) as launcher:
             extra = [_isolated(launcher, args.timeout, text, loadable) for text, loadable in given]
             rows += [
                 _isolated(launcher, args.timeout, ep.name, ep.name, entry_point_source(ep))
@@ -111,7 +107,7 @@ def _loadable(specs: list[str]) -> list[tuple[str, str]]:
 
 
 def _isolated(
-    launcher: WorkerLauncher, timeout: float, label: str, loadable: str, source: str = "spec"
+    launcher: ChildLauncher, timeout: float, label: str, loadable: str, source: str = "spec"
 ) -> dict[str, Any]:
     """One map described in a child process; unavailable, with why, if that fails.
 
