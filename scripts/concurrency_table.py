@@ -45,6 +45,7 @@ from mapbench._table import format_markdown_table
 from mapbench.case import CaseId
 from mapbench.environment import environment, load_average
 from mapbench.formatting import MISSING, value
+from mapbench.measure import open_case
 from mapbench.measure.latency import Latency
 from mapbench.measure.timing import gc_paused, time_runs
 from mapbench.protocol import EventCounters
@@ -82,7 +83,7 @@ def events_per_run(case: Case) -> dict[str, int]:
 
 
 def measure(names: Sequence[str], workloads: Sequence[str], size: int, repeats: int) -> list[Row]:
-    cases = {(m, w): CaseId(m, w, "random-int", size).open() for m in names for w in workloads}
+    cases = {(m, w): open_case(CaseId(m, w, "random-int", size)) for m in names for w in workloads}
     rows = {key: Row(key[0], key[1], case.ops) for key, case in cases.items()}
     try:
         for key, case in cases.items():
@@ -117,7 +118,7 @@ def deletes(names: Sequence[str], repeats: int) -> str:
                 if n > COPYING.get(name, n):
                     cells.append(MISSING)
                     continue
-                case = CaseId(name, workload, "random-int", n).open()
+                case = open_case(CaseId(name, workload, "random-int", n))
                 try:
                     best = min(time_runs(case, reps=repeats).cpu) / case.ops
                 finally:
