@@ -115,9 +115,9 @@ _METRICS = [
          "the GC-on view of `time` (which pauses the GC)"),
     )),
     *_family("blocks", "off", (
-        ("allocated_blocks_net", "Allocated blocks (net)", "blocks", "noisy",
-         "sys.getallocatedblocks() after one run minus before it; moves by a block or two with "
-         "the interpreter's own caches, so it is not exact"),
+        ("allocated_blocks_net", "Allocated blocks (net)", "blocks", "deterministic",
+         "sys.getallocatedblocks() after one run minus before it, after an untimed warm-up run, "
+         "GC paused: Python's small-object blocks the run allocated and kept"),
     )),
     *_family("tracemalloc", "off", (
         ("alloc_net_bytes", "Bytes allocated and kept (Python)", "B", "deterministic",

@@ -19,14 +19,14 @@ from mapbench.case import KEY_COLUMNS
 
 MAX_ROWS = 500
 FAILED = ("failed", "timeout")
+# One result of one case: a case measured by several benchmarks (asv's suite and ci) has several.
+RESULT_KEY = ["source", "benchmark", *KEY_COLUMNS, "python", "commit"]
 MAX_EXAMPLES = 3  # cases named per reason a case was not run
 
 
 def failed_cases(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per failed (or timed out) case, at most MAX_ROWS."""
-    failed = frame[frame["status"].isin(FAILED)].drop_duplicates(
-        ["source", "benchmark", *KEY_COLUMNS, "python", "commit", "status"]
-    )
+    failed = frame[frame["status"].isin(FAILED)].drop_duplicates([*RESULT_KEY, "status"])
     first: pd.DataFrame = failed.head(MAX_ROWS).reset_index(drop=True)
     return first
 
@@ -76,7 +76,7 @@ def not_run_table(frame: pd.DataFrame) -> Table | None:
     rows = frame[(frame["status"] != "ok") & ~frame["status"].isin(FAILED)]
     if rows.empty:
         return None
-    cases = rows.drop_duplicates(["source", "benchmark", *KEY_COLUMNS, "python", "commit"])
+    cases = rows.drop_duplicates(RESULT_KEY)
     out = []
     for (status, error), part in cases.groupby(["status", "error"], sort=False):
         named = [case_text(r) for r in records(part.head(MAX_EXAMPLES))]
@@ -91,3 +91,11 @@ def not_run_table(frame: pd.DataFrame) -> Table | None:
             )
         )
     return Table(("status", "cases", "e.g.", "why"), tuple(out), (False, True, False, False))
+
+
+def outcome_text(frame: pd.DataFrame) -> str:
+    """`4 failed, 1,464 not run`: results by status, failures first (or `none failed`)."""
+    counts = frame.drop_duplicates(RESULT_KEY)["status"].value_counts()
+    failed = [f"{n:,} {status}" for status, n in counts.items() if status in FAILED]
+    others = [f"{n:,} {status}" for status, n in counts.items() if status not in (*FAILED, "ok")]
+    return ", ".join((failed or ["none failed"]) + others)

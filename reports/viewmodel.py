@@ -215,12 +215,6 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
     """A few lines: what was measured, where, and how many cases failed."""
     # one case measured by several tools (pyperf times, mapbench metrics) counts once
     cases = frame.drop_duplicates(["map", "workload", "size", "key_kind", "python", "commit"])
-    counts = cases[cases["status"] != "ok"]["status"].value_counts()
-    # failures first, then what was not run (skipped, not selected): never counted as failures
-    outcomes = [f"{n:,} {status}" for status, n in counts.items() if status in failures.FAILED]
-    outcomes = (outcomes or ["none failed"]) + [
-        f"{n:,} {status}" for status, n in counts.items() if status not in failures.FAILED
-    ]
     commits = frame[frame["commit"] != ""].drop_duplicates("commit")
     if len(commits) == 1:
         commit = formatting.short_commit(str(commits["commit"].iloc[0]))
@@ -243,8 +237,10 @@ def _overview(frame: pd.DataFrame) -> tuple[tuple[str, str], ...]:
         (
             "cases",
             f"{len(cases):,} in {frame['file'].nunique():,} files "
-            f"({', '.join(sorted(frame['source'].unique()))}); " + ", ".join(outcomes),
+            f"({', '.join(sorted(frame['source'].unique()))})",
         ),
+        # failures first, then what was not run (skipped, not selected): never failures
+        ("results", failures.outcome_text(frame)),
     )
 
 

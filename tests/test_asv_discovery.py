@@ -7,15 +7,19 @@ Discovery runs as asv runs it: `python -m asv.benchmark discover DIR FILE` (asv_
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from mapbench.catalog import CATALOG
+
 pytest.importorskip("asv_runner")
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
 
 _TRACKS = {
     "GcPauses": (
@@ -53,7 +57,7 @@ EXPECTED = {
 }
 
 
-def test_asv_discovers_exactly_the_suites_benchmarks(tmp_path: Path) -> None:
+def _discovered(tmp_path: Path) -> list[str]:
     out = tmp_path / "benchmarks.json"
     subprocess.run(
         [sys.executable, "-m", "asv.benchmark", "discover", str(BENCHMARKS), str(out)],
@@ -62,6 +66,28 @@ def test_asv_discovers_exactly_the_suites_benchmarks(tmp_path: Path) -> None:
         timeout=120,
         check=True,
     )
-    names = [b["name"] for b in json.loads(out.read_text())]
+    return [b["name"] for b in json.loads(out.read_text())]
+
+
+def test_asv_discovers_exactly_the_suites_benchmarks(tmp_path: Path) -> None:
+    names = _discovered(tmp_path)
     assert len(names) == len(set(names))
     assert set(names) == EXPECTED
+
+
+def test_asv_gates_exactly_the_metrics_the_catalog_calls_deterministic() -> None:
+    """asv.conf.json's regression threshold of each benchmark (asv takes the largest of the
+    patterns that match) is exact (0.1%) where the catalog proves the metric deterministic, and
+    wider for every noisy one: one statement per metric, the same in both places."""
+    from asv import util
+
+    config = util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    thresholds = config["regressions_thresholds"]
+    for name in sorted(EXPECTED - {n for n in EXPECTED if n.startswith("environment.")}):
+        threshold = max(float(v) for k, v in thresholds.items() if re.match(k, name))
+        method = name.rsplit(".", 1)[1]  # time_ and peakmem_ benchmarks are noisy
+        tracked = (
+            CATALOG.get(method.removeprefix("track_")) if method.startswith("track_") else None
+        )
+        exact = tracked is not None and tracked.kind == "deterministic"
+        assert (threshold <= 0.001) == exact, (name, threshold)

@@ -2,8 +2,7 @@
 
 - `mapbench ci BASE HEAD ...`: the end-to-end tests in test_ci_e2e.py run it;
 - the asv commands: exactly `mapbench.ci.asv_site.commands()` (revision NEW), the function that
-  `mapbench ci --asv` executes
-  (test_ci_e2e.py::test_asv_runs_both_commits_and_its_site_is_published);
+  `mapbench ci --asv` executes (test_ci_e2e.py, its `--asv` test);
 - `mapbench run --quick --shard K/N -o DIR`: test_history_shards.py runs the quick suite so;
 - `mapbench history --store ...` and `mapbench report STORE`: test_history_cli.py;
 - `python -m pip install .[extras]`: installing this project, as .ci/run and nox do;

@@ -138,7 +138,7 @@ def _worker_exact(spec: str, collectors: tuple[str, ...] | None) -> Exact:
 # Maps whose work runs in a thread of their own: what tracemalloc sees depends on scheduling,
 # so their allocation and memory figures are labelled noisy (and left out of this proof).
 THREADED = {"sqlitedict"}
-ALLOCATION_SOURCES = {"tracemalloc", "allocations", "memory"}
+ALLOCATION_SOURCES = {"blocks", "tracemalloc", "allocations", "memory"}
 
 
 @pytest.mark.slow

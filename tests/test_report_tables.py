@@ -271,7 +271,8 @@ def test_single_run_view_has_no_verdict_and_shows_failures() -> None:
     assert view.summary is None and view.scope == ""
     assert view.failures is not None
     assert [c.text for c in view.failures.rows[0]][::4] == ["failed", "RuntimeError: boom"]
-    assert ("cases", "2 in 1 files (mapbench, pyperf); 1 failed") in view.overview
+    assert ("cases", "2 in 1 files (mapbench, pyperf)") in view.overview
+    assert ("results", "1 failed") in view.overview
     failures = next(t for t in view.findings if t.title == "Failures")
     (line,) = failures.lines
     assert line[0].href == "#" + view.failures.row_ids[0]  # the finding links to its row

@@ -26,7 +26,7 @@ from mapbench.schema import Measurement
 HASH_SEED = "0"
 # Collectors whose deterministic metrics the exact pass records (their noisy ones are dropped:
 # one process gives one sample, which no statistic can judge).
-EXACT_COLLECTORS = ("gc", "tracemalloc", "allocations", "memory", "probes")
+EXACT_COLLECTORS = ("gc", "blocks", "tracemalloc", "allocations", "memory", "probes")
 
 
 @dataclass(frozen=True)

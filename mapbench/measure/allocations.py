@@ -42,7 +42,9 @@ class AllocatedBlocks(Collector):
             before = sys.getallocatedblocks()
             case.run()
             after = sys.getallocatedblocks()
-        return [measurement("allocated_blocks_net", after - before)]
+        kind: Kind | None = "noisy" if threads_ran() else None
+        note = THREADS_NOTE if kind else ""
+        return [measurement("allocated_blocks_net", after - before, note=note, kind=kind)]
 
 
 class TracemallocAllocations(Collector):
