@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads")
+SUITE_MODULES = ("test_mapping", "test_contract", "test_threads")
 DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
 
 
