@@ -33,6 +33,7 @@ class Assumptions:
     order: str
     methods: frozenset[str]
     any_key: bool
+    any_value: bool
     notes: tuple[str, ...]
 
     def describe(self) -> str:
@@ -63,7 +64,8 @@ def assume(make: Callable[[], Any]) -> Assumptions:
     lacking = [name for name in (*_METHODS, "__eq__") if name not in methods]
     if lacking:
         notes.append(f"not offered, not tested: {', '.join(lacking)}")
-    return Assumptions(groups, order, methods, sem.key_types == (object,), tuple(notes))
+    any_value = sem.value_types == (object,)
+    return Assumptions(groups, order, methods, sem.key_types == (object,), any_value, tuple(notes))
 
 
 def _mix(m: Any, families: list[Family], notes: list[str]) -> bool:
@@ -94,7 +96,13 @@ class Probe:
 
 
 def _usable(a: Assumptions, steps: list[Step]) -> Program:
-    return tuple(s for s in steps if OPS[s.op].method in a.methods or not OPS[s.op].method)
+    return tuple(s for s in steps if _offered(a, s.op))
+
+
+def _offered(a: Assumptions, op: str) -> bool:
+    """Whether the map has the method `op` calls (and, for `setdefault(k)`, stores None)."""
+    method = OPS[op].method
+    return (not method or method in a.methods) and (op != ".setdefault" or a.any_value)
 
 
 def clause_probes(a: Assumptions, group: tuple[Family, ...]) -> list[Probe]:
@@ -108,11 +116,12 @@ def clause_probes(a: Assumptions, group: tuple[Family, ...]) -> list[Probe]:
         "getitem-missing": [S("len"), S("iter"), S("in", (x,)), S("get", (x,)), S(".get", (x,)),
                             S(".get2", (x, "d")), S("del", (x,)), S(".pop", (x,)),
                             S(".pop2", (x, "d")), S(".popitem"), S(".views", (x,)), S(".eq")],
-        "setitem": [S("set", (x, 1)), S("get", (x,)), S("in", (x,)), S(".get", (x,)),
+        "setitem": [S("set", (x, 0)), S("in", (x,)), S("set", (x, 1)), S("get", (x,)), S("in", (x,)), S(".get", (x,)),
                     S(".get2", (x, "d")), S("iter"), S("set", (x, 2)), S("get", (x,)),
                     S(".views", (x,)), S(".views", (y,)), S(".eq")],
-        "pop": [S("set", (x, 1)), S("set", (y, 2)), S(".pop", (x,)), S(".pop", (x,)),
-                S(".pop2", (x, "d")), S(".pop2", (y, "d")), S("in", (x,)), S("iter")],
+        "pop": [S("set", (x, 1)), S("set", (y, 2)), S(".views", (x,)), S(".pop", (x,)),
+                S(".pop", (x,)), S(".pop2", (x, "d")), S(".views", (x,)), S(".pop2", (y, "d")),
+                S("in", (x,)), S("iter"), S(".views", (y,))],
         "setdefault": [S(".setdefault", (x,)), S("get", (x,)), S(".setdefault2", (x, 5)),
                        S(".setdefault2", (y, 6)), S("get", (y,)), S("iter")],
         "popitem": [S("set", (x, 1)), S("set", (y, 2)), S(".popitem"), S(".popitem"),
@@ -120,7 +129,8 @@ def clause_probes(a: Assumptions, group: tuple[Family, ...]) -> list[Probe]:
         "update": [S(".update-dict", (((x, 1), (y, 2)),)), S(".update-pairs", (((x, 3),),)),
                    S(".update-iter", (((y, 4), (x, 5)),)), S(".update-keys", (((x, 6),),)),
                    S(".update-none"), S("iter"), S("values")],
-        "clear": [S("fill", (f, 0, 20)), S(".clear"), S("iter"), S("set", (x, 1)),
+        "clear": [S("fill", (f, 0, 20)), S(".views", (x,)), S("del", (x,)), S(".views", (x,)),
+                  S(".clear"), S(".views", (x,)), S("iter"), S("set", (x, 1)),
                   S("get", (x,)), S("iter"), S(".clear"), S(".clear"), S("fill", (f, 0, 40)),
                   S("iter"), S("values")],
         "failed-operation": [S("set", (x, 1)), S("set-unhashable", (2,)), S("get", (x,)),
@@ -133,6 +143,10 @@ def clause_probes(a: Assumptions, group: tuple[Family, ...]) -> list[Probe]:
         probes["update"].insert(-2, S(".update-kwargs", ((("kw", 7), (str(y), 8)),)))
     if a.any_key:
         probes["failed-operation"][2:2] = [S("set-badhash", (3,))]
+    every = [S("set", (k, i)) for i, k in enumerate(pool)] + [S("iter"), S("values")]
+    every += [S("in", (k,)) for k in pool]
+    every += [S("set", (k, 1000 + i)) for i, k in enumerate(pool)] + [S("values")]
+    probes["setitem"] += every + [S("del", (k,)) for k in pool] + [S("iter")]
     found = [Probe(_usable(a, steps), aim) for aim, steps in probes.items()]
     found += [Probe(_usable(a, steps), aim) for aim, steps in _twin_programs(pool)]
     return found
@@ -215,11 +229,15 @@ def boundary_sizes(top: int) -> list[int]:
 
 
 def boundary_probes(a: Assumptions, group: tuple[Family, ...], top: int, deep: bool) -> list[Probe]:
-    """Grow to each boundary size, overwrite everything, shrink to an eighth, churn, clear."""
+    """Grow to each boundary size, overwrite everything, shrink to an eighth, churn, clear.
+
+    Quick: the group's first formula up to `top`, the others to 2**8 (where a table grows
+    does not depend on its keys' type, mostly); deep: every formula up to `top`."""
     probes = []
-    for f in _formulas(group, deep):
+    for rank, f in enumerate(_formulas(group, deep)):
         last = FORMULAS[f]
-        for s in boundary_sizes(top if f != "collider" else min(top, 64)):
+        limit = top if deep or rank == 0 else min(top, 2**8)
+        for s in boundary_sizes(limit if f != "collider" else min(limit, 64)):
             keep = s // 8
             steps = [
                 Step("fill", (f, 0, s)),
@@ -255,7 +273,7 @@ def random_probes(
     a: Assumptions, group: tuple[Family, ...], rng: random.Random, length: int
 ) -> Iterator[Probe]:
     """Endless random programs over a few keys per program, so that keys repeat."""
-    ops = [(name, w) for name, w in _RANDOM_OPS if OPS[name].method in a.methods or not OPS[name].method]
+    ops = [(name, w) for name, w in _RANDOM_OPS if _offered(a, name)]
     names, weights = zip(*ops)
     formulas = _formulas(group, True)
     pool = [k for f in group for k in f.pool]

@@ -208,11 +208,13 @@ def _check_popitem(state: State, _args: tuple[Any, ...]) -> Mismatch | None:
 
 def _check_eq(state: State, _args: tuple[Any, ...]) -> Mismatch | None:
     same = dict(state.oracle)
-    other = {**same, _Absent(): 0}
+    longer = {**same, _Absent(): 0}
+    changed = {k: (v, "changed") for k, v in same.items()}
     for expression, call, want in (
         ("m == d", lambda: state.m == same, True),
         ("m != d", lambda: state.m != same, False),
-        ("m == a dict with one more key", lambda: state.m == other, False),
+        ("m == d with one more key", lambda: state.m == longer, False),
+        ("m == d with every value changed", lambda: state.m == changed, not same),
     ):
         got = observe(call)
         if not agree(Outcome(want), got):
