@@ -54,10 +54,10 @@ def adapted(factory: Callable[..., Any]) -> Callable[..., Any]:
     return _adapt_class(factory) if isinstance(factory, type) else factory
 
 
-def adapt_made(factory: Callable[..., Any], made: object) -> Any:
+def adapt_made(factory: Callable[..., Any], made: Any) -> Any:
     """What a (non-class) factory returned, adapted as its class would be: the object's class
     becomes the adapted subclass (same layout), or `MapSpecError` says why it cannot."""
-    cls = type(made)
+    cls: type = type(made)
     try:
         target = _adapt_class(cls)
     except MapSpecError as exc:

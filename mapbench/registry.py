@@ -65,7 +65,10 @@ class MapInfo:
             raise MapUnavailableError(f"map {self.name!r} is unavailable: {self.unavailable}")
         _check_options(self.name, self.factory, options)
         made = adapted(self.factory)(**{**self.defaults, **options})
-        return made if isinstance(self.factory, type) else adapt_made(self.factory, made)
+        adapted_made: Map = (
+            made if isinstance(self.factory, type) else adapt_made(self.factory, made)
+        )
+        return adapted_made
 
 
 def unavailable(name: str, reason: str, description: str = "") -> MapInfo:
@@ -214,7 +217,11 @@ def _load_callable(parsed: _spec.SpecText) -> MapInfo:
         module = _import_file(parsed.file) if parsed.file else importlib.import_module(where)
     except (Exception, SystemExit) as exc:
         hint = ""
-        if isinstance(exc, ModuleNotFoundError) and exc.name == where and Path(f"{where}.py").is_file():
+        if (
+            isinstance(exc, ModuleNotFoundError)
+            and exc.name == where
+            and Path(f"{where}.py").is_file()
+        ):
             hint = f" (a file here: write ./{where}.py:{attr})"
         raise MapSpecError(
             f"cannot import {where!r} for map spec {target!r}: {describe_exception(exc)}{hint}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 SUITE_MODULES = ("test_mapping", "test_contract", "test_threads")
-DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
+DEEP_BUDGET = 60.0  # seconds of the deep random search per map
 
 
 def suite_paths() -> list[str]:

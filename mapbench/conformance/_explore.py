@@ -20,7 +20,7 @@ from mapbench.conformance._program import OPS, Mismatch, Program, Step, render, 
 from mapbench.conformance._shrink import Shrunk, shrink
 from mapbench.conformance.clauses import CLAUSES
 from mapbench.conformance.keys import FORMULAS, Family, equal_but_different, families_for
-from mapbench.protocol import Semantics, semantics_of
+from mapbench.protocol import semantics_of
 
 _METHODS = ("get", "pop", "popitem", "setdefault", "update", "clear", "keys")
 
@@ -49,7 +49,7 @@ def assume(make: Callable[[], Any]) -> Assumptions:
         notes = [f"keys: {sem.describe_keys()}"]
         together = sem.mixed_key_types and _mix(m, families, notes)
         methods = frozenset(name for name in _METHODS if callable(getattr(m, name, None)))
-        if type(m).__eq__ is not object.__eq__:
+        if type(m).__eq__ is not object.__eq__:  # type: ignore[comparison-overlap]
             methods |= {"__eq__"}
     finally:
         m.close()
@@ -111,12 +111,13 @@ def clause_probes(a: Assumptions, group: tuple[Family, ...]) -> list[Probe]:
     x = pool[0]
     y = next(k for k in pool[1:] if k != x) if len(pool) > 1 else x
     f = group[0].formulas[0]
-    S = Step  # noqa: N806 - the programs read as tables
+    S = Step
     probes = {
         "getitem-missing": [S("len"), S("iter"), S("in", (x,)), S("get", (x,)), S(".get", (x,)),
                             S(".get2", (x, "d")), S("del", (x,)), S(".pop", (x,)),
                             S(".pop2", (x, "d")), S(".popitem"), S(".views", (x,)), S(".eq")],
-        "setitem": [S("set", (x, 0)), S("in", (x,)), S("set", (x, 1)), S("get", (x,)), S("in", (x,)), S(".get", (x,)),
+        "setitem": [S("set", (x, 0)), S("in", (x,)), S("set", (x, 1)), S("get", (x,)),
+                    S("in", (x,)), S(".get", (x,)),
                     S(".get2", (x, "d")), S("iter"), S("set", (x, 2)), S("get", (x,)),
                     S(".views", (x,)), S(".views", (y,)), S(".eq")],
         "pop": [S("set", (x, 1)), S("set", (y, 2)), S(".views", (x,)), S(".pop", (x,)),
@@ -177,7 +178,9 @@ def _twin_programs(pool: list[Any]) -> Iterator[tuple[str, list[Step]]]:
 
 
 def _formulas(group: tuple[Family, ...], all_of_them: bool) -> list[str]:
-    return [f for family in group for f in (family.formulas if all_of_them else family.formulas[:1])]
+    return [
+        f for family in group for f in (family.formulas if all_of_them else family.formulas[:1])
+    ]
 
 
 def size_probes(group: tuple[Family, ...], top: int) -> list[Probe]:
@@ -219,7 +222,7 @@ def _restart(f: str, program: Program, starts: list[int]) -> Callable[[int], tup
 
 def boundary_sizes(top: int) -> list[int]:
     """Sizes next to where power-of-two tables grow or shrink (loads 2/3, 3/4 and 1)."""
-    sizes = set()
+    sizes: set[int] = set()
     power = 8
     while power <= top:
         for base in (power * 2 // 3, power * 3 // 4, power):
@@ -274,7 +277,7 @@ def random_probes(
 ) -> Iterator[Probe]:
     """Endless random programs over a few keys per program, so that keys repeat."""
     ops = [(name, w) for name, w in _RANDOM_OPS if _offered(a, name)]
-    names, weights = zip(*ops)
+    names, weights = zip(*ops, strict=True)
     formulas = _formulas(group, True)
     pool = [k for f in group for k in f.pool]
     while True:
@@ -334,7 +337,9 @@ class Failure:
         lines.append(f"  got:      {mismatch.got}")
         lines.append(f"assumed: {self.assumptions.describe()}")
         seed = f" --seed {self.seed}" if self.seed is not None else ""
-        lines.append(f"explain: mapbench conform --explain {aim}{seed and '; reproduce with'}{seed}")
+        lines.append(
+            f"explain: mapbench conform --explain {aim}{seed and '; reproduce with'}{seed}"
+        )
         return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,11 @@ def _same(present: str, missing: str, call: Callable[..., Any], key_at: int | No
         stored = key_at is None or args[key_at] in state.oracle
         expected = observe(lambda: call(state.oracle, *args))
         got = observe(lambda: call(state.m, *args))
-        return None if agree(expected, got) else _mismatch(present if stored else missing, expected, got)
+        return (
+            None
+            if agree(expected, got)
+            else _mismatch(present if stored else missing, expected, got)
+        )
 
     return check
 
@@ -174,7 +178,7 @@ def _check_values(state: State, _args: tuple[Any, ...]) -> Mismatch | None:
         try:
             if m[key] == value:
                 continue
-        except Exception:  # noqa: S110 - observed again below, for the message
+        except Exception:
             pass
         got = observe(lambda key=key: m[key])  # type: ignore[misc]
         return _mismatch("getitem", Outcome(value), got, f"m[{key!r}]")
@@ -202,8 +206,8 @@ def _check_popitem(state: State, _args: tuple[Any, ...]) -> Mismatch | None:
     ):
         del state.oracle[pair[0]]
         return None
-    expected = f"one of {_short(repr(list(state.oracle.items())))}"
-    return Mismatch(-1, "popitem", expected, got.describe())
+    pairs = f"one of {_short(repr(list(state.oracle.items())))}"
+    return Mismatch(-1, "popitem", pairs, got.describe())
 
 
 def _check_eq(state: State, _args: tuple[Any, ...]) -> Mismatch | None:
@@ -279,7 +283,7 @@ def _bulk(pattern: Pattern) -> Check:
                         del m[key]
                         del oracle[key]
                         continue
-                except Exception:  # noqa: S110 - the slow path below reports it
+                except Exception:
                     pass
                 step = Step(op, (key, value) if op == "set" else (key,))
                 found = OPS[op].check(state, step.args)
@@ -375,7 +379,9 @@ OPS: dict[str, Op] = {
         lambda a, _o: f"m.update(**{dict(a[0])!r})",
         "update",
     ),
-    ".update-none": Op(_same("update", "update", lambda t: t.update(), None), _r("m.update()"), "update"),
+    ".update-none": Op(
+        _same("update", "update", lambda t: t.update(), None), _r("m.update()"), "update"
+    ),
     ".clear": Op(_same("clear", "clear", lambda t: t.clear(), None), _r("m.clear()"), "clear"),
     ".eq": Op(_check_eq, lambda _a, o: f"m == {_short(repr(o), 200)}", "__eq__"),
     ".views": Op(_check_views, _r("m.keys(), m.items(), m.values()  # probing {}"), "keys"),
@@ -421,7 +427,9 @@ def render(program: Program, spec: str, failing: int) -> list[str]:
     print what depends on its contents (`m == {...}`)."""
     formulas = sorted({s.args[0] for s in program if s.op in BULK})
     used = " ".join(repr(s.args) for s in program) + " ".join(FORMULAS[f].source for f in formulas)
-    names = [n for n in ("Collider", "Text", "BadHash", "KeysAndGetitem") if f"{n}(" in used or n in used]
+    names = [
+        n for n in ("Collider", "Text", "BadHash", "KeysAndGetitem") if f"{n}(" in used or n in used
+    ]
     lines = [f"from mapbench.conformance.keys import {', '.join(names)}"] if names else []
     lines += [f"K_{f} = {FORMULAS[f].source}" for f in formulas]
     lines.append(f"m = make()  # a new {spec}")

@@ -29,7 +29,11 @@ class Shrunk:
 
 
 def shrink(
-    run: Runner, program: Program, first: Mismatch, deadline: float, starts: tuple[Program, ...] = ()
+    run: Runner,
+    program: Program,
+    first: Mismatch,
+    deadline: float,
+    starts: tuple[Program, ...] = (),
 ) -> Shrunk:
     """Shrink `program` (which fails with `first`) until no pass helps or `deadline` passes.
 
@@ -71,16 +75,16 @@ def _candidates(program: Program) -> Iterator[Program]:
     for i in range(n - 1):
         merged = _merge(program[i], program[i + 1])
         if merged is not None:
-            yield program[:i] + (merged,) + program[i + 2 :]
+            yield (*program[:i], merged, *program[i + 2 :])
     for i, step in enumerate(program):
         for narrower in _narrower(step):
-            yield program[:i] + (narrower,) + program[i + 1 :]
+            yield (*program[:i], narrower, *program[i + 1 :])
 
 
 def _merge(a: Step, b: Step) -> Step | None:
-    if a.op == b.op and a.op in BULK and a.args[0] == b.args[0] and a.args[3:] == b.args[3:]:
-        if a.args[2] == b.args[1]:
-            return Step(a.op, (a.args[0], a.args[1], b.args[2], *a.args[3:]))
+    same_loop = a.op == b.op and a.op in BULK and a.args[0] == b.args[0]
+    if same_loop and a.args[3:] == b.args[3:] and a.args[2] == b.args[1]:
+        return Step(a.op, (a.args[0], a.args[1], b.args[2], *a.args[3:]))
     return None
 
 

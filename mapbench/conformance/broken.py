@@ -85,7 +85,11 @@ class OpenAddressing(MutableMapping):  # type: ignore[type-arg]
         self._keys[i], self._values[i] = _DELETED, None
 
     def _live(self) -> list[tuple[Any, Any]]:
-        return [(k, v) for k, v in zip(self._keys, self._values) if k is not _EMPTY and k is not _DELETED]
+        return [
+            (k, v)
+            for k, v in zip(self._keys, self._values, strict=True)
+            if k is not _EMPTY and k is not _DELETED
+        ]
 
     def _resize(self, capacity: int) -> None:
         live = self._live()
@@ -244,7 +248,7 @@ class ShrinkLosesKeys(OpenAddressing):
     def _resize(self, capacity: int) -> None:
         old = len(self._keys)
         live = self._live() if capacity > old else [
-            (k, v) for k, v in zip(self._keys[: old // 2], self._values)
+            (k, v) for k, v in zip(self._keys[: old // 2], self._values, strict=False)
             if k is not _EMPTY and k is not _DELETED
         ]  # fmt: skip
         self._reset(capacity)
@@ -303,14 +307,14 @@ class GetIgnoresDefault(dict):  # type: ignore[type-arg]
     """get(k, d) returns None for a missing key, whatever d."""
 
     def get(self, key: Any, default: Any = None) -> Any:
-        return self[key] if key in self else None
+        return self[key] if key in self else None  # noqa: SIM401 - the bug
 
 
 class SetdefaultDoesNotStore(dict):  # type: ignore[type-arg]
     """setdefault(k, d) returns d for a missing key but does not store it."""
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        return self[key] if key in self else default
+        return self[key] if key in self else default  # noqa: SIM401 - the bug
 
 
 class PopitemEmptyIndexError(MutableMapping):  # type: ignore[type-arg]
@@ -421,7 +425,7 @@ class EqComparesLen(dict):  # type: ignore[type-arg]
     def __ne__(self, other: object) -> bool:
         return not self == other
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
 
 # The broken maps, in the order the catch-rate table lists them: the issue's ten, then ten kinds

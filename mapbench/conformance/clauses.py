@@ -19,7 +19,7 @@ class Clause:
     why: str
 
     def explain(self) -> str:
-        return f"{self.name}: {self.rule}\n\n{self.why}"
+        return f"{self.name}: {self.rule}" + (f"\n  {self.why}" if self.why else "")
 
 
 _CLAUSES = (

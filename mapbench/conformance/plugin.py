@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -117,10 +117,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     """A kit test that fails with an error raised in the map's code reports the error and
     where the map raised it, not the kit's traceback (an error of the kit keeps its own)."""
-    outcome = yield
+    outcome: Any = yield
     report: pytest.TestReport = outcome.get_result()
     excinfo = call.excinfo
     if report.failed and excinfo is not None and _in_kit(item):
@@ -153,7 +153,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def conform_profile(request: pytest.FixtureRequest) -> Profile:
     """The search profile chosen on the command line."""
     option = request.config.getoption
-    return Profile(bool(option("conform_deep")), float(option("conform_budget")), option("conform_seed"))
+    return Profile(
+        bool(option("conform_deep")), float(option("conform_budget")), option("conform_seed")
+    )
 
 
 @pytest.fixture
