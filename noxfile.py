@@ -206,7 +206,7 @@ def peers(session: nox.Session) -> None:
         success_codes=[0, 1],
     )  # fmt: skip
     session.run("mapbench", "report", out, "-o", f"{out}/report.html")
-    session.run("python", "benchmarks/peers_table.py", out, "-o", f"{out}/peers.md")
+    session.run("python", "scripts/peers_table.py", out, "-o", f"{out}/peers.md")
     session.log(f"report: {os.path.abspath(out)}/report.html")
 
 

@@ -164,7 +164,7 @@ extern const cm_ops cm_gobucket_ops;
 extern const cm_ops cm_swiss_ops;
 
 /* Entries moved by rehashes and evacuation: exact, deterministic counts. -DCM_NO_COUNTERS compiles
- * this bookkeeping out, for a bare build that shows what it costs (benchmarks/cmap_numbers.py). */
+ * this bookkeeping out, for a bare build that shows what it costs (scripts/cmap_numbers.py). */
 #ifdef CM_NO_COUNTERS
 #define CM_MOVED(m, n) ((void)(m), (void)(n))
 #else

@@ -4,7 +4,7 @@ Deterministic metrics (probe lengths, allocation counts) change exactly where th
 changes: every such commit is a change point, magnitude exact. Noisy ones (times) go through
 ruptures' kernel change-point detection (KernelCPD, rbf kernel on log values, PELT search,
 penalty 3), chosen by measurement over Apache Otava and ruptures' other detectors
-(benchmarks/changepoint_choice.py, docs/history.md); long series are searched in overlapping
+(scripts/changepoint_choice.py, docs/history.md); long series are searched in overlapping
 windows so the cost grows linearly. Each candidate is then confirmed: the ratio of the medians
 of the segments on either side (at most 30 commits each) must leave the no-change band
 (`Thresholds.min_effect`) and so must its 95% bootstrap interval.

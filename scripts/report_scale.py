@@ -2,7 +2,7 @@
 
 The rows are synthetic (random numbers shaped like an asv history: 40 commits x 2,560 cases,
 20 samples each) because only the renderer's speed is measured here; nothing in them is
-presented as a measurement of any map. Run: python benchmarks/report_scale.py [rows]
+presented as a measurement of any map. Run: python scripts/report_scale.py [rows]
 """
 
 from __future__ import annotations

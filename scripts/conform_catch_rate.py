@@ -1,13 +1,13 @@
 """How often, and how fast, `mapbench conform` catches each broken map, from a fresh start.
 
-    python benchmarks/conform_catch_rate.py [--trials 20] [--deep] [--budget 60] [-k stateful]
+    python scripts/conform_catch_rate.py [--trials 20] [--deep] [--budget 60] [-k stateful]
         [--bug DropsBigOverwrite ...]
 
 Each trial copies `mapbench.conformance.broken` into a new directory and runs
 `mapbench conform FILE:BUG` there as a separate process (hypothesis's database is never used:
 every search starts fresh). A trial catches the bug when conform exits 1; its time includes
-start-up and shrinking the failing program. A script, not an asv suite; it imports only from
-`mapbench`.
+start-up and shrinking the failing program. A script in scripts/, which asv does not
+scan; it imports only from `mapbench`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Which change-point detector for noisy metrics? Detection, false alarms and speed, measured.
 
-    python benchmarks/changepoint_choice.py [--processes 60] [--trials 200] [--noise FILE]
+    python scripts/changepoint_choice.py [--processes 60] [--trials 200] [--noise FILE]
 
 The series are **synthetic**: each commit's point is the 10th percentile of 5 per-process
 minima drawn from a pool of **measured** per-process minima of one unchanged case (dict,

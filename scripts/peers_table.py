@@ -1,12 +1,12 @@
 """The README's peers table from a `mapbench run --quick` results directory (`nox -s peers`).
 
-    python benchmarks/peers_table.py results/peers [-o results/peers/peers.md]
+    python scripts/peers_table.py results/peers [-o results/peers/peers.md]
 
 One row per map: time per operation of insert and lookup-hit (10th percentile of the pyperf
 values, as the report compares them), memory per entry after filling an empty map (and the
 file's bytes per entry for persistent maps), and the Python blocks an insert allocates and
-keeps (tracemalloc, exact), with the machine, load average and date of the run. A script,
-not an asv suite; it imports only from `mapbench`.
+keeps (tracemalloc, exact), with the machine, load average and date of the run. A script
+in scripts/, which asv does not scan; it imports only from `mapbench`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The mmap map's numbers (issues 5 and 17), printed as Markdown tables for docs/mmap.md.
 
-    python benchmarks/mmap_numbers.py [--quick] [--json numbers.json]
+    python scripts/mmap_numbers.py [--quick] [--json numbers.json]
 
 1. get/set through the mapping API (`m[k] = v`, `m[k]`), ns per operation, for `mmap` next to
    `dict` and the C maps (`c-*`, skipped if not built): 100,000 random int keys and 100,000 str
@@ -12,7 +12,7 @@
    copy). Minimum of the repetitions; the file lives in the system temporary directory.
 
 The first line says where and when, with the load average before and after (1-minute).
-A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
+A script in scripts/, which asv does not scan; it imports only from `mapbench`.
 """
 
 from __future__ import annotations

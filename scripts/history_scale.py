@@ -1,6 +1,6 @@
 """Time ingesting a long history into the results store and finding its change points.
 
-    python benchmarks/history_scale.py [--commits 1000] [--html]
+    python scripts/history_scale.py [--commits 1000] [--html]
 
 The results are **synthetic** (written with mapbench's own schema, numbers drawn from a seeded
 generator: 60 cases x 4 Pythons per commit, each case a `time` with 10 samples and an exact

@@ -1,10 +1,10 @@
 """How long `mapbench list` takes to start, next to a bare `python -c pass` (target: +0.3 s).
 
-    python benchmarks/cli_startup.py [--repeats 10]
+    python scripts/cli_startup.py [--repeats 10]
 
 Both commands run as fresh processes, interleaved (A B A B ...), so a burst of noise hits both;
 the table shows the minimum and median wall time of each and the difference of the minimums.
-A script, not an asv suite (it defines no `time_*` names); it imports only from `mapbench`.
+A script in scripts/, which asv does not scan; it imports only from `mapbench`.
 """
 
 from __future__ import annotations

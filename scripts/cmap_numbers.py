@@ -1,6 +1,6 @@
 """The C maps' numbers, printed as Markdown tables for docs/cmap.md and README.md.
 
-    python benchmarks/cmap_numbers.py [--quick] [--json numbers.json] [--repeats N]
+    python scripts/cmap_numbers.py [--quick] [--json numbers.json] [--repeats N]
 
 1. Mean probe lengths of linear probing and double hashing at load 0.5/0.75/0.9 next to Knuth's
    values (deterministic for the seed; theory is modelled).
@@ -15,8 +15,8 @@
 4. The longest single insert while growing from 0 to 1M keys (read from the instrumented build: the
    default build reads no clock), with the exact count of entries one insert moved.
 
-The load average and the date are printed with the tables. A script, not an asv suite (it defines
-no `time_*` names); it imports only from `mapbench`.
+The load average and the date are printed with the tables. A script in scripts/, which asv
+does not scan; it imports only from `mapbench`.
 """
 
 from __future__ import annotations
