@@ -10,11 +10,11 @@ used by bulk steps. The classes here are public: the programs the kit prints imp
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mapbench.conformance._declared import INT_EDGES
-from mapbench.protocol import INT64_MAX, INT64_MIN, Semantics
+from mapbench.protocol import INT64_MAX, INT64_MIN, Semantics, semantics_of
 
 _GOLDEN = 0x9E3779B97F4A7C15  # odd: i -> i * _GOLDEN is a bijection on 64-bit integers
 
@@ -163,6 +163,32 @@ def _dedupe(pool: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(kept)
 
 
+def assumed_semantics(make: Callable[[], Any]) -> tuple[Semantics, str]:
+    """What a new map of `make` declares, with `mixed_key_types` found out by trying where it
+    declares keys of every type may share it: a sorted map that compares its keys raises
+    TypeError for a str after an int. Also returns the sentence saying what was found."""
+    m = make()
+    try:
+        sem = semantics_of(m)
+        if not sem.mixed_key_types:
+            return sem, ""
+        stored: list[Any] = []
+        for family in families_for(sem):
+            key = family.pool[0]
+            try:
+                m[key] = 0
+            except TypeError as exc:
+                note = (
+                    f"storing {key!r} after {stored[-1]!r} raised TypeError ({exc}): keys are "
+                    "compared with each other"
+                )
+                return replace(sem, mixed_key_types=False), note
+            stored.append(key)
+        return sem, ""
+    finally:
+        m.close()
+
+
 def equal_but_different(a: Any, b: Any) -> bool:
     """Two keys a dict holds as one though they differ in type (1 and 1.0, "a" and Text("a"))."""
     return type(a) is not type(b) and a == b and hash(a) == hash(b)
@@ -177,6 +203,7 @@ __all__ = [
     "Formula",
     "KeysAndGetitem",
     "Text",
+    "assumed_semantics",
     "equal_but_different",
     "families_for",
     "storable",

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Profile:
-    """How hard the kit searches. Quick: sizes to 300, boundaries to 2**11, random programs
+    """How hard the kit searches. Quick: sizes to 300, boundaries to 2**10, random programs
     for a second, shrinking for at most 30 s. Deep: sizes to 1,000, boundaries to 2**15,
     random programs and shrinking within `budget` seconds."""
 
@@ -48,7 +48,7 @@ class Profile:
 
     @property
     def boundaries(self) -> int:
-        return 2**15 if self.deep else 2**11
+        return 2**15 if self.deep else 2**10
 
     @property
     def steps(self) -> int:
