@@ -177,12 +177,10 @@ def size_probes(group: tuple[Family, ...], top: int) -> list[Probe]:
     probes = []
     for f in _formulas(group, True):
         key = FORMULAS[f]
-        steps: list[Step] = []
-        starts: list[int] = []
+        blocks = []
         for n in range(top if f != "collider" else min(top, 48)):
-            starts.append(len(steps))
             half = n // 2
-            steps += [
+            block = [
                 Step("set", (key(n), n)),
                 Step("set", (key(0), 10**6 + n)),
                 Step("get", (key(0),)),
@@ -196,18 +194,26 @@ def size_probes(group: tuple[Family, ...], top: int) -> list[Probe]:
                 Step("iter"),
             ]
             if n < 64 or n % 16 == 0:  # every value read back: O(n) a time, so not at each size
-                steps.append(Step("values"))
-        program = tuple(steps)
-        probes.append(Probe(program, "setitem", _restart(f, program, starts)))
+                block.append(Step("values"))
+            blocks.append(((Step("fill", (f, 0, n)),), tuple(block)))
+        probes.append(_chained(blocks))
     return probes
 
 
-def _restart(f: str, program: Program, starts: list[int]) -> Callable[[int], tuple[Program, ...]]:
+def _chained(blocks: list[tuple[Program, Program]]) -> Probe:
+    """One program (one map) made of blocks run in turn; each block comes with the prefix that
+    builds the state it starts from, so a failure restarts as that prefix and its block."""
+    program: list[Step] = []
+    starts = []
+    for _prefix, block in blocks:
+        starts.append(len(program))
+        program += block
+
     def restarts(index: int) -> tuple[Program, ...]:
         n = max(i for i, start in enumerate(starts) if start <= index)
-        return ((Step("fill", (f, 0, n)), *program[starts[n] : index + 1]),)
+        return ((*blocks[n][0], *program[starts[n] : index + 1]),)
 
-    return restarts
+    return Probe(tuple(program), "setitem", restarts)
 
 
 def boundary_sizes(top: int) -> list[int]:
@@ -222,14 +228,17 @@ def boundary_sizes(top: int) -> list[int]:
 
 
 def boundary_probes(a: Assumptions, group: tuple[Family, ...], top: int, deep: bool) -> list[Probe]:
-    """Grow to each boundary size, overwrite everything, shrink to an eighth, churn, clear.
+    """At each boundary size: grow to it, overwrite everything, shrink to an eighth, grow back,
+    churn a quarter of the keys (a delete and an insert in turn: tombstones), clear and reuse.
 
-    Quick: the group's first formula up to `top`, the others to 2**8 (where a table grows
-    does not depend on its keys' type, mostly); deep: every formula up to `top`."""
+    One map per formula walks every size (making a map can take longer than the block);
+    quick: the group's first formula up to `top`, the others to 2**7 (where a table grows does
+    not depend on its keys' type, mostly); deep: every formula up to `top`."""
     probes = []
     for rank, f in enumerate(_formulas(group, deep)):
         last = FORMULAS[f]
-        limit = top if deep or rank == 0 else min(top, 2**8)
+        limit = top if deep or rank == 0 else min(top, 2**7)
+        blocks = []
         for s in boundary_sizes(limit if f != "collider" else min(limit, 64)):
             keep = s // 8
             steps = [
@@ -242,15 +251,17 @@ def boundary_probes(a: Assumptions, group: tuple[Family, ...], top: int, deep: b
                 Step("iter"),
                 Step("values"),
                 Step("fill", (f, keep, s)),
-                Step("churn", (f, 0, s, s)),
+                Step("churn", (f, 0, s // 4 + 1, s)),
                 Step("iter"),
                 Step("values"),
                 Step(".clear"),
                 Step("fill", (f, 0, 8)),
                 Step("iter"),
                 Step("values"),
+                Step("drop", (f, 0, 8)),
             ]
-            probes.append(Probe(_usable(a, steps), "setitem"))
+            blocks.append(((), _usable(a, steps)))
+        probes.append(_chained(blocks))
     return probes
 
 

@@ -323,7 +323,14 @@ def _loop(body: str) -> Callable[[tuple[Any, ...], dict[Any, Any]], str]:
 
 
 def _r(template: str) -> Callable[[tuple[Any, ...], dict[Any, Any]], str]:
-    return lambda args, _oracle: template.format(*map(repr, args))
+    return lambda args, _oracle: template.format(*map(literal, args))
+
+
+def literal(obj: Any) -> str:
+    """`repr(obj)`, with a long run of one character written as a product ('x' * 300)."""
+    if isinstance(obj, str | bytes) and len(obj) > 20 and len(set(obj)) == 1:
+        return f"{obj[:1]!r} * {len(obj)}"
+    return repr(obj)
 
 
 OPS: dict[str, Op] = {
