@@ -117,25 +117,44 @@ def main() -> None:
                 f"{sum(t.code == 1 for t in thorough)}/{len(thorough)}" if thorough else "",
             )
         )
-    rare = [] if args.only and RARE not in args.only else series(f"broken.py:{RARE}", [], args.rare_trials)
+    rare = (
+        []
+        if args.only and RARE not in args.only
+        else series(f"broken.py:{RARE}", [], args.rare_trials)
+    )
     good_rows = []
     for spec, what in OUTSIDE:
         if args.only and spec not in args.only:
             continue
         runs = series(spec, [], args.trials)
-        good_rows.append((f"`{spec}`", what, f"{sum(t.code == 0 for t in runs)}/{len(runs)}", times(runs)))
+        good_rows.append(
+            (f"`{spec}`", what, f"{sum(t.code == 0 for t in runs)}/{len(runs)}", times(runs))
+        )
     env = environment()
     print(
         f"mapbench conform, each trial a fresh process; Python {env['python']}, "
         f"{env['cpu_model']} ({env['cpu_count']} cores), load average {load_before} before, "
         f"{env['load_average']} after; {env['timestamp'][:10]}\n"
     )
-    headers = ("broken map", "the bug", "default: caught", "s (median / max)", "clause named", "--deep: caught")
+    headers = (
+        "broken map",
+        "the bug",
+        "default: caught",
+        "s (median / max)",
+        "clause named",
+        "--deep: caught",
+    )
     print(format_markdown_table(headers, bug_rows))
     if rare:
         caught = sum(t.code == 1 for t in rare)
-        print(f"\nrare-state bug ({RARE}), default runs: caught {caught}/{len(rare)}, s (median / max) {times(rare)}\n")
-    print(format_markdown_table(("correct map", "what", "default: passed", "s (median / max)"), good_rows))
+        print(
+            f"\nrare-state bug ({RARE}), default runs: caught {caught}/{len(rare)}, s (median / max) {times(rare)}\n"
+        )
+    print(
+        format_markdown_table(
+            ("correct map", "what", "default: passed", "s (median / max)"), good_rows
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -231,13 +231,13 @@ def boundary_probes(a: Assumptions, group: tuple[Family, ...], top: int, deep: b
     """At each boundary size: grow to it, overwrite everything, shrink to an eighth, grow back,
     churn a quarter of the keys (a delete and an insert in turn: tombstones), clear and reuse.
 
-    One map per formula walks every size (making a map can take longer than the block);
-    quick: the group's first formula up to `top`, the others to 2**7 (where a table grows does
-    not depend on its keys' type, mostly); deep: every formula up to `top`."""
+    One map per formula walks every size (making a map can take longer than the block). The
+    group's first formula goes up to `top`, the others to 2**7, or 2**10 when `deep` (where a
+    table grows does not depend on its keys' type, mostly)."""
     probes = []
     for rank, f in enumerate(_formulas(group, deep)):
         last = FORMULAS[f]
-        limit = top if deep or rank == 0 else min(top, 2**7)
+        limit = top if rank == 0 else min(top, 2**10 if deep else 2**7)
         blocks = []
         for s in boundary_sizes(limit if f != "collider" else min(limit, 64)):
             keep = s // 8

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Profile:
     """How hard the kit searches. Quick: sizes to 300, boundaries to 2**10, random programs
-    for a second, shrinking for at most 30 s. Deep: sizes to 1,000, boundaries to 2**15,
-    random programs and shrinking within `budget` seconds."""
+    for a second, shrinking for at most 30 s. Deep, within `budget` seconds per map: sizes to
+    1,000, boundaries to 2**14, random programs for half the budget, shrinking for at most a
+    quarter (the guided programs take the rest, a few seconds for an in-memory map)."""
 
     deep: bool
     budget: float
@@ -48,7 +49,7 @@ class Profile:
 
     @property
     def boundaries(self) -> int:
-        return 2**15 if self.deep else 2**10
+        return 2**14 if self.deep else 2**10
 
     @property
     def steps(self) -> int:
@@ -57,11 +58,11 @@ class Profile:
 
     @property
     def random_seconds(self) -> float:
-        return self.budget if self.deep else QUICK_RANDOM_SECONDS
+        return self.budget / 2 if self.deep else QUICK_RANDOM_SECONDS
 
     @property
     def shrink_seconds(self) -> float:
-        return self.budget if self.deep else QUICK_SHRINK_SECONDS
+        return self.budget / 4 if self.deep else QUICK_SHRINK_SECONDS
 
 
 QUICK_RANDOM_SECONDS = 1.0
