@@ -146,9 +146,9 @@ def main() -> None:
     )
     print(format_markdown_table(headers, bug_rows))
     if rare:
-        caught = sum(t.code == 1 for t in rare)
+        caught = f"caught {sum(t.code == 1 for t in rare)}/{len(rare)}"
         print(
-            f"\nrare-state bug ({RARE}), default runs: caught {caught}/{len(rare)}, s (median / max) {times(rare)}\n"
+            f"\nrare-state bug ({RARE}), default runs: {caught}, s (median / max) {times(rare)}\n"
         )
     print(
         format_markdown_table(
