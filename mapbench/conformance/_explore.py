@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mapbench.conformance._program import OPS, Mismatch, Program, Step, render, run
-from mapbench.conformance._shrink import Shrunk, shrink
+from mapbench.conformance._shrink import Runner, Shrunk, apart, needs, plain_keys, shrink
 from mapbench.conformance.clauses import CLAUSES
 from mapbench.conformance.keys import (
     FORMULAS,
@@ -310,7 +310,7 @@ class Failure:
     """A shrunk failing program, ready to print."""
 
     spec: str
-    aim: str | None
+    clause: str
     shrunk: Shrunk
     unshrunk_steps: int
     assumptions: Assumptions
@@ -318,7 +318,7 @@ class Failure:
 
     def message(self) -> str:
         mismatch = self.shrunk.mismatch
-        aim = self.aim if self.aim in _TWIN_AIMS else mismatch.clause
+        aim = self.clause
         clause = CLAUSES[aim]
         lines = [f"{aim}: {clause.rule}"]
         if aim != mismatch.clause:
@@ -344,7 +344,21 @@ class Failure:
         return "\n".join(lines)
 
 
-_TWIN_AIMS = ("equal-keys", "colliding-hashes", "failed-operation", "read-during-iteration")
+def _clause(run: Runner, aim: str | None, shrunk: Shrunk) -> str:
+    """The clause broken: what the program aimed at if it aimed at failed operations or reads
+    during iteration; `colliding-hashes` or `equal-keys` if the shortest program fails only
+    with its colliding keys, or its keys equal but of different types; else what the failing
+    step checks."""
+    if aim in _AIMS_THAT_NAME:
+        return aim
+    if shrunk.finished and needs(run, shrunk, apart):
+        return "colliding-hashes"
+    if shrunk.finished and needs(run, shrunk, plain_keys):
+        return "equal-keys"
+    return shrunk.mismatch.clause
+
+
+_AIMS_THAT_NAME = ("equal-keys", "colliding-hashes", "failed-operation", "read-during-iteration")
 
 
 def search(
@@ -368,7 +382,8 @@ def search(
             limit = time.monotonic() + shrink_seconds
             starts = probe.restarts(found.index)
             shrunk = shrink(attempt, probe.program, found, limit, starts)
-            return Failure(spec, probe.aim, shrunk, found.index + 1, assumptions, seed)
+            clause = _clause(attempt, probe.aim, shrunk)
+            return Failure(spec, clause, shrunk, found.index + 1, assumptions, seed)
         if deadline is not None and time.monotonic() >= deadline:
             return None
     return None
