@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +200,7 @@ def size_probes(group: tuple[Family, ...], top: int) -> list[Probe]:
     return probes
 
 
-def _chained(blocks: list[tuple[Program, Program]]) -> Probe:
+def _chained(blocks: Sequence[tuple[Program, Program]]) -> Probe:
     """One program (one map) made of blocks run in turn; each block comes with the prefix that
     builds the state it starts from, so a failure restarts as that prefix and its block."""
     program: list[Step] = []

@@ -44,7 +44,7 @@ class ImmutableMap(MutableMapping):  # type: ignore[type-arg]
     def __init__(self) -> None:
         import immutables
 
-        self._current = immutables.Map()
+        self._current: Any = immutables.Map()
 
     def __getitem__(self, key: Any) -> Any:
         return self._current[key]
