@@ -1,8 +1,10 @@
 """`mapbench conform SPEC...`: the installed conformance suite on maps, from any directory.
 
 It runs pytest on `mapbench.conformance` in this process, isolated from the directory it is
-run in: no configuration files, conftest.py files or cache of the current directory are used.
-Exit status 0 when every map passes, 1 when one fails, 2 for a spec that names no map.
+run in: no configuration files or conftest.py files of the current directory are used, and
+pytest's cache lives in mapbench's cache directory. It first prints what the kit assumes of
+each map given. Exit status 0 when every map passes, 1 when one fails, 2 for a spec that names
+no map; `--explain CLAUSE` prints a clause of the contract.
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 `mapbench conform SPEC...` runs it; so does `pytest --map SPEC` from any directory (the pytest
 plugin in `mapbench.conformance.plugin`, registered as a `pytest11` entry point). The suite's
-modules are `test_mapping` (semantics, types, errors, capabilities), `test_stateful` (random
-programs against `dict` as the oracle, hypothesis) and `test_threads` (thread-safe maps lose no
-update). Profiles and their budgets: docs/conformance.md.
+modules are `test_mapping` (declared types, errors, capabilities), `test_contract` (the
+mapping contract clause by clause, as programs run on the map and on `dict`: `clauses` names
+the clauses, `keys` the keys, `_program`, `_shrink` and `_explore` the machinery) and
+`test_threads` (thread-safe maps lose no update). `broken` and `correct` hold example maps the
+kit must catch and pass. Profiles: `plugin.Profile`.
 """
 
 from __future__ import annotations
