@@ -100,16 +100,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
-    """With `--map`, pytest's cache goes to mapbench's cache directory, not the author's cwd."""
-    if any(a == "--map" or a.startswith("--map=") for a in args):
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Before the cache plugin reads cache_dir (its hook is tryfirst too; ours registers later,
+    # so it runs first): with --map, pytest's cache goes to mapbench's cache directory.
+    if config.getoption("map") and "cache_dir" not in config.inicfg:
         from mapbench.runner.venvs import cache_dir
 
-        args[:0] = ["-o", f"cache_dir={cache_dir() / 'pytest'}"]
+        config.inicfg["cache_dir"] = str(cache_dir() / "pytest")
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
-
-
-def pytest_configure(config: pytest.Config) -> None:
     # `pytest --map SPEC` alone: run the installed suite rather than whatever lies in the cwd.
     if config.getoption("map") and config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = suite_paths()
