@@ -289,7 +289,7 @@ def sanitize(session: nox.Session) -> None:
     maps = [f"--map=c-{s}" for s in ("linear", "quadratic", "double", "gobucket", "swiss")]
     maps.append("--map=c-gobucket,incremental=False")
     session.chdir("tests")
-    suites = ["test_conformance.py", "test_conformance_stateful.py", "test_cmaps.py"]
+    suites = ["test_conformance.py", "test_conformance_contract.py", "test_cmaps.py"]
     session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *maps, *suites, env=env)
     # The allocation counter (C, hooks Python's allocator); memray is not run under ASan.
     counter = ["test_measure_allocations.py", "-k", "counter"]

@@ -4,7 +4,8 @@
 a subclass (with `__slots__ = ()`, so instances keep their layout and size) that adds a no-op
 `close()`, "any hashable" key and value types, and `get`, `__contains__`, `update` and `clear`
 built on the item methods when the class lacks them. A class that does not define the item
-methods themselves (an immutable mapping) cannot be adapted: it needs an adapter.
+methods themselves (an immutable mapping) cannot be adapted: it needs an adapter. A factory
+function's product is adapted the same way (its class becomes the adapted subclass).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import types
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
+from mapbench._child import user_module_name
 from mapbench.protocol import ANY, iter_update_items
 from mapbench.spec import MapSpecError
 
@@ -52,14 +54,25 @@ def adapted(factory: Callable[..., Any]) -> Callable[..., Any]:
     return _adapt_class(factory) if isinstance(factory, type) else factory
 
 
-def check_made(factory: Callable[..., Any], made: object) -> None:
-    """Raise `MapSpecError` if a (non-class) factory returned something that is not a map."""
-    missing = [name for name in (*REQUIRED, *_DEFAULT_METHODS) if not hasattr(made, name)]
-    if missing:
-        raise MapSpecError(
-            f"{_name(factory)} returned a {type(made).__name__} without {', '.join(missing)}: "
-            "return an object with them, or name a class (mapbench adapts a class)"
-        )
+def adapt_made(factory: Callable[..., Any], made: Any) -> Any:
+    """What a (non-class) factory returned, adapted as its class would be: the object's class
+    becomes the adapted subclass (same layout), or `MapSpecError` says why it cannot."""
+    cls: type = type(made)
+    try:
+        target = _adapt_class(cls)
+    except MapSpecError as exc:
+        raise MapSpecError(f"{_name(factory)} returned a {cls.__name__}: {exc}") from None
+    if target is not cls:
+        try:
+            made.__class__ = target
+        except TypeError:  # a built-in type (dict, OrderedDict): its instances keep their class
+            lacking = ", ".join(name for name in vars(target) if name in _EXTRAS)
+            raise MapSpecError(
+                f"{_name(factory)} returned a {cls.__name__}, which lacks {lacking} and whose "
+                "instances cannot be given them (a built-in type): return an instance of a "
+                f"subclass (class MyMap({cls.__name__}): pass), or name a class"
+            ) from None
+    return made
 
 
 @functools.cache
@@ -91,8 +104,11 @@ def _adapt_class(cls: type) -> type:
 
 def _name(obj: object) -> str:
     module = getattr(obj, "__module__", None)
+    module = module and user_module_name(module)
     name = getattr(obj, "__qualname__", type(obj).__name__)
     return f"{module}:{name}" if module else str(name)
 
 
-__all__ = ["REQUIRED", "adapted", "check_made"]
+_EXTRAS = (*_DEFAULT_METHODS, *_DEFAULT_TYPES)
+
+__all__ = ["REQUIRED", "adapt_made", "adapted"]

@@ -41,10 +41,15 @@ class Failure:
     input_error: bool = False
 
 
+def user_module_name(module: str) -> str:
+    """A module name as its author knows it (a file loaded from a spec has a unique name)."""
+    return _USER_MODULE.sub(r"\1", module)
+
+
 def describe_exception(exc: BaseException) -> str:
     """`module.Type: message`, as one line (any exception class, `SystemExit` included)."""
     cls = type(exc)
-    module = _USER_MODULE.sub(r"\1", cls.__module__)
+    module = user_module_name(cls.__module__)
     name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
     message = str(exc).strip().splitlines()
     return f"{name}: {message[0]}" if message else name

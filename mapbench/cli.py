@@ -135,8 +135,9 @@ COMMANDS: tuple[Command, ...] = (
             "mapbench conform ./my_map.py:MyMap",
             "mapbench conform mymaps:LRU --deep",
             "mapbench conform dict sortedcontainers:SortedDict",
+            "mapbench conform --explain pop-missing",
         ),
-        "docs/conformance.md", "one map",
+        "docs/conformance.md; every clause: mapbench conform --explain all", "one map",
     ),
     Command(
         "mmap-check", "mapbench.commands.mmap_check",

@@ -18,7 +18,7 @@ from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mapbench import spec as _spec
-from mapbench._adapt import adapted, check_made
+from mapbench._adapt import adapt_made, adapted
 from mapbench._child import USER_MODULE_PREFIX, describe_exception
 from mapbench.errors import MapbenchError
 from mapbench.protocol import Map
@@ -69,9 +69,10 @@ class MapInfo:
             raise MapUnavailableError(f"map {self.name!r} is unavailable: {self.unavailable}")
         _check_options(self.name, self.factory, options)
         made = adapted(self.factory)(**{**self.defaults, **options})
-        if not isinstance(self.factory, type):
-            check_made(self.factory, made)
-        return made  # type: ignore[no-any-return]
+        adapted_made: Map = (
+            made if isinstance(self.factory, type) else adapt_made(self.factory, made)
+        )
+        return adapted_made
 
 
 def unavailable(name: str, reason: str, description: str = "") -> MapInfo:
@@ -221,8 +222,15 @@ def _load_callable(parsed: _spec.SpecText) -> MapInfo:
     try:
         module = _import_file(parsed.file) if parsed.file else importlib.import_module(where)
     except (Exception, SystemExit) as exc:
+        hint = ""
+        if (
+            isinstance(exc, ModuleNotFoundError)
+            and exc.name == where
+            and Path(f"{where}.py").is_file()
+        ):
+            hint = f" (a file here: write ./{where}.py:{attr})"
         raise MapSpecError(
-            f"cannot import {where!r} for map spec {target!r}: {describe_exception(exc)}"
+            f"cannot import {where!r} for map spec {target!r}: {describe_exception(exc)}{hint}"
         ) from exc
     factory = module
     for part in attr.split("."):

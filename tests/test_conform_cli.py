@@ -1,10 +1,12 @@
 """`mapbench conform` run as a plug-in author would: from a directory of their own, on maps in
-a file of their own. Each broken map must fail, naming the test that caught it; a correct one
-(a raw dict subclass, adapted by the registry) and the declared peers must pass."""
+a file of their own. A broken map fails with a message (clause, program, expected and got),
+naming the test that caught it; correct ones (raw classes adapted by the registry, a sorted
+map as given) and the declared peers pass; nothing is left in the author's directory."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,42 +33,43 @@ def conform(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("name", "caught_by"),
+    ("name", "clause", "caught_by"),
     [
-        ("NoOpDelete", "test_growth_delete_and_reinsert"),
-        ("OffByOneLen", "test_iteration_yields_each_key_once"),
-        ("SkipsAKey", "test_iteration_yields_each_key_once"),
-        ("TextAndBytesOneKey", "test_keys_of_different_types_are_distinct"),
+        ("PopMissingReturnsNone", "pop-missing", "test_every_clause"),
+        ("OverwriteLostAt37", "getitem", "test_every_size"),
+        ("ReadReordersIteration", "read-during-iteration", "test_every_clause"),
+        ("ClearKeepsOverflow", "len", "test_growth_and_shrink_boundaries"),
     ],
 )
 def test_conform_catches_a_broken_map(
-    name: str, caught_by: str, maps_file: Path, tmp_path: Path
+    name: str, clause: str, caught_by: str, maps_file: Path, tmp_path: Path
 ) -> None:
     done = conform(f"{maps_file}:{name}", cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
     assert any(f"{caught_by}[" in line for line in failed), failed
-    assert "test_stateful_against_dict[" in "\n".join(failed), "the stateful test missed it"
+    report = done.stdout.split("= FAILURES =", 1)[1]
+    assert f"\n{clause}: " in report and "program (" in report and "expected: " in report
+    assert "Traceback" not in report and "conformance/_" not in report, report
     assert not list(tmp_path.iterdir()), "conform left files in the directory it ran in"
 
 
 @pytest.mark.slow
-def test_conform_deep_catches_a_dropped_overwrite_above_2_62(
-    maps_file: Path, tmp_path: Path
-) -> None:
+def test_conform_deep_random_programs_catch_a_bug(maps_file: Path, tmp_path: Path) -> None:
     done = conform(
-        f"{maps_file}:DropsBigOverwrite", "--deep", "--budget=20", "-k", "stateful", cwd=tmp_path
-    )
+        f"{maps_file}:PopMissingReturnsNone", "--deep", "--budget=10", "-k", "random",
+        cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
-    assert "FAILED" in done.stdout and "test_stateful_against_dict[" in done.stdout
-    assert "did not land" in done.stdout or "!=" in done.stdout  # the shrunk program's failure
+    assert "test_random_programs[" in done.stdout and "pop-missing: " in done.stdout
+    assert "reproduce with --seed " in done.stdout
 
 
-@pytest.mark.slow
-def test_conform_quick_catches_it_too_deterministically(maps_file: Path, tmp_path: Path) -> None:
-    done = conform(f"{maps_file}:DropsBigOverwrite", "-k", "not stateful", cwd=tmp_path)
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr
-    assert "test_every_sample_key_and_value[" in done.stdout  # the overwrite of every edge key
+def test_conform_explains_a_clause(tmp_path: Path) -> None:
+    done = conform("--explain", "pop-missing", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("pop-missing: m.pop(k) of a key")
+    done = conform("--explain", "nope", cwd=tmp_path)
+    assert done.returncode == 2 and "no clause 'nope'; clauses: all, setitem" in done.stderr
 
 
 @pytest.mark.slow
@@ -75,10 +78,19 @@ def test_conform_passes_a_correct_raw_class_and_declared_peers(
 ) -> None:
     for package in ("sortedcontainers", "cachetools", "immutables"):
         pytest.importorskip(package)
-    specs = [f"{maps_file}:Correct", "sortedcontainers", "cachetools", "immutables"]
+    specs = [
+        f"{maps_file}:Correct",
+        f"{maps_file}:OpenAddressing",
+        "sortedcontainers:SortedDict",  # as given: its keys are compared with each other
+        "sortedcontainers",
+        "cachetools",
+        "immutables",
+    ]
     done = conform(*specs, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     assert " passed" in done.stdout and "failed" not in done.stdout
+    assert "sortedcontainers:SortedDict: assumed " in done.stdout
+    assert "keys are compared with each other" in done.stdout
     assert not list(tmp_path.iterdir())
 
 
@@ -97,16 +109,22 @@ def test_conform_rejects_what_is_not_a_map(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pytest_map_runs_the_installed_suite_from_any_directory(
-    maps_file: Path, tmp_path: Path
+    maps_file: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     pytest_bin = str(Path(sys.executable).with_name("pytest"))
+    cache = tmp_path_factory.mktemp("cache")
+    env = {**os.environ, "MAPBENCH_CACHE_DIR": str(cache)}
 
     def run(name: str) -> subprocess.CompletedProcess[str]:
-        argv = [pytest_bin, "-p", "no:cacheprovider", "-q", f"--map={maps_file}:{name}"]
-        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        argv = [pytest_bin, "-q", f"--map={maps_file}:{name}"]  # pytest's cache: not here
+        return subprocess.run(
+            argv, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env
+        )
 
     good, bad = run("Correct"), run("SkipsAKey")
     assert good.returncode == 0, good.stdout[-3000:]
-    assert " passed" in good.stdout and "test_stateful" not in good.stdout  # no failure lines
+    assert " passed" in good.stdout and "FAILED" not in good.stdout
     assert bad.returncode == 1, bad.stdout[-3000:]
-    assert "FAILED" in bad.stdout and "test_iteration_yields_each_key_once[" in bad.stdout
+    assert "FAILED" in bad.stdout and "test_every_clause[" in bad.stdout
+    assert not list(tmp_path.iterdir()), "the plugin left files in the author's directory"
+    assert (cache / "pytest").is_dir()

@@ -58,7 +58,7 @@ def test_reordering_maps_pass_conformance_and_get_exact_probe_lengths(
     plugin: str, tmp_path: Path
 ) -> None:
     pytest_bin = Path(sys.executable).with_name("pytest")
-    suites = ["test_conformance.py", "test_conformance_stateful.py", "test_conformance_threads.py"]
+    suites = ["test_conformance.py", "test_conformance_contract.py", "test_conformance_threads.py"]
     done = subprocess.run(
         [
             str(pytest_bin),

@@ -141,7 +141,7 @@ def test_user_map_passes_the_conformance_suite(user_map_file: Path) -> None:
         [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             str(tests_dir / "test_conformance.py"),
-            str(tests_dir / "test_conformance_stateful.py"),
+            str(tests_dir / "test_conformance_contract.py"),
             "--map", f"{user_map_file}:LoggingMap",
         ],
         capture_output=True, text=True, timeout=300, cwd=user_map_file.parent,

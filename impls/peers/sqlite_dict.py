@@ -8,6 +8,8 @@ from typing import Any
 from mapbench.impls.peers._ondisk import OnDiskDeclarations, TempDir, decode_key, encode_key
 from sqlitedict import SqliteDict
 
+from mapbench.protocol import iter_update_items
+
 
 class SqliteDictMap(OnDiskDeclarations, SqliteDict):  # type: ignore[misc]  # untyped package
     """SqliteDict itself with tagged keys (so `1`, `"1"` and `b"1"` stay apart), no autocommit
@@ -31,10 +33,12 @@ class SqliteDictMap(OnDiskDeclarations, SqliteDict):  # type: ignore[misc]  # un
             self._tmp.remove()
             raise
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:
         """SqliteDict's update (one executemany), returning once its thread has run it: a filled
-        map holds its entries in sqlite, not in a queue whose length depends on scheduling."""
-        super().update(*args, **kwargs)
+        map holds its entries in sqlite, not in a queue whose length depends on scheduling.
+        Every form dict.update takes is read as dict reads it (SqliteDict's own misreads an
+        object with keys() that is not a Mapping)."""
+        super().update(list(iter_update_items(other, **kwargs)))
         self.conn.select_one("SELECT 1")  # a read waits for every queued write
 
     @property

@@ -1,8 +1,10 @@
 """`mapbench conform SPEC...`: the installed conformance suite on maps, from any directory.
 
 It runs pytest on `mapbench.conformance` in this process, isolated from the directory it is
-run in: no configuration files, conftest.py files or cache of the current directory are used.
-Exit status 0 when every map passes, 1 when one fails, 2 for a spec that names no map.
+run in: no configuration files or conftest.py files of the current directory are used, and
+pytest's cache lives in mapbench's cache directory. It first prints what the kit assumes of
+each map given. Exit status 0 when every map passes, 1 when one fails, 2 for a spec that names
+no map; `--explain CLAUSE` prints a clause of the contract.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ PLUGIN = "mapbench.conformance.plugin"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--explain",
+        metavar="CLAUSE",
+        help="print a clause of the contract that failures name (all: every clause), and exit",
+    )
+    parser.add_argument(
         "specs",
         nargs="*",
         metavar="SPEC",
@@ -32,15 +39,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--deep",
         action="store_true",
-        help=f"search with the stateful test for --budget seconds per map (default "
-        f"{DEEP_BUDGET:g}) instead of one quick round",
+        help=f"larger sizes and boundaries, and random programs for --budget seconds per map "
+        f"(default {DEEP_BUDGET:g}) instead of one second",
     )
     parser.add_argument(
         "--budget",
         type=float,
         default=DEEP_BUDGET,
         metavar="SECONDS",
-        help="time of the deep stateful search per map",
+        help="time of the deep random search per map (and the limit of shrinking)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed of the random programs, to repeat a run (default: new, printed on failure)",
     )
     parser.add_argument("-k", metavar="EXPR", help="only tests matching EXPR (as pytest -k)")
     parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
@@ -48,11 +61,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_conform(args: argparse.Namespace) -> int:
-    missing = [name for name in ("pytest", "hypothesis") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise UsageError(
-            f"the conformance suite needs {' and '.join(missing)}: pip install 'mapbench[conform]'"
-        )
+    if args.explain is not None:
+        print(explain(args.explain))
+        return 0
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError("the conformance suite needs pytest: pip install 'mapbench[conform]'")
     if args.budget <= 0:
         raise UsageError(f"--budget must be positive, not {args.budget:g}")
     args.specs = configured_maps(args.specs)
@@ -67,9 +80,6 @@ def cmd_conform(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        # hypothesis keeps its caches (the charmap of text strategies takes seconds to build)
-        # in .hypothesis/ of the cwd, which is the user's: they go to mapbench's cache instead.
-        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
         argv = [
             *suite_paths(),
             *(f"--map={text}" for text in args.specs),
@@ -78,8 +88,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
             str(ini),
             f"--rootdir={Path(suite_paths()[0]).parent}",
             f"--confcutdir={Path(suite_paths()[0]).parent}",
-            "-p",
-            "no:cacheprovider",
+            "-o",
+            f"cache_dir={cache_dir() / 'pytest'}",
             # pytest would rewrite the asserts of mapbench, this running plugin's package: it
             # says it cannot, as the module is imported (the suite's modules are not yet).
             "-W",
@@ -89,6 +99,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
         ]
         if args.deep:
             argv += ["--conform-deep", f"--conform-budget={args.budget}"]
+        if args.seed is not None:
+            argv.append(f"--conform-seed={args.seed}")
         if args.k:
             argv += ["-k", args.k]
         if args.exitfirst:
@@ -103,8 +115,21 @@ def cmd_conform(args: argparse.Namespace) -> int:
     raise UsageError(f"pytest stopped with {code!r}")
 
 
+def explain(name: str) -> str:
+    """The clause `name` (or every clause, for "all"), or a one-line error naming them."""
+    from mapbench.conformance.clauses import CLAUSES
+
+    if name == "all":
+        return "\n\n".join(clause.explain() for clause in CLAUSES.values())
+    if name not in CLAUSES:
+        raise UsageError(f"no clause {name!r}; clauses: all, {', '.join(CLAUSES)}")
+    return CLAUSES[name].explain()
+
+
 def check_spec(text: str) -> None:
-    """Raise a one-line error for a spec that names no map, or a map that cannot be one."""
+    """Raise a one-line error for a spec that names no map, or a map that cannot be one; print
+    what the kit assumes of the map (its key families, order and methods)."""
+    from mapbench.conformance._explore import assume
     from mapbench.registry import MapUnavailableError, parse_spec
     from mapbench.spec import MapSpecError
 
@@ -112,11 +137,12 @@ def check_spec(text: str) -> None:
     if not spec.info.available:
         raise MapUnavailableError(f"map {text!r} is unavailable: {spec.info.unavailable}")
     try:
-        spec.create().close()
+        assumed = assume(spec.create)
     except MapSpecError:  # a class that cannot be adapted: not a map at all
         raise
     except Exception:  # a map that fails to build fails its tests: pytest reports it there
         return
+    print(f"{text}: assumed {assumed.describe()}")
 
 
 def _plugin_args() -> list[str]:

@@ -2,18 +2,21 @@
 
 `mapbench conform SPEC...` runs it; so does `pytest --map SPEC` from any directory (the pytest
 plugin in `mapbench.conformance.plugin`, registered as a `pytest11` entry point). The suite's
-modules are `test_mapping` (semantics, types, errors, capabilities), `test_stateful` (random
-programs against `dict` as the oracle, hypothesis), `test_threads` (thread-safe maps lose no
-update) and `test_stress` (the same under deletes, re-inserts and racing writers). Profiles and
-their budgets: docs/conformance.md.
+modules are `test_mapping` (declared types, errors, capabilities), `test_contract` (the
+mapping contract clause by clause, as programs run on the map and on `dict`: `clauses` names
+the clauses, `keys` the keys, `_program`, `_shrink` and `_explore` the machinery),
+`test_stateful` (random programs against `dict` as the oracle, hypothesis), `test_threads`
+(thread-safe maps lose no update) and `test_stress` (the same under deletes, re-inserts and
+racing writers). `broken` and `correct` hold example maps the kit must catch and pass.
+Profiles: `plugin.Profile`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SUITE_MODULES = ("test_mapping", "test_stateful", "test_threads", "test_stress")
-DEEP_BUDGET = 60.0  # seconds of the deep stateful search per map (docs/conformance.md)
+SUITE_MODULES = ("test_mapping", "test_contract", "test_stateful", "test_threads", "test_stress")
+DEEP_BUDGET = 60.0  # seconds of the deep random search per map
 
 
 def suite_paths() -> list[str]:

@@ -5,20 +5,27 @@ where mapbench is installed).
   the installed suite, so `pytest --map ./my_map.py:MyMap` works from any directory.
 - Tests that take `map_spec` or `make_map` are parametrized over those maps, else over every
   available registered map.
-- `--conform-deep` runs the stateful test in its deep profile for `--conform-budget` seconds.
+- `--conform-deep` searches in the deep profile for `--conform-budget` seconds; `--conform-seed`
+  repeats a run's random programs.
+- With `--map`, pytest's cache lives in mapbench's cache directory, and a kit test that fails
+  with an error from the map reports that error and where the map raised it.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from mapbench._child import describe_exception
 from mapbench.conformance import DEEP_BUDGET, suite_paths
+from mapbench.conformance._program import where_raised
 
 if TYPE_CHECKING:
     from mapbench.protocol import Map
@@ -27,10 +34,39 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Profile:
-    """How hard the stateful test searches: `deep` repeats it until `budget` seconds pass."""
+    """How hard the kit searches. Quick: sizes to 300, boundaries to 2**10, random programs
+    for a second, shrinking for at most 30 s. Deep, within `budget` seconds per map: sizes to
+    1,000, boundaries to 2**14, random programs for half the budget, shrinking for at most a
+    quarter (the guided programs take the rest, a few seconds for an in-memory map)."""
 
     deep: bool
     budget: float
+    seed: int
+
+    @property
+    def sizes(self) -> int:
+        return 1000 if self.deep else 300
+
+    @property
+    def boundaries(self) -> int:
+        return 2**14 if self.deep else 2**10
+
+    @property
+    def steps(self) -> int:
+        """The longest random program."""
+        return 100 if self.deep else 50
+
+    @property
+    def random_seconds(self) -> float:
+        return self.budget / 2 if self.deep else QUICK_RANDOM_SECONDS
+
+    @property
+    def shrink_seconds(self) -> float:
+        return self.budget / 4 if self.deep else QUICK_SHRINK_SECONDS
+
+
+QUICK_RANDOM_SECONDS = 1.0
+QUICK_SHRINK_SECONDS = 30.0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,21 +82,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conform-deep",
         action="store_true",
-        help="deep profile: repeat the stateful test until --conform-budget seconds pass",
+        help="deep profile: larger sizes, random programs for --conform-budget seconds",
     )
     group.addoption(
         "--conform-budget",
         type=float,
         default=DEEP_BUDGET,
         metavar="SECONDS",
-        help=f"time of the deep stateful search per map (default {DEEP_BUDGET:g})",
+        help=f"time of the deep random search per map (default {DEEP_BUDGET:g})",
+    )
+    group.addoption(
+        "--conform-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the random programs (default: a new one each run, printed on failure)",
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Before the cache plugin reads cache_dir (its hook is tryfirst too; ours registers later,
+    # so it runs first): with --map, pytest's cache goes to mapbench's cache directory.
+    if config.getoption("map") and "cache_dir" not in config.inicfg:
+        from mapbench.builder import cache_dir
+
+        config.inicfg["cache_dir"] = str(cache_dir() / "pytest")
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
     # `pytest --map SPEC` alone: run the installed suite rather than whatever lies in the cwd.
     if config.getoption("map") and config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = suite_paths()
+    if config.getoption("conform_seed") is None:
+        config.option.conform_seed = random.SystemRandom().randrange(2**32)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """A kit test that fails with an error raised in the map's code reports the error and
+    where the map raised it, not the kit's traceback (an error of the kit keeps its own)."""
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    excinfo = call.excinfo
+    if report.failed and excinfo is not None and _in_kit(item):
+        where = where_raised(excinfo.value)
+        if where and not excinfo.errisinstance(pytest.fail.Exception):
+            report.longrepr = f"the map raised {describe_exception(excinfo.value)} ({where})"
+
+
+def _in_kit(item: pytest.Item) -> bool:
+    return Path(str(item.path)).resolve().parent == Path(suite_paths()[0]).parent
 
 
 def map_specs(config: pytest.Config) -> list[str]:
@@ -82,8 +152,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def conform_profile(request: pytest.FixtureRequest) -> Profile:
     """The search profile chosen on the command line."""
-    budget = float(request.config.getoption("conform_budget"))
-    return Profile(deep=bool(request.config.getoption("conform_deep")), budget=budget)
+    option = request.config.getoption
+    return Profile(
+        bool(option("conform_deep")), float(option("conform_budget")), option("conform_seed")
+    )
 
 
 @pytest.fixture

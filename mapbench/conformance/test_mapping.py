@@ -1,4 +1,5 @@
-"""Mapping semantics, key and value types, errors and capabilities, for what each map declares.
+"""Key and value types, errors and capabilities, for what each map declares (the mapping
+contract itself: `test_contract`).
 
 Parametrized over every available registered map, or the `--map` specs given to pytest: a map
 added later is covered without editing this file. What a map declares (`semantics_of`): its
@@ -13,7 +14,7 @@ import tempfile
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ from mapbench.conformance._declared import (
     make_value,
     value_types,
 )
+from mapbench.conformance.keys import assumed_semantics
 from mapbench.measure import Unmeasurable
 from mapbench.measure.probes import probe_stats_of
 from mapbench.protocol import (
@@ -44,8 +46,8 @@ MakeMap = Callable[[], Map]
 
 
 def declared(make_map: MakeMap) -> Semantics:
-    m = make_map()
-    return semantics_of(m)
+    """What the map declares, and whether its keys of different types can share it."""
+    return assumed_semantics(make_map)[0]
 
 
 def contents(m: Map) -> dict[Any, Any]:
@@ -60,8 +62,7 @@ def put(m: Map, key: Any, value: Any) -> None:
         hint = ""
         if semantics_of(m).mixed_key_types and len(m):
             hint = (
-                "; a map that takes keys of one type at a time declares "
-                "`mixed_key_types = False` (docs/conformance.md)"
+                "; a map that takes keys of one type at a time declares `mixed_key_types = False`"
             )
         pytest.fail(f"storing the declared key {key!r} raised TypeError: {exc}{hint}")
 
@@ -70,20 +71,6 @@ def test_declarations_fit_the_workloads(make_map: MakeMap) -> None:
     sem = declared(make_map)
     assert key_types(sem), "a map must take int, str or bytes keys (the workloads' key kinds)"
     assert sem.takes_value(int), "a map must take int values (every workload stores ints)"
-
-
-def test_empty(make_map: MakeMap) -> None:
-    m = make_map()
-    key = make_key(key_types(semantics_of(m))[0], 1)
-    assert len(m) == 0
-    assert list(m) == []
-    assert key not in m
-    assert m.get(key) is None
-    assert m.get(key, "default") == "default"
-    with pytest.raises(KeyError):
-        m[key]
-    with pytest.raises(KeyError):
-        del m[key]
 
 
 @pytest.mark.parametrize("overwrite", [False, True], ids=["store", "overwrite"])
@@ -109,22 +96,6 @@ def test_every_sample_key_and_value(make_map: MakeMap, overwrite: bool) -> None:
         assert {type(k) for k in m} == set(group)
 
 
-def test_keys_of_different_types_are_distinct(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    if not sem.mixed_key_types or len(key_types(sem)) < 2:
-        pytest.skip("the map declares one key type at a time")
-    m = make_map()
-    # Equal contents, different types: a store that flattens keys to bytes or text merges them.
-    twins = [k for k in (1, "1", b"1", "x", b"x", 120, "120") if sem.takes_key(type(k))]
-    for i, key in enumerate(twins):
-        put(m, key, make_value(sem, i))
-    assert len(m) == len(twins)
-    assert [m[k] for k in twins] == [make_value(sem, i) for i in range(len(twins))]
-    del m[twins[1]]
-    assert twins[1] not in m
-    assert all(k in m for k in twins if k is not twins[1])
-
-
 def test_one_key_type_at_a_time_fails_cleanly(make_map: MakeMap) -> None:
     sem = declared(make_map)
     if sem.mixed_key_types:
@@ -145,115 +116,6 @@ def test_one_key_type_at_a_time_fails_cleanly(make_map: MakeMap) -> None:
                 make_key(first, 1): make_value(sem, 1),
                 stranger: make_value(sem, 2),
             }
-
-
-def test_overwrite_keeps_size(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    for t in key_types(sem):
-        m = make_map()
-        key = make_key(t, 3)
-        m[key] = make_value(sem, 1)
-        m[key] = make_value(sem, 2)
-        assert len(m) == 1
-        assert m[key] == make_value(sem, 2)
-
-
-def test_growth_delete_and_reinsert(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    m = make_map()
-    t = key_types(sem)[0]
-    n = 5000
-    keys = [make_key(t, i) for i in range(n)]
-    for i, k in enumerate(keys):
-        m[k] = make_value(sem, i)
-    assert len(m) == n
-    assert all(m[k] == make_value(sem, i) for i, k in enumerate(keys))
-    for k in keys[::2]:
-        del m[k]
-    assert len(m) == n // 2
-    assert all((k in m) == (i % 2 == 1) for i, k in enumerate(keys))
-    for i, k in enumerate(keys[::2]):
-        m[k] = make_value(sem, n + i)
-    assert len(m) == n
-    assert sorted(m) == sorted(keys)
-
-
-def test_churn_at_steady_size(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    m = make_map()
-    t = key_types(sem)[-1]
-    live = 200
-    for i in range(20 * live):
-        m[make_key(t, i)] = make_value(sem, i)
-        if i >= live:
-            del m[make_key(t, i - live)]
-    assert len(m) == live
-    assert sorted(m) == sorted(make_key(t, i) for i in range(19 * live, 20 * live))
-
-
-def test_clear_then_reuse(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    t = key_types(sem)[0]
-    m = make_map()
-    for i in range(100):
-        m[make_key(t, i)] = make_value(sem, i)
-    m.clear()
-    assert len(m) == 0
-    assert list(m) == []
-    assert make_key(t, 5) not in m
-    m[make_key(t, 5)] = make_value(sem, 6)
-    assert m[make_key(t, 5)] == make_value(sem, 6)
-    assert len(m) == 1
-
-
-def test_update_like_dict(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    for group in key_groups(sem):
-        m = make_map()
-        oracle: dict[Any, Any] = {}
-        k = [make_key(group[i % len(group)], i) for i in range(6)]
-        v = [make_value(sem, i) for i in range(6)]
-        for args in ({k[0]: v[0], k[1]: v[1]}, [(k[2], v[2]), (k[3], v[3])], {k[0]: v[4]}):
-            m.update(args)
-            oracle.update(args)
-        if str in group:  # keyword arguments are str keys
-            cast(Any, m).update(kw=v[5])
-            cast(Any, m).update({k[1]: v[0]}, other=v[1])
-            oracle.update(kw=v[5])
-            oracle.update({k[1]: v[0]}, other=v[1])
-        assert contents(m) == oracle
-
-
-def test_iteration_yields_each_key_once(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    for group in key_groups(sem):
-        m = make_map()
-        keys = [make_key(t, i) for t in group for i in range(300)]
-        for k in keys:
-            m[k] = make_value(sem, 1)
-        seen = list(m)
-        assert len(seen) == len(keys), f"iteration yielded {len(seen)} of {len(keys)} keys"
-        assert set(seen) == set(keys)
-        assert len(m) == len(keys)
-
-
-def test_declared_key_order(make_map: MakeMap) -> None:
-    sem = declared(make_map)
-    if sem.key_order == "none":
-        pytest.skip("the map declares no iteration order")
-    for group in key_groups(sem):
-        m = make_map()
-        oracle: dict[Any, Any] = {}
-        keys = [make_key(t, i) for i in (5, 3, 9, 1, 7, 2) for t in group]
-        for step, key in enumerate(keys + keys[::3]):  # overwrites
-            m[key] = oracle[key] = make_value(sem, step)
-        for key in keys[1::4]:  # deletions, then some of them again
-            del m[key]
-            del oracle[key]
-        for key in keys[1::8]:
-            m[key] = oracle[key] = make_value(sem, 99)
-        expected = list(oracle) if sem.key_order == "insertion" else sorted(oracle)
-        assert list(m) == expected, f"{sem.key_order} order"
 
 
 def test_rejects_undeclared_types(make_map: MakeMap) -> None:
