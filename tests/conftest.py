@@ -94,6 +94,12 @@ def checkout_repo() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
+def copy_checkout() -> Callable[[Path], None]:
+    """`copy_checkout(dest)`: the checkout's files as a working tree sees them, copied to dest."""
+    return _copy_checkout
+
+
+@pytest.fixture(scope="session")
 def run_mapbench() -> Mapbench:
     """`run_mapbench(*args, cwd=..., timeout=1800)`: the command in a process of its own."""
     return _mapbench

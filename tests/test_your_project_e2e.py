@@ -22,7 +22,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_ci_e2e import _copy_checkout
 from toymaps_project import TAGS, make_history
 
 from mapbench.builder import STAMP, build_environment, pip_command
@@ -62,7 +61,7 @@ def _first_bad(stdout: str) -> tuple[str, str]:
 class Walk:
     """Runs the walkthrough's commands in the repository, as a shell would."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, instrument: Path) -> None:
         self.root = root
         self.repo = root / "toymaps"
         shims = root / "bin"
@@ -72,7 +71,7 @@ class Walk:
         pip.chmod(0o755)
         path = [str(shims), str(Path(sys.executable).parent), path_prefix(available())]
         self.env = {**os.environ, "PATH": os.pathsep.join([*path, os.environ["PATH"]])}
-        self.instrument = _instrument_wheel(root)
+        self.instrument = instrument
         self.done: list[str] = []
 
     def run(self, command: str, *, expect: int = 0) -> subprocess.CompletedProcess[str]:
@@ -92,11 +91,11 @@ class Walk:
         return done
 
 
-def _instrument_wheel(root: Path) -> Path:
+def _instrument_wheel(root: Path, copy_checkout: Callable[[Path], None]) -> Path:
     """This checkout as a wheel, for asv's environments (the generated install_command)."""
     source = root / "mapbench-src"
     source.mkdir()
-    _copy_checkout(source)
+    copy_checkout(source)
     wheels = root / "wheels"
     cmd = [*pip_command(), "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -104,10 +103,12 @@ def _instrument_wheel(root: Path) -> Path:
     return next(wheels.glob("mapbench-*.whl"))
 
 
-def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
+def test_the_walkthrough_runs_as_written(
+    tmp_path: Path, copy_checkout: Callable[[Path], None]
+) -> None:
     commands = walkthrough()
     assert commands[0] == INSTALL
-    walk = Walk(tmp_path)
+    walk = Walk(tmp_path, _instrument_wheel(tmp_path, copy_checkout))
     init, tag = commands[1], commands[2]
     assert init.startswith("mapbench init") and "git tag v1.0" in tag
     commits = make_history(walk.repo, lambda _: (walk.run(init), walk.run(tag)))
