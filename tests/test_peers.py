@@ -139,7 +139,7 @@ def test_missing_methods_get_defaults_built_on_the_item_methods() -> None:
     ("spec", "message"),
     [
         (f"{__file__}:Frozen", "is not a mutable mapping: it lacks __setitem__, __delitem__"),
-        (f"{__file__}:make_plain_dict", "returned a dict without close"),
+        (f"{__file__}:make_plain_dict", "returned a dict, which lacks close"),
     ],
 )
 def test_what_cannot_be_adapted_says_why(spec: str, message: str) -> None:

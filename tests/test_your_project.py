@@ -221,7 +221,9 @@ def test_ci_and_bisect_default_to_the_project_table(repo: Path) -> None:
     )
     from argparse import Namespace
 
-    args = Namespace(repo=repo, maps=None, workloads=None, key_kinds=None, sizes=None)
+    args = Namespace(
+        repo=repo, maps=None, workloads=None, key_kinds=None, value_kinds=None, sizes=None
+    )
     assert {(c.map, c.workload) for c in cases_from(args)} == {("toymaps:CMap", "lookup-hit")}
     args.maps = ["dict"]
     assert {c.map for c in cases_from(args)} == {"dict"}
