@@ -24,8 +24,12 @@ class MovesOnRead(OrderedDict):
     value_types = (object,)
 
     def __getitem__(self, key):
-        self.move_to_end(key)
-        return super().__getitem__(key)
+        value = super().__getitem__(key)
+        try:
+            self.move_to_end(key)
+        except KeyError:  # Python 3.10's OrderedDict.pop reads a key it has already unlinked
+            pass
+        return value
 
     def __iter__(self):
         return iter(list(super().__iter__()))

@@ -8,6 +8,7 @@ broken ones and what each gets wrong.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator, MutableMapping
@@ -227,7 +228,9 @@ class ReadReordersIteration(OrderedDict):  # type: ignore[type-arg]
 
     def __getitem__(self, key: Any) -> Any:
         value = super().__getitem__(key)
-        self.move_to_end(key)
+        # Python 3.10's OrderedDict.pop reads a key it has already unlinked: nothing to move.
+        with contextlib.suppress(KeyError):
+            self.move_to_end(key)
         return value
 
 

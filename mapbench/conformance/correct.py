@@ -6,6 +6,7 @@ Self-contained like `broken` (copied into a directory of its own by the tests an
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict, UserDict
 from collections.abc import Iterator, MutableMapping
 from typing import Any
@@ -25,7 +26,9 @@ class LRUMap(OrderedDict):  # type: ignore[type-arg]
 
     def __getitem__(self, key: Any) -> Any:
         value = super().__getitem__(key)
-        self.move_to_end(key)
+        # Python 3.10's OrderedDict.pop reads a key it has already unlinked: nothing to move.
+        with contextlib.suppress(KeyError):
+            self.move_to_end(key)
         return value
 
     def __setitem__(self, key: Any, value: Any) -> None:
