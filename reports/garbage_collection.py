@@ -140,6 +140,8 @@ def pause_finding(frame: pd.DataFrame, section: Section | None) -> Topic | None:
     if rows.empty:
         return None
     wide = metric_columns(rows)
+    for metric in wanted - set(wide.columns):  # e.g. ci's exact pass keeps counts, not pauses
+        wide[metric] = float("nan")
     wide["value_kind"] = [_value_kind(str(p)) for p in wide["params"]]
     several = wide["python"].nunique() > 1
     lines: list[Line] = []
