@@ -122,7 +122,7 @@ class Comparison:
             "(docs/ci.md). Deterministic metrics: exact comparison"
             + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
             + f"; whole-run totals may move by {t.byte_tolerance:g} B or {t.block_tolerance:g} "
-            "blocks."
+            "blocks or objects."
         )
 
 
@@ -466,9 +466,10 @@ def _verdict(row: Any, t: Thresholds) -> Verdict:
 
 
 def _absolute_allowed(row: Any, t: Thresholds) -> float:
-    """The change an exact whole-run total of bytes or blocks may make (a per-entry figure:
-    divided by the entries); -1 for everything compared exactly (per-operation figures)."""
-    if row.unit == "blocks":
+    """The change an exact whole-run total of bytes, blocks or objects (the GC's counts of a
+    whole process, which one-off objects move) may make (a per-entry figure: divided by the
+    entries); -1 for everything compared exactly (per-operation figures)."""
+    if row.unit in ("blocks", "objects"):
         return t.block_tolerance
     if row.unit != "B":
         return -1.0

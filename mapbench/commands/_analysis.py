@@ -22,7 +22,11 @@ _THRESHOLD_OPTIONS = (
     ("min_samples", int, "worker processes needed on each side to run a test"),
     ("deterministic_tolerance", float, "relative change of an exact metric still 'no change'"),
     ("byte_tolerance", float, "bytes an exact whole-run byte total may move, still 'no change'"),
-    ("block_tolerance", float, "blocks an exact whole-run block count may move, 'no change'"),
+    (
+        "block_tolerance",
+        float,
+        "blocks (or GC objects) an exact whole-run count may move, 'no change'",
+    ),
 )
 
 
