@@ -79,19 +79,21 @@ _METRICS = [
         ),
         ("gc_collections", "GC collections", "collections", "deterministic",
          f"collections of any generation, {_GC_NOTE}"),
-        ("gc_examined_objects", "Objects examined by the GC", "objects", "deterministic",
+        ("gc_examined_objects", "Objects examined by the GC", "objects", "noisy",
          "objects in the collected generations when each collection started, summed over the "
          f"collections, {_GC_NOTE}; counted by mapbench (gc.get_objects), since no interpreter "
-         "from 3.10 to 3.13 reports it"),
+         "from 3.10 to 3.13 reports it; a count of the whole process, the measurer's objects "
+         "included, so not exact"),
         ("gc_collected_objects", "Objects collected by the GC", "objects", "deterministic",
          f"unreachable objects freed by collections, {_GC_NOTE}"),
         ("gc_uncollectable_objects", "Uncollectable objects", "objects", "deterministic",
          f"objects the GC found uncollectable, {_GC_NOTE}"),
-        ("gc_tracked_objects", "Objects the GC tracks", "objects", "deterministic",
+        ("gc_tracked_objects", "Objects the GC tracks", "objects", "noisy",
          "objects in the three generations after the run (frozen ones excluded): what the next "
-         "full collection examines"),
-        ("gc_frozen_objects", "Frozen objects", "objects", "deterministic",
-         "objects in the permanent generation during the run (gc.freeze()): never examined"),
+         "full collection examines; the whole process's, the measurer's included, so not exact"),
+        ("gc_frozen_objects", "Frozen objects", "objects", "noisy",
+         "objects in the permanent generation during the run (gc.freeze()): never examined; the "
+         "whole process's, so not exact"),
         ("gc_pause_total", "GC pause total", "s", "noisy", f"seconds spent collecting, {_GC_NOTE}"),
         ("gc_pause_cpu_total", "GC pause CPU time total", "s", "noisy",
          f"CPU seconds of the measuring thread spent collecting, {_GC_NOTE}: blind to time "
