@@ -148,7 +148,7 @@ def test_single_run_report(single_report: Path, open_page: Opener, width: int) -
     ]  # fmt: skip
     assert table.locator("td.best").count() == 2  # the fastest map of each workload
     cell = rows.nth(1).locator("td").nth(1).inner_text()
-    assert "n 30" in cell and "dict" in cell  # interval and n, ratio to dict
+    assert "n 6" in cell and "dict" in cell  # interval, n (worker processes), ratio to dict
     chart = page.locator("figure.chart-interval").first
     assert chart.locator("g.estimate").count() == 2  # a dot and whiskers per map
     assert chart.locator("line.whisker").count() >= 2
