@@ -80,6 +80,9 @@ def cmd_conform(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="mapbench-conform-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
+        # hypothesis (the stateful test) keeps its caches in .hypothesis/ of the cwd, which is
+        # the user's: they go to mapbench's cache instead (read when hypothesis is imported).
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
         argv = [
             *suite_paths(),
             *(f"--map={text}" for text in args.specs),
