@@ -130,7 +130,7 @@ def test_the_walkthrough_runs_as_written(
 
     def new_map(_: subprocess.CompletedProcess[str]) -> None:
         summary = (out / "summary.md").read_text()
-        assert "**New at head** (measured on one side only): `toymaps.extra:ExtraMap`" in summary
+        assert "**New at head** (measured on one side only): toymaps.extra:ExtraMap" in summary
 
     def bisected(tag: str) -> Callable[[subprocess.CompletedProcess[str]], None]:
         def check(done: subprocess.CompletedProcess[str]) -> None:
