@@ -54,11 +54,6 @@ _RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
 _SCHEDSTAT = Path("/proc/thread-self/schedstat")
 
 
-def involuntary_switches() -> int:
-    """Involuntary context switches of the measuring thread so far (the OS took its core away)."""
-    return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
-
-
 def _switches() -> tuple[int, int]:
     """(involuntary, voluntary) context switches of the measuring thread so far."""
     usage = resource.getrusage(_RUSAGE_WHO)
@@ -330,7 +325,6 @@ __all__ = [
     "Stopwatch",
     "across_processes",
     "gc_paused",
-    "involuntary_switches",
     "one_minute_load",
     "pyperf_time_func",
     "run_queue_ns",
