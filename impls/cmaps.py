@@ -15,7 +15,7 @@ import importlib.machinery
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, cast
+from typing import Any, ClassVar, NamedTuple, NoReturn, cast
 
 from mapbench.protocol import (
     INT64_MAX,
@@ -142,8 +142,20 @@ def _encode(obj: Any) -> tuple[int, int, bytes | None]:
     return _BYTES, len(data), data
 
 
-def _int64_array(obj: Any, what: str) -> ctypes.Array[ctypes.c_int64]:
-    """A ctypes view of a 1-D buffer of int64 (copied only if read-only or not contiguous)."""
+class _Int64Buffer(NamedTuple):
+    """A 1-D buffer of int64 as the C calls take it: its first element (None when empty), whose
+    address ctypes passes, and its length."""
+
+    first: ctypes.c_int64 | None
+    length: int
+
+
+def _int64_buffer(obj: Any, what: str) -> _Int64Buffer:
+    """The buffer in place (copied only if read-only or not contiguous).
+
+    No ctypes array type is made: one per length (`c_int64 * n`) would be cyclic garbage on
+    every call, and a batch would allocate what its map does not.
+    """
     message = (
         f"{what} must be a 1-D buffer of int64 (array('q') or a numpy int64 array), "
         f"not {type(obj).__name__!r}"
@@ -154,10 +166,10 @@ def _int64_array(obj: Any, what: str) -> ctypes.Array[ctypes.c_int64]:
         raise TypeError(message) from None
     if view.ndim != 1 or view.itemsize != 8 or view.format not in _INT64_FORMATS:
         raise TypeError(message)
-    array_type = ctypes.c_int64 * len(view)
-    if view.readonly or not view.c_contiguous:
-        return array_type.from_buffer_copy(view.tobytes())
-    return array_type.from_buffer(view)
+    if not len(view):
+        return _Int64Buffer(None, 0)
+    writable = bytearray(view.tobytes()) if view.readonly or not view.c_contiguous else view
+    return _Int64Buffer(ctypes.c_int64.from_buffer(writable), len(view))
 
 
 class CMap(MutableMapping[Any, Any]):
@@ -370,24 +382,24 @@ class CMap(MutableMapping[Any, Any]):
     def insert_many(self, keys: Any, values: Any) -> None:
         """Insert int64 keys with int64 values from two buffers of equal length."""
         h = self._handle()
-        k, v = _int64_array(keys, "keys"), _int64_array(values, "values")
-        if len(k) != len(v):
-            raise ValueError(f"{len(k)} keys but {len(v)} values")
-        status = self._lib.cm_insert_many(h, k, v, len(k))
+        k, v = _int64_buffer(keys, "keys"), _int64_buffer(values, "values")
+        if k.length != v.length:
+            raise ValueError(f"{k.length} keys but {v.length} values")
+        status = self._lib.cm_insert_many(h, k.first, v.first, k.length)
         if status < 0:
             self._fail(status, "inserting into the C table")
 
     def lookup_many(self, keys: Any) -> int:
         """How many of the int64 keys in the buffer are present."""
         h = self._handle()
-        k = _int64_array(keys, "keys")
-        return int(self._lib.cm_lookup_many(h, k, len(k)))
+        k = _int64_buffer(keys, "keys")
+        return int(self._lib.cm_lookup_many(h, k.first, k.length))
 
     def delete_many(self, keys: Any) -> int:
         """Delete the int64 keys in the buffer; returns how many were present."""
         h = self._handle()
-        k = _int64_array(keys, "keys")
-        return int(self._lib.cm_delete_many(h, k, len(k)))
+        k = _int64_buffer(keys, "keys")
+        return int(self._lib.cm_delete_many(h, k.first, k.length))
 
     def probe_stats(self) -> ProbeStats:
         """Exact probe statistics counted by the C code (see docs/cmap.md for what a probe is)."""

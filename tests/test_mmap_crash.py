@@ -115,12 +115,23 @@ def run_child(path: Path, round_no: int, shared: memoryview) -> None:
     shared[PHASE] = PHASES.index("done")
 
 
-def kill_at(pid: int, shared: memoryview, op_index: int, delay: float, deadline: float) -> int:
-    """SIGKILL the child `delay` seconds after it reaches `op_index`; returns its phase then.
+def kill_at(
+    pid: int, shared: memoryview, op_index: int, delay: float, deadline: float, *, in_phase: int = 0
+) -> int:
+    """SIGKILL the child `delay` seconds after it reaches `op_index` (and, if `in_phase` is
+    given, once it is in that phase); returns its phase then, DONE if it finished first.
 
     A negative `op_index` kills while the child opens the map (and recovers it).
     """
-    while (shared[OP_INDEX] < op_index or shared[PHASE] == 0) and shared[PHASE] != DONE:
+
+    def reached() -> bool:
+        if shared[PHASE] == DONE:
+            return True
+        if in_phase:
+            return shared[PHASE] == in_phase
+        return shared[OP_INDEX] >= op_index and shared[PHASE] != 0
+
+    while not reached():
         ended, status = os.waitpid(pid, os.WNOHANG)
         assert not ended, f"the child ended by itself with status {status} before the kill"
         assert time.monotonic() < deadline, "the child made no progress"
@@ -175,7 +186,10 @@ def crash_rounds(path: Path) -> None:
             os._exit(0)
         target = rng.randrange(-100, len(ops))
         delay = rng.uniform(0, 0.0002) if target < 0 else 0.0  # opening takes about 0.3 ms
-        phase = kill_at(pid, shared, target, delay, time.monotonic() + 20)
+        # A rehash takes a small share of a round's time: one round in eight waits for one, so
+        # that kills land in growth however the two processes are scheduled.
+        in_phase = GROWTH if rng.random() < 0.125 else 0
+        phase = kill_at(pid, shared, target, delay, time.monotonic() + 20, in_phase=in_phase)
         if PHASES[phase % GROWTH] not in ("fork", "done") or phase == GROWTH:
             kills += 1
             phases["growth" if phase == GROWTH else PHASES[phase]] += 1

@@ -24,10 +24,11 @@ from mapbench._atomic import write_bytes_atomic
 from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions, second_opinion
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
+from mapbench.ci.output_directory import check_output
 from mapbench.ci.results_io import compare_runs
 from mapbench.ci.sides import Prepared, SideError, check_presence, prepare, source_of
 from mapbench.compare import Comparison
-from mapbench.errors import MapbenchError, UsageError
+from mapbench.errors import MapbenchError
 from mapbench.escaping import markdown_inline
 from mapbench.input_files import read_input
 from mapbench.reports import markdown_text, render_html
@@ -162,15 +163,6 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
         commits = [p.source.commit or "" for p in prepared]
         asv_site.run_and_publish(options.repo, commits, site / "asv", options.asv_bench)
     return outcome
-
-
-def check_output(out: Path) -> None:
-    """Refuse an output directory that holds anything: ci deletes and publishes only its own."""
-    if out.is_dir() and any(out.iterdir()):
-        raise UsageError(
-            f"-o {out}: the directory is not empty: mapbench ci writes into a new or empty "
-            "directory (it never deletes or publishes files it did not write)"
-        )
 
 
 def prepare_sides(options: CiOptions, progress: Progress) -> tuple[Prepared, Prepared]:

@@ -137,6 +137,7 @@ def cases_from(args: argparse.Namespace) -> tuple[CaseId, ...]:
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
+    from mapbench.ci.output_directory import check_output
     from mapbench.ci.sides import source_of
 
     if args.rounds < 2 or args.reps < 1:
@@ -147,7 +148,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout must be positive, not {args.timeout:g}")
     if not args.repo.is_dir():
         raise UsageError(f"--repo {args.repo}: no such directory")
-    output_directory(args.output, "-o")
+    check_output(output_directory(args.output, "-o"))
     output_directory(args.work_dir, "--work-dir")
     cases = cases_from(args)
     # Bad sides stop here, before the measuring machinery is even imported.
