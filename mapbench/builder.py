@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mapbench._subprocess import check_call
+from mapbench._subprocess import check_call, run_python
 from mapbench.errors import MapbenchError
 from mapbench.sources import Source
 
@@ -224,13 +224,8 @@ def _check_imports(python: Path, venv: Path, wheels: Sequence[Path]) -> None:
     names = sorted({n for wheel in wheels for n in _top_level(wheel)})
     try:
         # cwd: the venv, so that no checkout in the working directory can shadow the install.
-        done = subprocess.run(
-            [str(python), "-c", _PROBE, "mapbench.measure.worker", *names],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=venv,
-            env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")},
+        done = run_python(
+            python, ["-c", _PROBE, "mapbench.measure.worker", *names], timeout=120, cwd=venv
         )
         found: dict[str, str] = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:

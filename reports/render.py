@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from mapbench.reports import charts, verdicts, viewmodel
 
-from mapbench._atomic import write_atomic
+from mapbench.atomic_files import write_atomic
 from mapbench.compare import Comparison
 from mapbench.escaping import markdown_inline
 from mapbench.results import ResultSet

@@ -22,9 +22,9 @@ import sys
 import tempfile
 import time
 
-from mapbench._table import format_markdown_table
 from mapbench.environment import environment
 from mapbench.registry import builtin_maps
+from mapbench.text_tables import format_markdown_table
 
 # Bytecode is written and read as after a normal install (pip compiles it): a start-up figure
 # must not include compiling every module.

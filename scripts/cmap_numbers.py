@@ -41,12 +41,12 @@ import msgspec
 from mapbench.impls import cmaps
 from mapbench.impls.cmaps import SCHEMES, CMap
 
-from mapbench._table import format_markdown_table
 from mapbench.environment import environment
 from mapbench.measure.probe_load import ProbeRow, measure_at_load, random_keys
 from mapbench.measure.timing import time_call
 from mapbench.registry import parse_spec
 from mapbench.schema import Measurement
+from mapbench.text_tables import format_markdown_table
 
 BUILDS = {"default": [], "instrumented": ["-DCM_TIME_INSERTS"], "bare": ["-DCM_NO_COUNTERS"]}
 PER_CALL_KEYS = 100_000

@@ -41,7 +41,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from mapbench._table import format_markdown_table
 from mapbench.case import CaseId
 from mapbench.environment import environment, load_average
 from mapbench.formatting import MISSING, value
@@ -49,6 +48,7 @@ from mapbench.measure import open_case
 from mapbench.measure.latency import Latency
 from mapbench.measure.timing import gc_paused, time_runs
 from mapbench.protocol import EventCounters
+from mapbench.text_tables import format_markdown_table
 from mapbench.workloads import Case
 
 MAPS = ("syncmap", "rwlock", "sharded", "locked", "cow")

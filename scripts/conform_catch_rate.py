@@ -28,9 +28,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from mapbench._table import format_markdown_table
 from mapbench.conformance import DEEP_BUDGET, broken, correct
 from mapbench.environment import environment
+from mapbench.text_tables import format_markdown_table
 
 RARE = "OverwriteLostAt37"
 # Correct maps: outside classes as given (spec, what it is), then the registered peers.

@@ -32,8 +32,8 @@ from mapbench.reports import charts
 from mapbench.reports.render import render_svg
 
 from mapbench import formatting
-from mapbench._table import format_markdown_table
 from mapbench.schema import decode
+from mapbench.text_tables import format_markdown_table
 
 CASES = (("dict", "record"), ("c-swiss", "record"), ("mmap", "record"), ("dict", "int"))
 SIZES = (1_000, 10_000, 100_000, 1_000_000)

@@ -29,12 +29,12 @@ from typing import Any
 
 import msgspec
 
-from mapbench._table import format_markdown_table
 from mapbench.environment import environment
 from mapbench.measure.timing import Stopwatch, time_call
 from mapbench.protocol import Map
 from mapbench.registry import registry
 from mapbench.schema import Measurement
+from mapbench.text_tables import format_markdown_table
 
 READER = "mmap, reader"  # not a registered map: a reader of an mmap map the script builds
 

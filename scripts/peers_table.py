@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mapbench._table import format_markdown_table
 from mapbench.formatting import value
 from mapbench.results import load
+from mapbench.text_tables import format_markdown_table
 
 COLUMNS = (
     ("insert", "time", "insert, time/op"),

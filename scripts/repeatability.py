@@ -18,8 +18,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from mapbench._table import format_markdown_table
 from mapbench.environment import environment
+from mapbench.text_tables import format_markdown_table
 
 WORKLOADS = ("insert", "lookup-hit", "lookup-miss", "delete", "mixed-50-50", "churn")
 Case = tuple[str, str]  # (map, workload)

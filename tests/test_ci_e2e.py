@@ -90,7 +90,8 @@ def test_a_slower_map_fails_the_build_under_load_and_is_named(
     assert "sharded · lookup-hit" in line and "CPU time" in line
     # before -> after in readable units, then the change and its interval, above no change
     assert re.search(r"\d[\d.]* [nµ]s → \d[\d.]* [nµ]s", line), line
-    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \\\[([+−])\d", line)  # (the interval's [ escaped)
+    # the change, then its interval (its [ escaped) starting with + or a minus sign
+    change = re.search(r"\| \+(\d+(?:\.\d+)?)% \\\[([+\u2212])\d", line)
     assert change and float(change.group(1)) >= 20, line  # ~50% more work, 10% threshold
     # The time interval excludes no change, or time was too noisy and instructions judged.
     assert change.group(2) == "+" or "judged on instructions" in line, line

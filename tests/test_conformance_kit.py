@@ -14,7 +14,6 @@ import pytest
 from mapbench.conformance import broken, correct
 from mapbench.conformance._explore import (
     Failure,
-    assume,
     boundary_probes,
     clause_probes,
     search,
@@ -22,6 +21,7 @@ from mapbench.conformance._explore import (
 )
 from mapbench.conformance._program import Step, run
 from mapbench.conformance._shrink import shrink
+from mapbench.conformance.assumptions import assume
 from mapbench.registry import MapSpec, parse_spec
 from mapbench.spec import MapSpecError
 

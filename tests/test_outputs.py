@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mapbench._atomic import write_bytes_atomic
+from mapbench.atomic_files import write_bytes_atomic
 from mapbench.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapbench._atomic import write_bytes_atomic
+from mapbench.atomic_files import write_bytes_atomic
 from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions, second_opinion
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved

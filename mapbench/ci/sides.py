@@ -12,14 +12,13 @@ new or removed, and measured where it exists.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mapbench import git
+from mapbench._subprocess import run_python
 from mapbench.builder import BuildError, Environment, build_environment
 from mapbench.errors import MapbenchError
 from mapbench.sources import Source, SourceError, parse_source
@@ -138,19 +137,10 @@ print(json.dumps({text: safe(text) for text in sys.argv[1:]}))
 
 def map_presence(python: str, maps: Sequence[str]) -> dict[str, str]:
     """For each spec: "ok", "absent: why" or "error: why", as `python`'s environment sees it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    with tempfile.TemporaryDirectory(prefix="mapbench-presence-") as neutral:
-        try:
-            done = subprocess.run(
-                [python, "-c", _PRESENCE, *maps],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                cwd=neutral,
-                env=env,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise SideError(f"{python} cannot load maps: {exc}") from None
+    try:
+        done = run_python(python, ["-c", _PRESENCE, *maps], timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SideError(f"{python} cannot load maps: {exc}") from None
     try:
         found: dict[str, str] = json.loads(done.stdout)
     except ValueError:

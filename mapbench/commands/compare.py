@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mapbench._table import format_table
 from mapbench.commands._analysis import (
     add_threshold_options,
     exit_status,
@@ -20,6 +19,7 @@ from mapbench.commands._analysis import (
 )
 from mapbench.commands._paths import output_file
 from mapbench.formatting import change, interval, probability, value
+from mapbench.text_tables import format_table
 
 if TYPE_CHECKING:  # the statistics and reports load when the command runs, not with the CLI
     from mapbench.compare import Comparison

@@ -132,7 +132,7 @@ def explain(name: str) -> str:
 def check_spec(text: str) -> None:
     """Raise a one-line error for a spec that names no map, or a map that cannot be one; print
     what the kit assumes of the map (its key families, order and methods)."""
-    from mapbench.conformance._explore import assume
+    from mapbench.conformance.assumptions import assume
     from mapbench.registry import MapUnavailableError, parse_spec
     from mapbench.spec import MapSpecError
 

@@ -108,7 +108,7 @@ def _table(found: pd.DataFrame, subjects: dict[str, str]) -> str:
     import pandas as pd
 
     from mapbench import formatting
-    from mapbench._table import format_table
+    from mapbench.text_tables import format_table
 
     if found.empty:
         return "no change points"

@@ -15,7 +15,6 @@ from types import MappingProxyType
 from typing import Any
 
 from mapbench._child import describe_exception
-from mapbench._table import format_table
 from mapbench.describe import describe_map, described, unexamined
 from mapbench.errors import UsageError
 from mapbench.isolate import ChildLauncher
@@ -27,6 +26,7 @@ from mapbench.registry import (
     plugin_entry_points,
     plugin_warnings,
 )
+from mapbench.text_tables import format_table
 
 DEFAULT_TIMEOUT = 10.0
 

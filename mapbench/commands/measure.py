@@ -12,12 +12,12 @@ import argparse
 import sys
 from typing import Any
 
-from mapbench._table import format_table
 from mapbench.case import CaseId
 from mapbench.errors import UsageError
 from mapbench.formatting import value
 from mapbench.measure.collectors import COLLECTORS
 from mapbench.schema import CaseResult, Measurement
+from mapbench.text_tables import format_table
 from mapbench.values import DEFAULT_VALUE_KIND, VALUE_KINDS
 from mapbench.workloads import KEY_KINDS, WORKLOADS
 

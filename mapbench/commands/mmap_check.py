@@ -11,8 +11,8 @@ import argparse
 import dataclasses
 import json
 
-from mapbench._table import format_table
 from mapbench.errors import UsageError
+from mapbench.text_tables import format_table
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

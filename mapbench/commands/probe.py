@@ -9,7 +9,6 @@ import argparse
 import json
 from dataclasses import asdict
 
-from mapbench._table import format_table
 from mapbench.errors import UsageError
 from mapbench.measure import Unmeasurable
 from mapbench.measure.probe_load import (
@@ -20,6 +19,7 @@ from mapbench.measure.probe_load import (
     measure_at_load,
 )
 from mapbench.registry import parse_spec
+from mapbench.text_tables import format_table
 
 
 def format_rows(rows: list[ProbeRow]) -> str:

@@ -1,4 +1,4 @@
-"""What the kit assumes of a map, the programs it runs on it, and the search for a failure.
+"""The programs the kit runs on a map and the search for a failure.
 
 Guided programs come first and are the same every run: one per clause of the contract, every
 size up to a few hundred keys (grown one key at a time, each size probed with overwrites,
@@ -18,59 +18,9 @@ from typing import Any
 
 from mapbench.conformance._program import OPS, Mismatch, Program, Step, render, run
 from mapbench.conformance._shrink import Runner, Shrunk, apart, needs, plain_keys, shrink
+from mapbench.conformance.assumptions import Assumptions
 from mapbench.conformance.clauses import CLAUSES
-from mapbench.conformance.keys import (
-    FORMULAS,
-    Family,
-    assumed_semantics,
-    equal_but_different,
-    families_for,
-)
-
-_METHODS = ("get", "pop", "popitem", "setdefault", "update", "clear", "keys")
-
-
-@dataclass(frozen=True)
-class Assumptions:
-    """What the kit tests a map with: key families (and which share a map), order, methods."""
-
-    groups: tuple[tuple[Family, ...], ...]
-    order: str
-    methods: frozenset[str]
-    any_key: bool
-    any_value: bool
-    notes: tuple[str, ...]
-
-    def describe(self) -> str:
-        return "; ".join(self.notes)
-
-
-def assume(make: Callable[[], Any]) -> Assumptions:
-    """Read the map's declarations and, where it declares nothing, find out by trying."""
-    sem, found = assumed_semantics(make)
-    families = families_for(sem)
-    m = make()
-    try:
-        methods = frozenset(name for name in _METHODS if callable(getattr(m, name, None)))
-        if type(m).__eq__ is not object.__eq__:  # type: ignore[comparison-overlap]
-            methods |= {"__eq__"}
-    finally:
-        m.close()
-    notes = [f"keys: {sem.describe_keys()}", *([found] if found else [])]
-    together = sem.mixed_key_types
-    groups = (tuple(families),) if together else tuple((f,) for f in families)
-    names = "/".join(f.name for f in families)
-    notes.append(f"{names} " + ("in one map" if together else "each in its own map"))
-    order = sem.key_order
-    notes.append(
-        f"iteration order: {order} (declared)" if order != "none" else
-        "iteration order: none declared (compared as sets)"
-    )  # fmt: skip
-    lacking = [name for name in (*_METHODS, "__eq__") if name not in methods]
-    if lacking:
-        notes.append(f"not offered, not tested: {', '.join(lacking)}")
-    any_key, any_value = sem.key_types == (object,), sem.value_types == (object,)
-    return Assumptions(groups, order, methods, any_key, any_value, tuple(notes))
+from mapbench.conformance.keys import FORMULAS, Family, equal_but_different
 
 
 @dataclass(frozen=True)
@@ -390,10 +340,8 @@ def search(
 
 
 __all__ = [
-    "Assumptions",
     "Failure",
     "Probe",
-    "assume",
     "boundary_probes",
     "clause_probes",
     "random_probes",

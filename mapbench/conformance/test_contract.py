@@ -18,15 +18,14 @@ from typing import Any
 import pytest
 
 from mapbench.conformance._explore import (
-    Assumptions,
     Probe,
-    assume,
     boundary_probes,
     clause_probes,
     random_probes,
     search,
     size_probes,
 )
+from mapbench.conformance.assumptions import Assumptions, assume
 from mapbench.conformance.keys import Family
 from mapbench.conformance.plugin import Profile
 from mapbench.registry import MapSpec

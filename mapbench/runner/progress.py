@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from mapbench._table import format_table
 from mapbench.case import CaseId
 from mapbench.formatting import value
 from mapbench.schema import Status
+from mapbench.text_tables import format_table
 from mapbench.thresholds import HEADLINE, STATISTICS
 
 _CLEAR = "\r\033[K"  # carriage return, then erase to the end of the line

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from mapbench._subprocess import run_python
 from mapbench.builder import build_environment, cache_dir, same_interpreter, source_root
 from mapbench.errors import MapbenchError
 from mapbench.runner.interpreters import find_python
@@ -68,9 +67,7 @@ def _split_extras(requirements: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _has_mapbench(executable: str) -> bool:
-    probe = [executable, "-c", "import mapbench.runner"]
-    with tempfile.TemporaryDirectory() as neutral:  # not the checkout, which would shadow it
-        return subprocess.run(probe, cwd=neutral, capture_output=True, timeout=60).returncode == 0
+    return run_python(executable, ["-c", "import mapbench.runner"], timeout=60).returncode == 0
 
 
 __all__ = ["runtime_for"]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mapbench._atomic import create_atomic, write_bytes_atomic
+from mapbench.atomic_files import create_atomic, write_bytes_atomic
 from mapbench.schema import CaseResult, MetricsFile, encode, legacy_sibling
 
 
