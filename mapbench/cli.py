@@ -11,19 +11,16 @@ import contextlib
 import importlib
 import signal
 import sys
-import traceback
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mapbench import __version__
 from mapbench.errors import MapbenchError
-from mapbench.isolate import terminate_on_signals
 
 DOCS = "docs/ in the mapbench source tree (README.md first)"
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One subcommand: its module, its purpose in one line, examples, and its docs page."""
 
     name: str
@@ -243,6 +240,10 @@ def _terminal_streams() -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import traceback
+
+    from mapbench.isolate import terminate_on_signals
+
     handler: Callable[[argparse.Namespace], int] = args.handler
     prefix = f"mapbench {args.command}"
     try:
