@@ -36,6 +36,7 @@ from mapbench.conformance._declared import (
     make_value,
     value_types,
 )
+from mapbench.conformance._program import difference as keys_difference
 from mapbench.conformance.keys import assumed_semantics
 from mapbench.conformance.plugin import Profile
 from mapbench.protocol import INT64_MAX, INT64_MIN, Map, Semantics
@@ -175,15 +176,9 @@ def machine_for(
 def difference(listed: list[Any], items: dict[Any, Any], oracle: dict[Any, Any]) -> str:
     """What iterating the map shows that `dict` would not: a short, exact account."""
     parts = []
-    if len(listed) != len(items):
-        parts.append(f"iteration yields {len(listed)} keys, {len(items)} distinct")
-    missing = [k for k in oracle if k not in items]
-    extra = [k for k in items if k not in oracle]
+    if len(listed) != len(items) or items.keys() != oracle.keys():
+        parts.append(keys_difference(listed, oracle))
     wrong = {k: (items[k], oracle[k]) for k in items if k in oracle and items[k] != oracle[k]}
-    if missing:
-        parts.append(f"missing from iteration: {missing[:5]!r}")
-    if extra:
-        parts.append(f"not in dict: {extra[:5]!r}")
     if wrong:
         parts.append(f"wrong values (map, dict): {dict(list(wrong.items())[:5])!r}")
     return "; ".join(parts)
