@@ -87,6 +87,7 @@ class ProbeLengths(CaseBenchmark):
     # cow copies its table on every write: 100,000 inserts are O(n^2), minutes per process (they
     # timed out at 300 s under load); its table is a dict, whose probe lengths `dict` shows.
     skip_params = tuple(("cow", "insert", kind, 100_000) for kind in ("random-int", "short-str"))
+    needs = ("probes", "probe_hit_mean")  # maps without probe statistics are skipped in setup
     track_probe_hit_mean = track("probes", "probe_hit_mean")
     track_probe_miss_mean = track("probes", "probe_miss_mean")
     track_probe_hit_max = track("probes", "probe_hit_max")

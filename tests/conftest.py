@@ -20,6 +20,15 @@ _GIT = [
     *("-c", "commit.gpgsign=false"),
 ]
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding slow tests first, each file's tests kept together and in order:
+    pytest-xdist hands whole files out in collection order, and a long one handed out last
+    would run alone at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 Git = Callable[..., str]
 Mapbench = Callable[..., "subprocess.CompletedProcess[str]"]
 
