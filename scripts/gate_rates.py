@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,13 +110,14 @@ def trial(repo: Path, work: Path, base: str, commit: str, extra: Sequence[str]) 
     """One real `mapbench ci base commit`: its exit status and what it said."""
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
-    before = _one_minute()
+    before, start = _one_minute(), time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "mapbench", "ci", base, commit, *CASE, *extra,
          "--repo", str(repo), "--work-dir", str(work / "envs"), "-o", str(out)],
         capture_output=True, text=True, timeout=3600,
     )  # fmt: skip
     record: dict[str, Any] = {"exit": done.returncode, "load_before": before}
+    record["seconds"] = round(time.monotonic() - start, 1)
     record["load_after"] = _one_minute()
     if done.returncode not in (0, 1, 4):
         record["error"] = done.stderr.strip().splitlines()[-3:]
@@ -154,6 +156,8 @@ def measure(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
                             CHANGES[change][1],
                         )  # fmt: skip
                         record.update(level=level, change=change, trial=t + 1)
+                        if args.besides:
+                            record["besides"] = args.besides
                         print(
                             f"{level} busy loops, trial {t + 1}/{args.trials}, {change}: exit "
                             f"{record['exit']} ({record.get('verdict', '?')}, load "
@@ -177,9 +181,13 @@ def table(records: Sequence[dict[str, Any]]) -> str:
         "instructions) | exact-metric change reported | median time change | 1-min load seen |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    keys = sorted({(r["level"], r["change"]) for r in records}, key=lambda k: (k[0], k[1]))
+
+    def started(r: dict[str, Any]) -> str:
+        return f"{r['level']} + {r['besides']}" if r.get("besides") else str(r["level"])
+
+    keys = sorted({(started(r), r["change"]) for r in records})
     for level, change in keys:
-        cell = [r for r in records if r["level"] == level and r["change"] == change]
+        cell = [r for r in records if started(r) == level and r["change"] == change]
         exits = [r["exit"] for r in cell]
         flagged = [r for r in cell if r.get("verdict") == "regression"]
         on_insn = sum(1 for r in flagged if r.get("on_instructions"))
@@ -202,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--trials", type=int, default=20)
     run.add_argument("--busy", type=int, action="append", help="busy loops of a level (repeat)")
     run.add_argument("-o", "--output", type=Path, required=True, help="JSON lines, appended")
+    run.add_argument(
+        "--besides", default="", help="what else the machine ran, recorded (e.g. 'an asv run')"
+    )
     show = sub.add_parser("table", help="the README table from recorded trials")
     show.add_argument("records", type=Path)
     args = parser.parse_args(argv)
