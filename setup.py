@@ -1,7 +1,8 @@
 """Compiles the package's C code at build time: the hash tables in impls/csrc into
-`mapbench/impls/_cmap*.so` (no Python C-API: `mapbench.impls.cmaps` loads it with ctypes), and
-the allocation counter `mapbench.measure._pyalloc` (a CPython extension: it hooks Python's
-allocator). Everything else about the package is declared in pyproject.toml.
+`mapbench/impls/_cmap*.so` (no Python C-API: `mapbench.impls.cmaps` loads it with ctypes); and
+two CPython extensions, the allocation counter `mapbench.measure._pyalloc` (it hooks Python's
+allocator) and `mapbench.measure._counted` (the one function callgrind counts instructions in).
+Everything else about the package is declared in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ setup(
         Extension(
             "mapbench.measure._pyalloc",
             sources=["mapbench/measure/_pyalloc.c"],
+            extra_compile_args=COMPILE_ARGS,
+        ),
+        Extension(
+            "mapbench.measure._counted",
+            sources=["mapbench/measure/_counted.c"],
             extra_compile_args=COMPILE_ARGS,
         ),
     ]

@@ -242,8 +242,9 @@ _METRICS = [
     )),
     MetricInfo("instructions", "Instructions per operation", "instructions/op",
                "deterministic", "instructions", "off",
-               "instructions per operation under valgrind's callgrind, interpreter start-up "
-               "cancelled by subtracting a run with fewer repetitions"),
+               "instructions per operation under valgrind's callgrind, counted inside the "
+               "case's runs only; a first run's one-off work cancelled by subtracting a process "
+               "with fewer runs"),
 ]  # fmt: skip
 
 CATALOG: Mapping[str, MetricInfo] = MappingProxyType({m.name: m for m in _METRICS})

@@ -116,6 +116,11 @@ class ChildLauncher:
         self.timeout = timeout
         self.inherit_pythonpath = inherit_pythonpath
         self.directory = Path(tempfile.mkdtemp(prefix="mapbench-child-"))
+        # The children's working directory, apart from their job and answer files: under
+        # `python -m` it heads sys.path, and what start-up lists there moves where everything
+        # after it lands in memory (and so CPython's address-keyed caches, and instruction counts).
+        self.workdir = self.directory / "cwd"
+        self.workdir.mkdir()
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -148,7 +153,7 @@ class ChildLauncher:
             [*prefix, python, "-m", module, *args],
             timeout=self.timeout if timeout is None else timeout,
             env=child_environ(hash_seed, inherit_pythonpath=self.inherit_pythonpath),
-            cwd=self.directory,
+            cwd=self.workdir,
         )
 
 
@@ -164,8 +169,7 @@ def run_isolated(
     A new session means pyperf's worker grandchildren die with it instead of hanging on as orphans.
     """
     # In the child's private directory when it has one (one child at a time runs there): a
-    # SIGKILL then leaves nothing elsewhere, and the name is the same for every child, so what
-    # a child executes does not depend on a random name (callgrind counts repeat exactly).
+    # SIGKILL then leaves nothing elsewhere.
     if cwd is None:
         fd, failure_file = tempfile.mkstemp(prefix="mapbench-failure-", suffix=".json")
         os.close(fd)

@@ -1,6 +1,6 @@
 """The kit's own machinery, in process: every broken map is caught by the guided programs alone
-(the same every run, so the catch is deterministic), every correct one passes them, and a
-failure reads as a clause, a short program, expected and got."""
+(the same programs every run, so the catch is deterministic), every correct one passes them, and
+a failure reads as a clause, a short program, expected and got."""
 
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ CAUGHT_AS = {
     "UpdateIgnoresKeywords": "len",
     "EqComparesLen": "eq",
 }
+# Where str keys land depends on PYTHONHASHSEED, and with it which program first loses a key:
+# in about one seed in forty, the first loss is among colliding int keys the setitem probe
+# deleted, and the clause read off that program is theirs (checked over seeds 1-40).
+ALSO_CAUGHT_AS = {"ShrinkLosesKeys": "colliding-hashes"}
 
 
 def test_every_bug_has_its_expected_clause() -> None:
@@ -89,8 +93,8 @@ def test_guided_programs_catch_every_broken_map(name: str, author_dir: Path) -> 
     found = guided_failure(parse_spec(f"{author_dir}/broken.py:{name}"))
     assert found is not None, f"{name} passed the guided programs"
     message = found.message()
-    first = message.splitlines()[0]
-    assert first.startswith(f"{CAUGHT_AS[name]}: "), message
+    clause = message.splitlines()[0].split(": ", 1)[0]
+    assert clause in {CAUGHT_AS[name], ALSO_CAUGHT_AS.get(name)}, message
     assert "program (" in message and "  # <- fails here" in message, message
     assert "expected: " in message and "got: " in message, message
     assert "Traceback" not in message and "mapbench/conformance" not in message, message

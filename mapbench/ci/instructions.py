@@ -1,8 +1,13 @@
 """Instructions per operation under valgrind's callgrind: repeatable to the instruction.
 
-Two worker processes run the same case `low` and `high` times; the difference of their instruction
-totals cancels interpreter start-up, imports and key generation, leaving `high - low` runs (each an
-untimed reset plus the workload). With PYTHONHASHSEED pinned the count is the same in every run.
+Callgrind counts only inside the runs of the case (`--toggle-collect` on the one C function the
+worker calls each run through, `mapbench.measure._counted`): not the interpreter's start-up,
+imports, key building or result writing, which vary with what lies on the interpreter's path
+and in its directory. What start-up leaves behind can still move a process's first run by a
+few hundred instructions (the allocator's free pools, sized by the environment it copied), and a
+map may import a module lazily in its first run. So two worker processes run the case `low` and
+`high` times, and the difference of their counts, `high - low` runs, cancels both. With
+PYTHONHASHSEED pinned and the collector paused, that difference is the same in every process.
 """
 
 from __future__ import annotations
@@ -18,7 +23,15 @@ from mapbench.errors import MapbenchError
 from mapbench.workloads import get_workload
 
 _COLLECTED = re.compile(r"==\d+== Collected : (\d+)")
-VALGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+# The function in mapbench/measure/_counted.c that each counted run is called through.
+COUNTED_FUNCTION = "mapbench_counted_call"
+VALGRIND = (
+    "valgrind",
+    "--tool=callgrind",
+    "--collect-atstart=no",
+    f"--toggle-collect={COUNTED_FUNCTION}",
+    "--callgrind-out-file=/dev/null",
+)
 
 
 def available() -> bool:
@@ -27,10 +40,11 @@ def available() -> bool:
 
 
 def instructions(runner: Runner, side: Side, reps: int) -> int:
-    """Instructions executed by one worker process running its case `reps` times.
+    """Instructions executed by the runs of one worker process running its case `reps` times.
 
-    A plain run goes first so that every module's bytecode is cached: compiling a module costs
-    millions of instructions, and whether it happens would depend on what ran before.
+    A plain run goes first so that the bytecode of any module the map imports in its first run
+    is cached: compiling one costs millions of instructions, and whether it happens would
+    depend on what ran before.
     """
     [plain] = runner.run(side, runner.job(side, plain_runs=1)).results
     if plain.status != "ok":
@@ -58,7 +72,7 @@ def per_operation(runner: Runner, side: Side, low: int = 1, high: int = 3) -> fl
 
 def add_to(runs: SideRuns, cases: Sequence[CaseId], timeout: float) -> None:
     """Add each case's instructions per operation to `runs.metrics` (deterministic, exact)."""
-    note = "callgrind; start-up cancelled by subtracting a run with fewer repetitions"
+    note = "callgrind, inside the runs only; a first run's one-off work cancelled by subtraction"
     for case in runs.side.cases(cases):
         if case in runs.errors:
             continue

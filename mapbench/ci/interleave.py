@@ -118,8 +118,7 @@ class Runner:
 
     def run(self, side: Side, job: WorkerJob, prefix: Sequence[str] = ()) -> WorkerRun:
         """One worker process (optionally under a `prefix` such as valgrind)."""
-        # Fixed file names per side and kind of pass: a name that varied would vary what the
-        # worker hashes, and so its instruction count.
+        # One job and answer file per side and kind of pass, overwritten by the next such pass.
         if not job.cases:  # every map is absent on this side
             return WorkerRun(())
         kind = "plain" if job.plain_runs else "time" if job.reps else "exact"

@@ -21,9 +21,9 @@ from mapbench._child import describe_exception, die_with_parent, traceback_tail
 from mapbench.case import CaseId
 from mapbench.measure.cases import open_case
 from mapbench.measure.collectors import COLLECTORS, collect
-from mapbench.measure.timing import time_runs
+from mapbench.measure.timing import gc_paused, time_runs
 from mapbench.schema import CaseResult, Measurement, MetricsFile, encode
-from mapbench.workloads import WorkloadError, get_workload
+from mapbench.workloads import Case, WorkloadError, get_workload
 
 
 class WorkerJob(msgspec.Struct, frozen=True):
@@ -34,7 +34,7 @@ class WorkerJob(msgspec.Struct, frozen=True):
     reps: int = 0  # timed runs per case (0: no timing)
     warmups: int = 1
     collectors: tuple[str, ...] | None = ()  # None: every collector
-    plain_runs: int = 0  # untimed runs and nothing else (for counting instructions)
+    plain_runs: int = 0  # untimed runs in the function callgrind counts, and nothing else
     environment: bool = True  # describe the environment (not when instructions are counted)
 
 
@@ -57,9 +57,8 @@ def measure_case(job: WorkerJob, case_id: CaseId) -> CaseResult:
     unavailable: dict[str, str] = {}
     failures: list[tuple[str, BaseException]] = []
     try:
-        for _ in range(job.plain_runs):
-            case.reset()
-            case.run()
+        if job.plain_runs:
+            counted_runs(case, job.plain_runs)
         if job.reps:
             metrics += time_runs(case, job.reps, job.warmups).measurements()
     except (Exception, SystemExit) as exc:
@@ -85,6 +84,18 @@ def measure_case(job: WorkerJob, case_id: CaseId) -> CaseResult:
     if failures:
         return _failed(base, failures, metrics, unavailable)
     return msgspec.structs.replace(base, metrics=tuple(metrics), unavailable=unavailable)
+
+
+def counted_runs(case: Case, runs: int) -> None:
+    """`runs` untimed runs of `case`, each inside the one function callgrind counts
+    (`mapbench.measure._counted`), the collector paused: the count holds the runs alone, not
+    the resets between them nor anything else the process does."""
+    from mapbench.measure import _counted  # only instruction counting needs it
+
+    with gc_paused():
+        for _ in range(runs):
+            case.reset()
+            _counted.call(case.run)
 
 
 def _failed(

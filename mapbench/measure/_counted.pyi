@@ -1,0 +1,3 @@
+from collections.abc import Callable
+
+def call(fn: Callable[[], object]) -> object: ...
