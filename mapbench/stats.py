@@ -5,7 +5,9 @@ and findings, and history's change points all use these.
 - `shift`: between two sides, a Mann-Whitney test and the Hodges-Lehmann shift it implies, with
   the interval of that same test (verdicts, findings, change points);
 - `median_interval`: one side alone, the median of its per-process numbers with the
-  distribution-free interval order statistics give (the report's time cells).
+  distribution-free interval order statistics give (the report's time cells);
+- `rate_interval`: how often something happened in repeated trials (the gate's false-alarm
+  and catch rates), with its exact binomial interval.
 No bootstrap: every interval is exact for its sample and the same on every run.
 
 The unit is the worker process: runs inside one process share its noise (a burst, its memory
@@ -163,4 +165,15 @@ def median_interval(values: npt.ArrayLike, level: float) -> Median:
     return Median(median, float(x[k - 1]), float(x[n - k]), n)
 
 
-__all__ = ["EXACT_PAIRS", "Median", "Shift", "median_interval", "per_process", "shift"]
+def rate_interval(events: int, trials: int, level: float) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval at `level` of a rate seen `events` times in
+    `trials`: 0 in 100 still allows up to 3.6% at 95%."""
+    if not 0 <= events <= trials or trials == 0:
+        raise ValueError("events must lie in 0..trials, and trials be at least 1")
+    found = stats.binomtest(events, trials).proportion_ci(confidence_level=level, method="exact")
+    return float(found.low), float(found.high)
+
+
+__all__ = [
+    "EXACT_PAIRS", "Median", "Shift", "median_interval", "per_process", "rate_interval", "shift",
+]  # fmt: skip

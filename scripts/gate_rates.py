@@ -1,6 +1,7 @@
 """How often the whole `mapbench ci` gate fails identical code and catches real slowdowns.
 
     python scripts/gate_rates.py measure --trials 20 --busy 0 --busy 2 --busy 4 -o rates.jsonl
+    python scripts/gate_rates.py measure --trials 30 --change identical -o rates.jsonl
     python scripts/gate_rates.py table rates.jsonl        # the README's table, from the records
 
 `measure` builds a scratch git repository from this checkout with four commits: base; a
@@ -11,6 +12,7 @@ README-only change (identical code); `ShardedMap.__getitem__` plus a local varia
 each trial so that every one meets the same changes of machine load, and records one JSON line:
 the change, the load level asked for, the 1-minute load average before and after, the exit
 status, the time row's metric, verdict, change and note, and every exact metric that changed.
+`--change` runs only the changes named (more identical-code trials, for the false-alarm rate).
 
 Load levels are the busy-loop processes started for the whole level: `--busy 0` starts nothing
 (idle only if the machine is otherwise quiet), `--busy 2` two (load about 3 on two cores),
@@ -18,7 +20,9 @@ Load levels are the busy-loop processes started for the whole level: `--busy 0` 
 recorded: the table shows the load actually seen, never the level's name alone. `table` groups
 the records by level and change and counts: exit 0/1/4, flagged
 on time (or on instructions, labelled), any exact-metric change, the median measured change,
-and the load averages seen. A script in scripts/, which asv does not scan.
+and the load averages seen; under the table, per change over every level, how often the gate
+failed the build, with its exact 95% binomial interval (`mapbench.stats.rate_interval`). A
+script in scripts/, which asv does not scan.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from typing import Any
 from mapbench import formatting
 from mapbench.ci.background import busy_loops
 from mapbench.environment import cpu_model, load_average
+from mapbench.stats import rate_interval
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 GIT = ["git", "-c", "user.name=gate rates", "-c", "user.email=rates@invalid"]
@@ -149,7 +154,7 @@ def measure(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         for level in args.busy:
             with busy_loops(level):
                 for t in range(args.trials):
-                    order = list(CHANGES) if t % 2 == 0 else list(CHANGES)[::-1]
+                    order = args.change if t % 2 == 0 else args.change[::-1]
                     for change in order:
                         record = trial(
                             root / "repo", root, commits["base"], commits[change],
@@ -200,6 +205,16 @@ def table(records: Sequence[dict[str, Any]]) -> str:
             f"| {level} | {change} | {len(cell)} | {exits.count(0)} / {exits.count(1)} / "
             f"{exits.count(4)} | {len(flagged)} ({on_insn}) | {exact} | {median} | {seen} |"
         )
+    lines.append("")
+    for change in CHANGES:
+        cell = [r for r in records if r["change"] == change]
+        if cell:
+            failed = sum(1 for r in cell if r["exit"] == 1)
+            low, high = rate_interval(failed, len(cell), 0.95)
+            lines.append(
+                f"- {change}, every load: the build failed in {failed} of {len(cell)} "
+                f"({failed / len(cell):.1%}; 95% interval {low:.1%} to {high:.1%})."
+            )
     return "\n".join(lines)
 
 
@@ -213,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument(
         "--besides", default="", help="what else the machine ran, recorded (e.g. 'an asv run')"
     )
+    run.add_argument(
+        "--change", action="append", choices=list(CHANGES), help="only this change (repeat)"
+    )
     show = sub.add_parser("table", help="the README table from recorded trials")
     show.add_argument("records", type=Path)
     args = parser.parse_args(argv)
@@ -221,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table([json.loads(line) for line in lines if line.strip()]))
         return 0
     args.busy = args.busy or [0, 2, 4]
+    args.change = args.change or list(CHANGES)
     if args.trials < 1 or min(args.busy) < 0:
         print("--trials must be at least 1 and --busy at least 0", file=sys.stderr)
         return 2

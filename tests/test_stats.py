@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mapbench.stats import EXACT_PAIRS, median_interval, per_process, shift
+from mapbench.stats import EXACT_PAIRS, median_interval, per_process, rate_interval, shift
 
 
 def test_each_process_gives_one_number() -> None:
@@ -108,3 +108,15 @@ def test_median_interval_covers_at_its_level() -> None:
         found = median_interval(rng.lognormal(0.0, 0.5, n), 0.9)  # true median: 1
         covered += found.low <= 1.0 <= found.high
     assert covered / trials >= 0.9 - 0.015
+
+
+def test_rate_interval_is_the_exact_binomial_one() -> None:
+    # None in n: the upper end solves (1 - p)^n = alpha / 2; all in n, mirrored.
+    low, high = rate_interval(0, 100, 0.95)
+    assert low == 0 and high == pytest.approx(1 - 0.025 ** (1 / 100), rel=1e-9)
+    low, high = rate_interval(20, 20, 0.95)
+    assert high == 1 and low == pytest.approx(0.025 ** (1 / 20), rel=1e-9)
+    low, high = rate_interval(1, 100, 0.95)
+    assert 0 < low < 0.01 < high < 0.06
+    with pytest.raises(ValueError):
+        rate_interval(3, 2, 0.95)
