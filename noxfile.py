@@ -147,8 +147,9 @@ def tests(session: nox.Session) -> None:
     install_current(session, ".[test,asv,browser,peers]")
     args = session.posargs or ([] if session.python == PRIMARY else ["-m", "not slow"])
     # Two workers, a whole file each (its module fixtures built once): most tests wait on child
-    # processes, and the slow end-to-end files start first (tests/conftest.py).
-    args = ["-n", "2", "--dist", "loadfile", *args]
+    # processes, and the slow end-to-end files start first (tests/conftest.py). The 15 slowest
+    # tests are listed at the end, so a CI log shows where its time went.
+    args = ["-n", "2", "--dist", "loadfile", "--durations", "15", *args]
     # Run from tests/ so that the checkout's mapbench/ folder cannot shadow the installed package.
     session.chdir("tests")
     session.run("pytest", "-p", "no:cacheprovider", "--rootdir", "..", *args)
