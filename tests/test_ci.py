@@ -19,10 +19,14 @@ from mapbench.ci.background import busy_loops
 from mapbench.ci.interleave import EXACT_COLLECTORS, Runner, Side, SideRuns, schedule
 from mapbench.ci.slowmap import WORK, SlowMap
 from mapbench.compare import Comparison, compare
+from mapbench.errors import MapbenchError
 from mapbench.git import GitError, resolve
+from mapbench.isolate import Outcome
 from mapbench.measure import CaseId, measurement
+from mapbench.measure.launch import WorkerRun
 from mapbench.measure.timing import across_processes
 from mapbench.results import ResultSet, Row, frame_of
+from mapbench.schema import CaseResult
 from mapbench.thresholds import Thresholds
 
 A, B = Side("base", sys.executable), Side("head", sys.executable)
@@ -121,6 +125,26 @@ def test_instruction_counts_repeat_exactly_and_see_two_percent_more_work() -> No
         per_op.append(instructions.per_operation(elsewhere, base))
     assert len(set(per_op)) == 1, per_op
     assert 1.005 < per_op_head / per_op[0] < 1.03
+
+
+class _OldWorker:
+    """A runner whose worker runs its case outside the counted function, as a mapbench older
+    than `mapbench.measure._counted` does: callgrind collects nothing."""
+
+    cases = (LOOKUP,)
+
+    def job(self, side: Side, **_: object) -> None:
+        return None
+
+    def run(self, side: Side, job: None, prefix: tuple[str, ...] = ()) -> WorkerRun:
+        outcome = Outcome("ok", 0, None, "==7== Events    : Ir\n==7== Collected : 0\n", 1.0)
+        return WorkerRun((CaseResult.of(LOOKUP),), {}, outcome)
+
+
+def test_a_worker_that_counts_nothing_is_an_error_not_zero_instructions() -> None:
+    side = Side("base", sys.executable)
+    with pytest.raises(MapbenchError, match="counted nothing at base"):
+        instructions.per_operation(_OldWorker(), side)  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

@@ -56,7 +56,13 @@ def instructions(runner: Runner, side: Side, reps: int) -> int:
     if outcome is None or outcome.status != "ok" or not found:
         tail = " | ".join(output.strip().splitlines()[-3:])
         raise MapbenchError(f"callgrind run of {side.name} failed: {tail}")
-    return int(found[-1])
+    count = int(found[-1])
+    if count == 0:  # every run executes something: the worker never called the function
+        raise MapbenchError(
+            f"callgrind counted nothing at {side.name}: its worker never runs the case through "
+            f"{COUNTED_FUNCTION} (a mapbench older than mapbench.measure._counted measures there)"
+        )
+    return count
 
 
 def per_operation(runner: Runner, side: Side, low: int = 1, high: int = 3) -> float:
