@@ -112,7 +112,8 @@ class Runner:
             reps=reps,
             collectors=collectors,
             plain_runs=plain_runs,
-            # Instruction counts must not depend on the clock or the host: no environment there.
+            # A plain pass only counts instructions (outside what it describes): nobody reads
+            # its environment, and describing it under valgrind would only cost time.
             environment=not plain_runs,
         )
 
