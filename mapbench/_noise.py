@@ -1,5 +1,9 @@
 """When a noisy row cannot be judged: the "too noisy" verdict and its documented bounds.
 
+CPU time splits into modes that are the machine's, not the code's: one process running one loop
+moves between levels about 2x apart as it runs (docs/ci.md). A side whose CPU times split is
+judged on its fast mode (`fast_modes`), where enough of its processes lie.
+
 A row that would read "no change" or "inconclusive" reads "too noisy", with the reasons, when
 the measurement behind it cannot support either (bounds measured in docs/ci.md):
 - a side's per-process values split into modes (a gap of `MODE_GAP` or more, with at least
@@ -120,6 +124,37 @@ def modes(values: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray] | None:
     return x[:cut], x[cut:]
 
 
+def fast_modes(
+    a: np.ndarray, b: np.ndarray, least: int, unit: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Each side's per-process CPU times, its fast mode only where it splits into modes with at
+    least `least` processes in the fast one, and a note saying what was set aside ("" when
+    nothing was); when either side's fast mode is too small, both sides as they are, for
+    `reasons` to call the row too noisy."""
+    kept: list[np.ndarray] = []
+    said: list[str] = []
+    for name, values in (("base", a), ("head", b)):
+        split = modes(values)
+        if split is None:
+            kept.append(values)
+            continue
+        fast, slow = split
+        if len(fast) < least:
+            return a, b, ""
+        kept.append(fast)
+        said.append(
+            f"{name}: {len(fast)} of {len(values)} processes, "
+            f"{len(slow)} set aside at {formatting.value(float(np.median(slow)), unit)}"
+        )
+    if not said:
+        return a, b, ""
+    note = (
+        f"judged on the fast mode of CPU time ({'; '.join(said)}): the slow mode is the "
+        "machine's state, not the code's"
+    )
+    return kept[0], kept[1], note
+
+
 def reasons(
     a: np.ndarray,
     b: np.ndarray,
@@ -169,6 +204,7 @@ __all__ = [
     "PREEMPTED_MAX",
     "Conditions",
     "conditions",
+    "fast_modes",
     "modes",
     "reasons",
 ]

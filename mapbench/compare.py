@@ -10,8 +10,9 @@ significant exactly when its interval excludes no change. A regression must also
 minimum effect. Times are judged on one clock: CPU time, unless the work sleeps (wall time minus
 CPU time minus the time spent waiting for a core leaves a real remainder) or only wall time was
 recorded; waiting for a core is contention, and CPU time is judged however busy the machine.
-A row that would read "no change" or "inconclusive" reads "too noisy" when the measurement
-cannot support it (modes, preempted runs, load, spread).
+A side whose CPU times split into modes is judged on its fast mode (the slow one is the
+machine's state: `mapbench._noise`). A row that would read "no change" or "inconclusive"
+reads "too noisy" when the measurement cannot support it (modes, preempted runs, load, spread).
 Deterministic metrics are compared exactly. Modelled numbers are not compared.
 """
 
@@ -118,7 +119,8 @@ class Comparison:
             f"{t.statistic} of its runs; change = Hodges-Lehmann shift between the sides with "
             f"its Mann-Whitney interval at {self.interval_level:.2%} (Benjamini-Hochberg "
             f"false-discovery rate {t.alpha:g}, intervals adjusted to match), minimum effect "
-            f"{t.min_effect:.0%}; 'too noisy' when a side splits into modes or ran contended "
+            f"{t.min_effect:.0%}; CPU time that splits into modes judged on each side's fast "
+            "mode; 'too noisy' when a side splits into modes otherwise, or ran contended "
             "(docs/ci.md). Deterministic metrics: exact comparison"
             + (f" (tolerance {t.deterministic_tolerance:.1%})" if t.deterministic_tolerance else "")
             + f"; whole-run totals may move by {t.byte_tolerance:g} B or {t.block_tolerance:g} "
@@ -344,7 +346,8 @@ def _verdicts(
     notes = [context.notes.get(i, "") for i in range(len(both))]
     pairs = _Pairs.of(both)
     _deterministic(pairs, np.flatnonzero(~noisy), result, notes)
-    processes, level = _noisy(pairs, np.flatnonzero(noisy), t, result, notes)
+    metrics = both["metric"].tolist(), both["unit"].tolist()
+    processes, level = _noisy(pairs, np.flatnonzero(noisy), metrics, t, result, notes)
     for name, values in result.items():
         out[name] = values
     out["base_n"] = out["base_n"].astype("int64")
@@ -386,16 +389,24 @@ def _deterministic(
 
 
 def _noisy(
-    pairs: _Pairs, rows: np.ndarray, t: Thresholds, result: dict[str, np.ndarray], notes: list[str]
+    pairs: _Pairs,
+    rows: np.ndarray,
+    metrics: tuple[list[str], list[str]],
+    t: Thresholds,
+    result: dict[str, np.ndarray],
+    notes: list[str],
 ) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], float]:
-    """Per-process statistics, the shift test on each row, false-discovery control over all of
-    them, and intervals at the level that control implies; returns each tested row's
-    per-process values and that level."""
+    """Per-process statistics (CPU time: each side's fast mode, where it splits), the shift
+    test on each row, false-discovery control over all of them, and intervals at the level
+    that control implies; returns each tested row's per-process values and that level."""
     q = STATISTICS[t.statistic]
     tested: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     shifts = {}
     for i in (int(r) for r in rows):
         a, b = pairs.processes(i, 0, q), pairs.processes(i, 1, q)
+        if metrics[0][i] == "cpu_time":
+            a, b, said = _noise.fast_modes(a, b, t.min_samples, metrics[1][i])
+            notes[i] = "; ".join(n for n in (said, notes[i]) if n)
         result["base_n"][i], result["candidate_n"][i] = len(a), len(b)
         result["base"][i], result["candidate"][i] = np.median(a), np.median(b)
         result["ratio"][i] = _ratio(result["candidate"][i], result["base"][i])

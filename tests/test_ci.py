@@ -219,7 +219,7 @@ def test_adaptive_rounds_stop_on_width_alone() -> None:
 
 
 def test_the_pr_summary_lists_every_row_that_is_not_unchanged() -> None:
-    base = {"slow": [(1e-6,)] * 10, "noisy": [(1e-6,)] * 6 + [(2e-6,)] * 4, "same": [(1e-6,)] * 10}
+    base = {"slow": [(1e-6,)] * 10, "noisy": [(1e-6,)] * 3 + [(2e-6,)] * 7, "same": [(1e-6,)] * 10}
     rows = []
     for side, scale in (("a", 1.0), ("b", 1.3)):
         for name, runs in base.items():
@@ -233,7 +233,7 @@ def test_the_pr_summary_lists_every_row_that_is_not_unchanged() -> None:
     slow = next(line for line in table if "slow ·" in line)
     assert "1 µs → 1.31 µs" in slow and "+30.0%" in slow and r"\[+29.5%, +30.5%\]" in slow
     noisy = next(line for line in table if "noisy ·" in line)
-    assert noisy.startswith("| 🟠") and "modes" in noisy and "1 µs → 1 µs" in noisy
+    assert noisy.startswith("| 🟠") and "modes" in noisy and "2.01 µs → 2.01 µs" in noisy
     assert "same ·" not in text  # unchanged rows are counted, not listed
 
 

@@ -325,6 +325,35 @@ def test_modes_make_a_row_too_noisy_not_no_change() -> None:
     assert result.exit_status == 4
 
 
+def test_cpu_time_in_modes_is_judged_on_each_sides_fast_mode() -> None:
+    """CPU time's slow mode (~2x) is the machine's state: the fast modes decide, both ways."""
+    base = runs_of(1, 7) + runs_of(2, 3, 1.8)
+    same = compare(
+        processes("a", {"cpu_time": base}),
+        processes("b", {"cpu_time": runs_of(3, 6) + runs_of(4, 4, 1.8)}),
+    )
+    [row] = same.rows.to_dict("records")
+    assert row["verdict"] == "no change" and same.exit_status == 0
+    assert (row["base_n"], row["candidate_n"]) == (7, 6)
+    fast = "judged on the fast mode of CPU time (base: 7 of 10 processes, 3 set aside at"
+    assert fast in row["note"]
+    slower = compare(
+        processes("a", {"cpu_time": base}),
+        processes("b", {"cpu_time": runs_of(5, 8, 1.15) + runs_of(6, 2, 2.1)}),
+    )
+    [row] = slower.rows.to_dict("records")
+    assert row["verdict"] == "regression" and row["ratio"] == pytest.approx(1.15, abs=0.02)
+    assert "head: 8 of 10 processes, 2 set aside at 2.1" in row["note"]
+    # a fast mode of fewer processes than a test needs decides nothing: too noisy, as before
+    few = compare(
+        processes("a", {"cpu_time": runs_of(1, 3) + runs_of(2, 7, 1.8)}),
+        processes("b", {"cpu_time": runs_of(3, 4) + runs_of(4, 6, 1.8)}),
+    )
+    [row] = few.rows.to_dict("records")
+    assert row["verdict"] == "too noisy" and "base splits into 2 modes (3 processes" in row["note"]
+    assert "fast mode" not in row["note"]
+
+
 def test_contention_beyond_the_bounds_is_too_noisy_with_the_reason() -> None:
     same = {"time": runs_of(1, 10)}
     loaded = compare(processes("a", same, load=12.0), processes("b", same, load=1.0))
