@@ -11,7 +11,7 @@ from test_compare import processes, runs_of
 
 from mapbench.case import CaseId
 from mapbench.ci import instructions, second_opinion
-from mapbench.ci.interleave import Runner, Side
+from mapbench.ci.interleave import Runner, Side, SideRuns
 from mapbench.ci.sensitivity import LABEL, SPEC
 from mapbench.compare import Comparison, compare
 
@@ -94,7 +94,8 @@ def test_a_flagged_time_row_fails_only_if_fresh_rounds_agree(
     row = confirmed.rows.iloc[0]
     assert row["verdict"] in verdicts, row["note"]
     said = "" if extra else "not "
-    assert re.search(rf"(^|; ){said}confirmed: 8 fresh interleaved rounds read", row["note"])
+    read = r"8( \+ 8)? fresh interleaved rounds read"  # 8 more where the interval was wide
+    assert re.search(rf"(^|; ){said}confirmed: {read}", row["note"])
 
 
 def test_fresh_rounds_too_noisy_to_confirm_make_the_row_too_noisy(
@@ -102,8 +103,9 @@ def test_fresh_rounds_too_noisy_to_confirm_make_the_row_too_noisy(
 ) -> None:
     """Then the instruction counts decide, not the first, unconfirmed reading."""
     fresh = _too_noisy()
-    monkeypatch.setattr(second_opinion, "run_interleaved", lambda *a, **k: (None, None))
-    monkeypatch.setattr(second_opinion, "compare_runs", lambda *a, **k: (fresh, None))
+    nothing = lambda *a, **k: (SideRuns(SIDES[0]), SideRuns(SIDES[1]))  # noqa: E731
+    monkeypatch.setattr(second_opinion, "run_interleaved", nothing)
+    monkeypatch.setattr(second_opinion, "look", lambda *a, **k: fresh)
     confirmed = second_opinion.confirm(
         _flagged(CASE), SIDES, [CASE], rounds=10, reps=5, timeout=60, progress=lambda _: None
     )
@@ -111,3 +113,33 @@ def test_fresh_rounds_too_noisy_to_confirm_make_the_row_too_noisy(
     assert row["verdict"] == "too noisy"
     assert row["note"].startswith("not confirmed: 10 fresh interleaved rounds read ")
     assert "base splits into 2 modes" in row["note"]
+
+
+def test_more_rounds_go_to_wide_intervals_whatever_their_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A too-noisy row and a regression whose interval is as wide both get as many rounds
+    again, added to their processes; a tight row gets none (the rule reads widths only)."""
+    tight, noisy, flagged = (CaseId(m, "lookup-hit", "random-int", 1000) for m in "tnf")
+    found = compare(
+        processes("a", {"time": runs_of(1, 10)}), processes("b", {"time": runs_of(2, 10)})
+    )
+    rows = found.rows.iloc[[0, 0, 0]].reset_index(drop=True)
+    rows["map"] = ["t", "n", "f"]
+    rows.loc[1, ["verdict", "ci_low", "ci_high"]] = ["too noisy", 0.8, 1.3]
+    rows.loc[2, ["verdict", "ci_low", "ci_high"]] = ["regression", 1.2, 1.9]
+    look = Comparison(rows, found.axis, "base", "head", found.thresholds)
+    first = tuple(SideRuns(side, rounds={c: [[]] * 10 for c in (tight, noisy, flagged)})
+                  for side in SIDES)  # fmt: skip
+    asked: list[list[CaseId]] = []
+
+    def rounds(runner: Runner, sides: tuple[Side, Side], **kw: object) -> tuple[SideRuns, ...]:
+        asked.append(runner.cases)
+        return tuple(SideRuns(s, rounds={c: [[]] * 10 for c in runner.cases}) for s in sides)
+
+    monkeypatch.setattr(second_opinion, "run_interleaved", rounds)
+    more = second_opinion.more_rounds(
+        first, lambda a, b: look, rounds=10, reps=5, timeout=60, progress=lambda _: None
+    )  # type: ignore[arg-type]
+    assert more == [flagged, noisy] and asked == [[flagged, noisy]]
+    assert [len(first[0].rounds[c]) for c in (tight, noisy, flagged)] == [10, 20, 20]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from mapbench.ci.interleave import Progress, Runner, SideRuns, run_rounds
 from mapbench.compare import Comparison
@@ -21,17 +22,29 @@ from mapbench.compare import Comparison
 _CLOCKS = ("time", "cpu_time")
 
 
-def loose_rows(comparison: Comparison) -> int:
-    """Time rows whose interval is missing or wider than the minimum effect (whatever their
-    verdict: stopping once a row looks significant is what must not happen)."""
+def loose(comparison: Comparison, bands: int = 1) -> list[Any]:
+    """The time rows whose interval is missing or wider than `bands` minimum effects (high over
+    low above (1 + effect) ** bands), whatever their verdict: stopping once a row looks
+    significant is what must not happen. Two bands is too wide to tell a regression of the
+    minimum effect from an improvement of it."""
     rows = comparison.rows
     times = rows[rows["metric"].isin(_CLOCKS)]
-    band = 1 + comparison.thresholds.min_effect
-    return sum(
-        1
-        for low, high in zip(times["ci_low"], times["ci_high"], strict=True)
-        if not (math.isfinite(low) and low > 0 and math.isfinite(high) and high / low <= band)
-    )
+    width = (1 + comparison.thresholds.min_effect) ** bands
+    return [
+        row
+        for row in times.itertuples(index=False)
+        if not (
+            math.isfinite(row.ci_low)
+            and row.ci_low > 0
+            and math.isfinite(row.ci_high)
+            and row.ci_high / row.ci_low <= width
+        )
+    ]
+
+
+def loose_rows(comparison: Comparison) -> int:
+    """How many time rows are wider than the minimum effect (`loose`)."""
+    return len(loose(comparison))
 
 
 def extend(
@@ -59,4 +72,4 @@ def extend(
     return added
 
 
-__all__ = ["extend", "loose_rows"]
+__all__ = ["extend", "loose", "loose_rows"]

@@ -14,7 +14,6 @@ request's, may plant others meanwhile). Every file is written atomically.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from mapbench.case import CaseId
 from mapbench.ci import adaptive, asv_site, instructions, second_opinion
 from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
 from mapbench.ci.output_directory import check_output
-from mapbench.ci.results_io import compare_runs
+from mapbench.ci.results_io import compare_runs, look
 from mapbench.ci.sides import Prepared, SideError, check_presence, prepare, source_of
 from mapbench.compare import Comparison
 from mapbench.errors import MapbenchError
@@ -108,6 +107,14 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
                 progress=progress,
             )
     rounds = len(base.processes)
+    more = (
+        []
+        if options.budget  # the adaptive rounds gave loose rows what the budget allowed
+        else second_opinion.more_rounds(
+            (base, head), lambda a, b: _judge(a, b, options), rounds=options.rounds,
+            reps=options.reps, timeout=options.timeout, progress=progress,
+        )
+    )  # fmt: skip
     if options.instructions:
         if not instructions.available():
             raise MapbenchError("--instructions needs valgrind on PATH (apt-get install valgrind)")
@@ -145,7 +152,7 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     report = render_html(both, out / "report.html", comparison, title=title)
     summary = write_bytes_atomic(
         out / "summary.md",
-        _summary_text(comparison, broken, (new, removed), options, rounds).encode(),
+        _summary_text(comparison, broken, (new, removed), options, (rounds, len(more))).encode(),
     )
     verdicts = comparison.rows.to_json(orient="records", indent=1)
     write_bytes_atomic(out / "verdicts.json", verdicts.encode())
@@ -198,10 +205,8 @@ def side_of(prepared: Prepared, maps: Sequence[str]) -> Side:
 
 
 def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
-    """The comparison of what was measured so far (for the adaptive rounds)."""
-    with tempfile.TemporaryDirectory(prefix="mapbench-ci-look-") as tmp:
-        comparison, _ = compare_runs(base, head, options.cases, options.thresholds, Path(tmp), {})
-    return comparison
+    """The comparison of what was measured so far (for the adaptive and extra rounds)."""
+    return look(base, head, options.cases, options.thresholds)
 
 
 def _summary_text(
@@ -209,10 +214,11 @@ def _summary_text(
     broken: Sequence[tuple[str, str]],
     changed_maps: tuple[Sequence[str], Sequence[str]],
     options: CiOptions,
-    rounds: int,
+    rounds: tuple[int, int],
 ) -> str:
     """The comparison's summary, plus cases that broke, maps new or removed at head, and how
-    the samples were taken."""
+    the samples were taken (`rounds`: the rounds of every case, and how many cases were given
+    as many again for too wide an interval)."""
     parts = [markdown_text(comparison).rstrip()]
     for title, maps in zip(("New at head", "Removed at head"), changed_maps, strict=True):
         if maps:
@@ -224,8 +230,10 @@ def _summary_text(
         lines = [f"- {markdown_inline(label)}: {markdown_inline(err)}" for label, err in broken]
         parts.append("**Broken at head** (worked at base):\n" + "\n".join(lines))
     budget = f" (adaptive, budget {options.budget:g} s)" if options.budget else ""
+    if rounds[1]:
+        budget += f", {options.rounds} more for {rounds[1]} case(s) whose interval was too wide"
     parts.append(
-        f"<sub>mapbench ci: {rounds} interleaved rounds{budget} (base and head in alternating "
+        f"<sub>mapbench ci: {rounds[0]} interleaved rounds{budget} (base and head in alternating "
         f"processes) x {options.reps} runs per side; fails on a regression past "
         f"{options.thresholds.min_effect:.0%} (time, confirmed by {options.rounds} fresh "
         "interleaved rounds of the flagged cases; instruction counts where time was too noisy) "

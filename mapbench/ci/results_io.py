@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,13 @@ def compare_runs(
     loaded = [load([f]) for f in files]
     comparison = compare(loaded[0], loaded[1], thresholds, base.side.title, head.side.title)
     return comparison, load(files)
+
+
+def look(
+    base: SideRuns, head: SideRuns, cases: Sequence[CaseId], thresholds: Thresholds
+) -> Comparison:
+    """The comparison of what was measured so far, its files thrown away (a look, not a
+    verdict: adaptive and extra rounds, confirmation)."""
+    with tempfile.TemporaryDirectory(prefix="mapbench-ci-look-") as tmp:
+        comparison, _ = compare_runs(base, head, cases, thresholds, Path(tmp), {})
+    return comparison

@@ -1,5 +1,10 @@
 """Second opinions on time rows before `mapbench ci` gives its verdict.
 
+- **More rounds where they help.** A case whose time interval is too wide to tell the minimum
+  effect from its opposite (what makes a row too noisy: a fast mode of too few processes, a
+  spread) gets as many rounds again, added to its first ones (`more_rounds`). The rule reads
+  the interval's width whatever the verdict, never where it lies, so it cannot steer the
+  verdict; confirmation rounds get the same.
 - **Confirmation.** A time row fails the build only if the evidence survives fresh evidence:
   new interleaved rounds of just the flagged cases (as many as the first pass had), compared on
   their own, must call the same row a regression too; where they are too noisy to say, the row
@@ -18,16 +23,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from mapbench import formatting
 from mapbench.case import CaseId
-from mapbench.ci import instructions
-from mapbench.ci.interleave import Progress, Runner, Side, run_interleaved
-from mapbench.ci.results_io import compare_runs
+from mapbench.ci import adaptive, instructions
+from mapbench.ci.interleave import Progress, Runner, Side, SideRuns, run_interleaved
+from mapbench.ci.results_io import look
 from mapbench.compare import Comparison, Verdict
 from mapbench.errors import MapbenchError
 from mapbench.thresholds import Thresholds
@@ -88,11 +91,15 @@ def confirm(
         return comparison
     progress(f"confirming {len(fresh_cases)} flagged case(s): {rounds} fresh interleaved rounds")
     with Runner(fresh_cases, timeout=timeout) as runner:
-        base, head = run_interleaved(
+        runs = run_interleaved(
             runner, sides, rounds=rounds, reps=reps, deterministic=False, progress=progress
         )
-    with tempfile.TemporaryDirectory(prefix="mapbench-ci-confirm-") as tmp:
-        fresh, _ = compare_runs(base, head, fresh_cases, comparison.thresholds, Path(tmp), {})
+    t = comparison.thresholds
+    more = more_rounds(
+        runs, lambda a, b: look(a, b, fresh_cases, t), rounds=rounds, reps=reps,
+        timeout=timeout, progress=progress,
+    )  # fmt: skip
+    fresh = look(*runs, fresh_cases, t)
     second = {
         case: row
         for row in fresh.rows[fresh.rows["metric"].isin(_CLOCKS)].itertuples(index=False)
@@ -108,7 +115,8 @@ def confirm(
             change, interval = formatting.change_and_interval(
                 again.ratio, again.ci_low, again.ci_high
             )
-            said = f"{rounds} fresh interleaved rounds read {change} {interval} ({again.verdict})"
+            n = f"{rounds} + {rounds}" if case in more else f"{rounds}"
+            said = f"{n} fresh interleaved rounds read {change} {interval} ({again.verdict})"
         if again is not None and again.verdict == Verdict.REGRESSION:
             changes[i] = (Verdict.REGRESSION, _join(old, f"confirmed: {said}"))
         elif (
@@ -118,6 +126,35 @@ def confirm(
         else:
             changes[i] = (Verdict.INCONCLUSIVE, _join(old, f"not confirmed: {said}"))
     return _with_rows(comparison, changes)
+
+
+def more_rounds(
+    runs: tuple[SideRuns, SideRuns],
+    judge: Callable[[SideRuns, SideRuns], Comparison],
+    *,
+    rounds: int,
+    reps: int,
+    timeout: float,
+    progress: Progress,
+) -> list[CaseId]:
+    """Give each case whose time interval `judge` finds too wide to tell the minimum effect
+    from its opposite `rounds` more interleaved rounds, added to the processes `runs` hold;
+    the cases given them."""
+    cases = list(runs[0].rounds)
+    wide = adaptive.loose(judge(*runs), bands=2)
+    noisy = sorted({c for row in wide if (c := _case_of(row, cases)) is not None})
+    if not noisy:
+        return []
+    progress(f"time intervals too wide: {rounds} more interleaved rounds of {len(noisy)} case(s)")
+    with Runner(noisy, timeout=timeout) as runner:
+        extra = run_interleaved(
+            runner, (runs[0].side, runs[1].side), rounds=rounds, reps=reps,
+            deterministic=False, progress=progress,
+        )  # fmt: skip
+    for old, new in zip(runs, extra, strict=True):
+        for case, processes in new.rounds.items():
+            old.rounds.setdefault(case, []).extend(processes)
+    return noisy
 
 
 def _join(*notes: str) -> str:
@@ -190,4 +227,4 @@ def _judged_on_instructions(
     return verdict, _join(counts, f"time was too noisy: {time_note}")
 
 
-__all__ = ["INSTRUCTION_CAVEAT", "MAX_COUNTED", "answer_too_noisy", "confirm"]
+__all__ = ["INSTRUCTION_CAVEAT", "MAX_COUNTED", "answer_too_noisy", "confirm", "more_rounds"]
