@@ -5,6 +5,7 @@ map as given) and the declared peers pass; nothing is left in the author's direc
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mapbench.commands.conform import _collector_off_until_tests
 from mapbench.conformance import broken
 
 MAPBENCH = str(Path(sys.executable).with_name("mapbench"))
@@ -63,6 +65,25 @@ def test_conform_deep_random_programs_catch_a_bug(maps_file: Path, tmp_path: Pat
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr
     assert "test_random_programs[" in done.stdout and "pop-missing: " in done.stdout
     assert "reproduce with --seed " in done.stdout
+
+
+def test_conform_imports_what_the_suite_needs_before_pytest_quietly(tmp_path: Path) -> None:
+    # hypothesis and mapbench are imported before pytest starts (so their asserts are not
+    # rewritten on every run): pytest's warning that it cannot rewrite them is not shown.
+    done = conform("dict", "-k", "every_clause or stateful", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "2 passed" in done.stdout
+    assert "cannot be rewritten" not in done.stdout + done.stderr
+
+
+def test_conform_leaves_the_garbage_collector_as_it_was() -> None:
+    if not gc.isenabled() or gc.get_freeze_count():
+        pytest.skip("the collector is already off or frozen in this process")
+    with _collector_off_until_tests() as plugin:
+        assert not gc.isenabled()  # while pytest starts and collects the suite
+        plugin.pytest_collection_finish(None)
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # the tests run with it on
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_conform_explains_a_clause(tmp_path: Path) -> None:

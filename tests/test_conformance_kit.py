@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from mapbench.conformance._explore import (
     search,
     size_probes,
 )
-from mapbench.conformance._program import Step, run
+from mapbench.conformance._program import _KIT, Step, observe, run, where_raised
 from mapbench.conformance._shrink import shrink
 from mapbench.conformance.assumptions import assume
 from mapbench.registry import MapSpec, parse_spec
@@ -176,3 +177,26 @@ def test_module_spec_of_a_file_here_hints_the_file_spec(
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     with pytest.raises(MapSpecError, match=r"\(a file here: write \./outside_map\.py:make\)"):
         parse_spec("outside_map:make")
+
+
+def test_where_raised_names_the_innermost_frame_as_tracebacks_do(author_dir: Path) -> None:
+    def as_traceback_names_it(exc: BaseException) -> str:
+        frames = traceback.extract_tb(exc.__traceback__)
+        if not frames or frames[-1].filename.startswith(_KIT):
+            return ""
+        last = frames[-1]
+        return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
+
+    m = parse_spec(f"{author_dir}/broken.py:PopitemEmptyIndexError").create()
+    calls = [
+        m.popitem,  # raised in the map's own code, a few frames down
+        lambda: m[object()],  # in the map's code, from dict's C code
+        lambda: {}[1],  # by dict itself, called from here
+        lambda: int("x"),
+    ]
+    errors = [observe(call).error for call in calls]
+    assert all(error is not None for error in errors)
+    wheres = [where_raised(error) for error in errors if error is not None]
+    assert wheres == [as_traceback_names_it(error) for error in errors if error is not None]
+    assert wheres[0].startswith("broken.py:") and wheres[0].endswith(" in popitem")
+    assert where_raised(KeyError(1)) == ""  # never raised: no traceback

@@ -10,17 +10,23 @@ no map; `--explain CLAUSE` prints a clause of the contract.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import importlib
 import importlib.util
 import os
 import tempfile
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-from mapbench.conformance import DEEP_BUDGET
+from mapbench.conformance import DEEP_BUDGET, SUITE_IMPORTS
 from mapbench.errors import UsageError
 from mapbench.project import configured_maps
 
 PLUGIN = "mapbench.conformance.plugin"
+_IMPORTED_PLUGIN_PACKAGES = ("mapbench", "hypothesis", "_hypothesis")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +77,11 @@ def cmd_conform(args: argparse.Namespace) -> int:
     args.specs = configured_maps(args.specs)
     for text in args.specs:
         check_spec(text)
+    with _collector_off_until_tests() as plugin:
+        return _run_suite(args, plugin)
 
+
+def _run_suite(args: argparse.Namespace, plugin: _FreezeAfterCollection) -> int:
     import pytest
 
     from mapbench.builder import cache_dir
@@ -83,6 +93,12 @@ def cmd_conform(args: argparse.Namespace) -> int:
         # hypothesis (the stateful test) keeps its caches in .hypothesis/ of the cwd, which is
         # the user's: they go to mapbench's cache instead (read when hypothesis is imported).
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir() / "hypothesis"))
+        # What the suite imports, imported before pytest starts: pytest rewrites the asserts of
+        # every module of a plugin's distribution imported after it starts, hypothesis's whole
+        # package among them (a third of a second, again on every run when bytecode is not
+        # cached). Only the suite's own test modules need their asserts rewritten.
+        for name in SUITE_IMPORTS:
+            importlib.import_module(name)
         argv = [
             *suite_paths(),
             *(f"--map={text}" for text in args.specs),
@@ -93,10 +109,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
             f"--confcutdir={Path(suite_paths()[0]).parent}",
             "-o",
             f"cache_dir={cache_dir() / 'pytest'}",
-            # pytest would rewrite the asserts of mapbench, this running plugin's package: it
-            # says it cannot, as the module is imported (the suite's modules are not yet).
-            "-W",
-            "ignore:Module already imported so cannot be rewritten; mapbench",
+            # pytest would rewrite the asserts of mapbench, this running plugin's package, and
+            # of hypothesis: it says it cannot, as they are imported (the suite's modules are
+            # not yet). Each -W is a literal prefix of the message.
+            *_ignore_already_imported(),
             "-rfEs",
             "-v" if args.verbose else "-q",
         ]
@@ -108,7 +124,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
             argv += ["-k", args.k]
         if args.exitfirst:
             argv.append("-x")
-        code = pytest.main(argv)
+        code = pytest.main(argv, plugins=[plugin])
     if code == pytest.ExitCode.OK:
         return 0
     if code == pytest.ExitCode.TESTS_FAILED:
@@ -116,6 +132,38 @@ def cmd_conform(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt
     raise UsageError(f"pytest stopped with {code!r}")
+
+
+class _FreezeAfterCollection:
+    """A pytest plugin of `mapbench conform`'s run: once the suite is collected, what exists
+    then (modules, classes, the collected tests: none of it garbage) is frozen out of the
+    cyclic garbage collector, and the collector, off until then, is turned back on."""
+
+    def __init__(self, enable: bool) -> None:
+        self.enable = enable
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        gc.freeze()
+        if self.enable:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _collector_off_until_tests() -> Iterator[_FreezeAfterCollection]:
+    """No cyclic garbage collection while pytest starts and imports the suite, and none of
+    what that made is walked again by the collections during the tests (a full collection
+    walks every object: pytest's, hypothesis's and mapbench's, several times per run). The
+    tests themselves run with the collector on, as under plain pytest; afterwards it is as
+    it was."""
+    enabled, frozen = gc.isenabled(), gc.get_freeze_count()
+    gc.disable()
+    try:
+        yield _FreezeAfterCollection(enabled)
+    finally:
+        if not frozen:  # else what was frozen before is not told apart from what this froze
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def explain(name: str) -> str:
@@ -146,6 +194,13 @@ def check_spec(text: str) -> None:
     except Exception:  # a map that fails to build fails its tests: pytest reports it there
         return
     print(f"{text}: assumed {assumed.describe()}")
+
+
+def _ignore_already_imported() -> list[str]:
+    """-W options: pytest's warning that it cannot rewrite the asserts of modules imported
+    before it started (mapbench's, hypothesis's), ignored; each is a literal message prefix."""
+    ignore = "ignore:Module already imported so cannot be rewritten"
+    return [arg for name in _IMPORTED_PLUGIN_PACKAGES for arg in ("-W", f"{ignore}; {name}")]
 
 
 def _plugin_args() -> list[str]:

@@ -17,6 +17,22 @@ from pathlib import Path
 
 SUITE_MODULES = ("test_mapping", "test_contract", "test_stateful", "test_threads", "test_stress")
 DEEP_BUDGET = 60.0  # seconds of the deep random search per map
+# What the suite's modules import besides each other (`mapbench conform` imports them before
+# pytest starts, so that pytest rewrites the asserts of the suite's modules only).
+SUITE_IMPORTS = (
+    "hypothesis",
+    "hypothesis.stateful",
+    "hypothesis.strategies",
+    "mapbench.conformance.plugin",
+    "mapbench.conformance._declared",
+    "mapbench.conformance._explore",
+    "mapbench.conformance.assumptions",
+    "mapbench.conformance.keys",
+    "mapbench.measure",
+    "mapbench.measure.probes",
+    "mapbench.protocol",
+    "mapbench.registry",
+)
 
 
 def suite_paths() -> list[str]:
@@ -25,4 +41,4 @@ def suite_paths() -> list[str]:
     return [str(here / f"{name}.py") for name in SUITE_MODULES]
 
 
-__all__ = ["DEEP_BUDGET", "SUITE_MODULES", "suite_paths"]
+__all__ = ["DEEP_BUDGET", "SUITE_IMPORTS", "SUITE_MODULES", "suite_paths"]

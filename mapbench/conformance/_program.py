@@ -9,7 +9,6 @@ prints a program as Python that shows the failure by itself.
 
 from __future__ import annotations
 
-import traceback
 from collections import Counter
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
@@ -67,12 +66,20 @@ def observe(call: Callable[[], Any]) -> Outcome:
 
 
 def where_raised(exc: BaseException) -> str:
-    """Where the map's own code raised `exc` ("" if the kit itself raised it)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames or frames[-1].filename.startswith(_KIT):
+    """Where the map's own code raised `exc` ("" if the kit itself raised it).
+
+    The innermost frame of the traceback, as `traceback.extract_tb(tb)[-1]` names it, without
+    reading every frame's source line: `observe` asks this of every error, dict's included.
+    """
+    tb = exc.__traceback__
+    if tb is None:
         return ""
-    last = frames[-1]
-    return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if code.co_filename.startswith(_KIT):
+        return ""
+    return f"{Path(code.co_filename).name}:{tb.tb_lineno} in {code.co_name}"
 
 
 def _short(text: str, limit: int = 300) -> str:
