@@ -179,12 +179,13 @@ def table(records: Sequence[dict[str, Any]]) -> str:
     machine = next((r["machine"] for r in records if "machine" in r), "")
     lines = [
         f"Measured {', '.join(dates)} on {machine}. Each trial: one real `mapbench ci` "
-        "(sharded · lookup-hit · random-int · 2,000 keys, 10 interleaved rounds x 5 runs, "
-        "confirmation and instruction fallback on).",
+        "(sharded · lookup-hit · random-int · 2,000 keys, 10 interleaved rounds x 5 runs, 10 "
+        "more where the time interval was too wide, confirmation and instruction fallback on).",
         "",
         "| busy loops started | change | trials | exit 0 / 1 / 4 | flagged (of which on "
-        "instructions) | exact-metric change reported | median time change | 1-min load seen |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "instructions) | exact-metric change reported | median time change | 1-min load seen "
+        "| seconds per run (median, max) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def started(r: dict[str, Any]) -> str:
@@ -201,9 +202,11 @@ def table(records: Sequence[dict[str, Any]]) -> str:
         loads = [x for r in cell for x in (r["load_before"], r["load_after"]) if x == x]
         median = f"{statistics.median(ratios) - 1:+.1%}" if ratios else formatting.MISSING
         seen = f"{min(loads):.1f} to {max(loads):.1f}" if loads else formatting.MISSING
+        seconds = [r["seconds"] for r in cell]
         lines.append(
             f"| {level} | {change} | {len(cell)} | {exits.count(0)} / {exits.count(1)} / "
-            f"{exits.count(4)} | {len(flagged)} ({on_insn}) | {exact} | {median} | {seen} |"
+            f"{exits.count(4)} | {len(flagged)} ({on_insn}) | {exact} | {median} | {seen} | "
+            f"{statistics.median(seconds):.0f}, {max(seconds):.0f} |"
         )
     lines.append("")
     for change in CHANGES:
