@@ -139,7 +139,7 @@ def test_more_rounds_go_to_wide_intervals_whatever_their_verdict(
 
     monkeypatch.setattr(second_opinion, "run_interleaved", rounds)
     more = second_opinion.more_rounds(
-        first, lambda a, b: look, rounds=10, reps=5, timeout=60, progress=lambda _: None
+        first, look, rounds=10, reps=5, timeout=60, progress=lambda _: None
     )  # type: ignore[arg-type]
     assert more == [flagged, noisy] and asked == [[flagged, noisy]]
     assert [len(first[0].rounds[c]) for c in (tight, noisy, flagged)] == [10, 20, 20]

@@ -107,14 +107,6 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
                 progress=progress,
             )
     rounds = len(base.processes)
-    more = (
-        []
-        if options.budget  # the adaptive rounds gave loose rows what the budget allowed
-        else second_opinion.more_rounds(
-            (base, head), lambda a, b: _judge(a, b, options), rounds=options.rounds,
-            reps=options.reps, timeout=options.timeout, progress=progress,
-        )
-    )  # fmt: skip
     if options.instructions:
         if not instructions.available():
             raise MapbenchError("--instructions needs valgrind on PATH (apt-get install valgrind)")
@@ -127,6 +119,18 @@ def run_ci(options: CiOptions, progress: Progress) -> CiOutcome:
     comparison, both = compare_runs(
         base, head, options.cases, options.thresholds, out / "results", method
     )
+    more = (
+        []
+        if options.budget  # the adaptive rounds gave loose rows what the budget allowed
+        else second_opinion.more_rounds(
+            (base, head), comparison, rounds=options.rounds, reps=options.reps,
+            timeout=options.timeout, progress=progress,
+        )
+    )  # fmt: skip
+    if more:
+        comparison, both = compare_runs(
+            base, head, options.cases, options.thresholds, out / "results", method
+        )
     comparison = second_opinion.confirm(
         comparison,
         sides,
@@ -205,7 +209,7 @@ def side_of(prepared: Prepared, maps: Sequence[str]) -> Side:
 
 
 def _judge(base: SideRuns, head: SideRuns, options: CiOptions) -> Comparison:
-    """The comparison of what was measured so far (for the adaptive and extra rounds)."""
+    """The comparison of what was measured so far (for the adaptive rounds)."""
     return look(base, head, options.cases, options.thresholds)
 
 

@@ -94,12 +94,10 @@ def confirm(
         runs = run_interleaved(
             runner, sides, rounds=rounds, reps=reps, deterministic=False, progress=progress
         )
-    t = comparison.thresholds
-    more = more_rounds(
-        runs, lambda a, b: look(a, b, fresh_cases, t), rounds=rounds, reps=reps,
-        timeout=timeout, progress=progress,
-    )  # fmt: skip
-    fresh = look(*runs, fresh_cases, t)
+    fresh = look(*runs, fresh_cases, comparison.thresholds)
+    more = more_rounds(runs, fresh, rounds=rounds, reps=reps, timeout=timeout, progress=progress)
+    if more:
+        fresh = look(*runs, fresh_cases, comparison.thresholds)
     second = {
         case: row
         for row in fresh.rows[fresh.rows["metric"].isin(_CLOCKS)].itertuples(index=False)
@@ -130,18 +128,18 @@ def confirm(
 
 def more_rounds(
     runs: tuple[SideRuns, SideRuns],
-    judge: Callable[[SideRuns, SideRuns], Comparison],
+    judged: Comparison,
     *,
     rounds: int,
     reps: int,
     timeout: float,
     progress: Progress,
 ) -> list[CaseId]:
-    """Give each case whose time interval `judge` finds too wide to tell the minimum effect
-    from its opposite `rounds` more interleaved rounds, added to the processes `runs` hold;
-    the cases given them."""
+    """Give each case whose time interval in `judged` (the comparison of `runs`) is too wide
+    to tell the minimum effect from its opposite `rounds` more interleaved rounds, added to
+    the processes `runs` hold; the cases given them (judge `runs` again when there are any)."""
     cases = list(runs[0].rounds)
-    wide = adaptive.loose(judge(*runs), bands=2)
+    wide = adaptive.loose(judged, bands=2)
     noisy = sorted({c for row in wide if (c := _case_of(row, cases)) is not None})
     if not noisy:
         return []
